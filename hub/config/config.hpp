@@ -1,0 +1,106 @@
+#pragma once
+/**
+ * The daemon's configuration, validated once into immutable typed values. Nothing else in the hub
+ * reads raw configuration text.
+ */
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/signal.hpp"
+
+namespace schakel::config {
+
+/** A configuration problem; what() is "<path>: <problem>", e.g. `connectors[1].token: too short`. */
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct tls_settings {
+  std::string cert_file;       ///< PEM certificate chain
+  std::string key_file;        ///< PEM private key
+  std::string client_ca_file;  ///< when set, clients must present a certificate signed by it (mTLS)
+};
+
+struct listener {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8080;  ///< 0 = any free port (tests); the bound port is logged and written to data_dir/port
+  std::optional<tls_settings> tls;  ///< required unless address is loopback
+};
+
+struct limits {
+  std::size_t max_body_bytes = 8 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds read_timeout{15000};
+  std::size_t max_connections = 1024;
+  std::int64_t max_outbox_depth = 1'000'000;  ///< above this ingest answers 503 + Retry-After
+};
+
+struct connector_instance {
+  std::string name;      ///< instance name, used in URLs and metrics
+  std::string plugin;    ///< plugin file stem, e.g. generic-json
+  std::string token;     ///< bearer token for ingest (>= 32 characters)
+  nlohmann::json settings = nlohmann::json::object();  ///< handed to the plugin as JSON text
+};
+
+struct subscription_filter {
+  std::vector<std::string> types;      ///< exact types or prefix patterns ending in '*'; empty = all
+  std::vector<std::string> domains;    ///< empty = all
+  std::optional<severity> min_severity;
+  std::vector<std::string> schools;    ///< BRIN (4 chars) or BRIN+vestiging (6); empty = all
+  std::vector<std::string> instances;  ///< connector instances; empty = all
+};
+
+struct webhook_delivery {
+  std::string url;     ///< https://… (verified) or http:// to a loopback address only
+  std::string secret;  ///< Standard Webhooks secret, "whsec_" + base64
+  std::string ca_file; ///< extra CA bundle for verifying the partner
+  bool batched = false;
+  std::size_t batch_max_events = 100;
+  std::chrono::milliseconds batch_linger{200};
+  std::uint32_t max_attempts = 12;
+  std::chrono::seconds max_age{24 * 3600};
+  std::chrono::milliseconds initial_backoff{500};
+  std::chrono::milliseconds max_backoff{300000};
+  std::chrono::milliseconds request_timeout{10000};
+  std::uint32_t lanes = 4;  ///< parallel ordered lanes; one student's events always share a lane
+};
+
+struct subscription {
+  std::string name;
+  std::string partner;
+  subscription_filter filter;
+  std::vector<std::string> fields;  ///< allowlist of signal field paths ("subject.class"); deny by default
+  webhook_delivery delivery;
+};
+
+struct hub_config {
+  std::string source_file;
+  listener listen;
+  std::string data_dir;
+  std::string plugin_dir;   ///< empty = <dir of executable>/../lib/schakel/plugins
+  std::string admin_token;  ///< for /v1/deadletters from non-loopback clients; optional
+  std::string log_level = "info";
+  limits limits;
+  std::vector<connector_instance> connectors;
+  std::vector<subscription> subscriptions;
+};
+
+/**
+ * Reads YAML or JSON (by content), substitutes `${VAR}` from the environment and `${file:/path}` with
+ * a file's contents (trailing newline stripped), validates against schemas/config.v1.schema.json and
+ * then the rules a schema cannot express. Throws config_error naming the path and the problem.
+ */
+hub_config load_config_file(const std::filesystem::path& file);
+
+/** As load_config_file, from text; `origin` names the source in messages. */
+hub_config load_config_text(const std::string& text, const std::string& origin);
+
+}  // namespace schakel::config

@@ -1,0 +1,75 @@
+#pragma once
+/**
+ * Prometheus metrics: counters, gauges and histograms with fixed label sets, rendered in the text
+ * exposition format. Labels carry only configuration names (instances, subscriptions), never data.
+ * Thread-safe; the hot path is one lookup under a shared lock and an atomic add.
+ */
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace schakel::metrics {
+
+class counter {
+ public:
+  void add(std::uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
+  std::uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> value_{0};
+};
+
+class histogram {
+ public:
+  explicit histogram(std::vector<double> bounds);
+  void observe(double v);
+  struct snapshot {
+    std::vector<double> bounds;
+    std::vector<std::uint64_t> cumulative;  ///< one per bound, then +Inf
+    double sum = 0;
+    std::uint64_t count = 0;
+  };
+  snapshot take() const;
+
+ private:
+  std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<double> sum_{0};
+};
+
+/** Label pairs in a fixed order, e.g. {{"instance","quickstart"}}. */
+using labels = std::vector<std::pair<std::string, std::string>>;
+
+class registry {
+ public:
+  /** Returns the counter for (name, labels), creating it and its HELP text on first use. */
+  counter& get_counter(const std::string& name, const std::string& help, const labels& l = {});
+  histogram& get_histogram(const std::string& name, const std::string& help, const labels& l = {},
+                           std::vector<double> bounds = default_latency_bounds());
+  /** A gauge computed when scraped (e.g. outbox depth read from the store). */
+  void add_gauge(const std::string& name, const std::string& help, const labels& l, std::function<double()> read);
+
+  std::string render() const;
+
+  static std::vector<double> default_latency_bounds();  ///< seconds, 0.5 ms .. 10 s
+
+ private:
+  struct family {
+    std::string help;
+    std::string type;
+    std::map<std::string, std::unique_ptr<counter>> counters;
+    std::map<std::string, std::unique_ptr<histogram>> histograms;
+    std::map<std::string, std::function<double()>> gauges;
+  };
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, family> families_;
+};
+
+}  // namespace schakel::metrics

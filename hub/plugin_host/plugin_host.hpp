@@ -1,0 +1,72 @@
+#pragma once
+/**
+ * Loads connector plugins (shared libraries behind plugins/include/schakel/plugin.h) and runs them.
+ * The hub core sees only these C++ types; the C ABI stays inside plugin_host.
+ */
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/store.hpp"
+
+namespace schakel::plugin_host {
+
+/** One source record the connector refused; never carries the record's content. */
+struct rejection {
+  std::int64_t index = -1;  ///< record index (0-based) or line number (1-based) as the connector says
+  std::string field;        ///< JSON pointer or column name, may be empty
+  std::string reason;
+};
+
+/** What one ingest call produced: candidate signals (JSON objects, not yet normalised) and rejections. */
+struct ingest_result {
+  bool parsed = true;          ///< false: the body as a whole could not be read (HTTP 400)
+  std::string parse_error;     ///< set when !parsed
+  std::vector<std::string> signals;  ///< JSON text of each mapped signal, in record order
+  std::vector<std::int64_t> signal_record_index;  ///< the record each signal came from
+  std::vector<rejection> rejections;
+};
+
+/** A configured, initialised connector instance. Thread-safe: ingest may run concurrently. */
+class connector {
+ public:
+  virtual ~connector() = default;
+  virtual const std::string& instance_name() const = 0;
+  virtual const std::string& plugin_name() const = 0;
+  virtual ingest_result ingest(std::string_view body, std::string_view content_type) = 0;
+};
+
+/** A load failure, naming the file and the reason; the daemon keeps serving other instances. */
+struct load_error {
+  std::string instance;
+  std::string file;
+  std::string reason;
+};
+
+struct load_request {
+  std::string instance;
+  std::string plugin;         ///< file stem; resolved to <plugin_dir>/<plugin>.so
+  std::string settings_json;  ///< the instance's settings as JSON text
+};
+
+/** Host services plugins may call (state API). The store may be null in check-config. */
+struct host_services {
+  storage::store* state = nullptr;
+};
+
+/** Default plugin directory: <dir of /proc/self/exe>/../lib/schakel/plugins. */
+std::filesystem::path default_plugin_dir();
+
+/**
+ * Loads one plugin file and creates the instance. On failure returns nullptr and fills `error`.
+ * Refuses: a file outside plugin_dir, a missing entry symbol, another ABI major or newer minor,
+ * an unknown descriptor size, a missing required hook, a plugin kind other than connector,
+ * and settings the plugin rejects.
+ */
+std::unique_ptr<connector> load_connector(const std::filesystem::path& plugin_dir, const load_request& request,
+                                          const host_services& services, load_error& error);
+
+}  // namespace schakel::plugin_host

@@ -1,0 +1,130 @@
+#pragma once
+/**
+ * Storage interfaces: the signal log, the per-subscription outbox with dead letters, and plugin state.
+ * The core speaks only to these; the SQLite engine (sqlite_store.hpp) is the embedded default and a
+ * NATS JetStream engine can implement the same contract later.
+ *
+ * Threading contract: every method may be called from any thread. Methods taking a completion run
+ * it on the store's own thread once the work is durable (or failed); the caller re-posts to its own
+ * executor. Nothing here blocks a network thread.
+ */
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace schakel::storage {
+
+/** One validated signal, serialised as its JSON text (schema v1). */
+struct signal_row {
+  std::string id;    ///< ULID, primary key
+  std::string type;  ///< e.g. nl.schakel.attendance.absence.recorded
+  std::string instance;  ///< connector instance that produced it
+  std::string json;  ///< the whole signal document
+};
+
+/** One rendered event waiting for one subscription. */
+struct outbox_item {
+  std::string subscription;
+  std::string signal_id;
+  std::uint32_t lane = 0;  ///< ordering lane: hash(student key) % lanes; one lane is FIFO
+  std::string event_json;  ///< the CloudEvent as delivered (already filtered by the allowlist)
+};
+
+/**
+ * A unit of delivery: one event, or a batch of events formed once and stored, so that a retry sends
+ * byte-identical content under the same webhook id.
+ */
+struct delivery_unit {
+  std::int64_t unit_id = 0;
+  std::string subscription;
+  std::uint32_t lane = 0;
+  std::string webhook_id;
+  std::string content_type;  ///< application/cloudevents+json or application/cloudevents-batch+json
+  std::string body;
+  std::uint32_t attempts = 0;   ///< attempts already made
+  std::int64_t created_ms = 0;  ///< when the oldest member was enqueued
+  std::size_t event_count = 1;
+};
+
+struct dead_letter {
+  std::int64_t unit_id = 0;
+  std::string subscription;
+  std::string webhook_id;
+  std::size_t event_count = 1;
+  std::uint32_t attempts = 0;
+  std::int64_t created_ms = 0;
+  std::int64_t dead_at_ms = 0;
+  std::string reason;  ///< never contains event content: status codes and transport errors only
+};
+
+/** How a subscription's pending events are grouped into delivery units. */
+struct batching {
+  bool enabled = false;
+  std::size_t max_events = 100;
+  std::int64_t linger_ms = 200;
+};
+
+using done_fn = std::function<void(std::error_code)>;
+
+class store {
+ public:
+  virtual ~store() = default;
+
+  /**
+   * Appends signals and their outbox items in one transaction. `done` runs after the transaction is
+   * on disk (fsync'd). Many concurrent appends share one commit (group commit).
+   */
+  virtual void append(std::vector<signal_row> signals, std::vector<outbox_item> items, done_fn done) = 0;
+
+  /** A stored signal's JSON, or nullopt. Blocking; not for network threads. */
+  virtual std::optional<std::string> get_signal(const std::string& id) = 0;
+  virtual std::int64_t signal_count() = 0;
+
+  /**
+   * The head unit of (subscription, lane) if it is due at `now_ms`; forms and persists a batch when
+   * batching is enabled (only when max_events are pending or the oldest waited linger_ms).
+   * Per lane, units are handed out strictly in order and only one at a time: the next call returns
+   * nothing until the previous unit is delivered, rescheduled or dead-lettered.
+   * `cb` receives the unit, or nullopt plus the time (ms) of the next due unit (0 = none pending).
+   */
+  virtual void next_unit(const std::string& subscription, std::uint32_t lane, std::int64_t now_ms,
+                         const batching& batch,
+                         std::function<void(std::optional<delivery_unit>, std::int64_t next_due_ms)> cb) = 0;
+
+  virtual void mark_delivered(std::int64_t unit_id, done_fn done) = 0;
+  virtual void reschedule(std::int64_t unit_id, std::int64_t next_attempt_ms, std::string last_error,
+                          done_fn done) = 0;
+  virtual void move_to_dead_letters(std::int64_t unit_id, std::string reason, done_fn done) = 0;
+  /** Disables a subscription (410 Gone); its pending units stay but are no longer handed out. */
+  virtual void set_subscription_disabled(const std::string& subscription, bool disabled, done_fn done) = 0;
+  virtual bool subscription_disabled(const std::string& subscription) = 0;
+
+  virtual std::vector<dead_letter> list_dead_letters(const std::string& subscription_or_empty) = 0;
+  /** Puts a dead letter back at the head of its lane with fresh attempts; false when unknown. */
+  virtual bool replay_dead_letter(std::int64_t unit_id) = 0;
+
+  /** Events not yet delivered nor dead-lettered, per subscription (kept in memory, O(1)). */
+  virtual std::int64_t outbox_depth(const std::string& subscription) = 0;
+  virtual std::int64_t outbox_depth_total() = 0;
+
+  /** Plugin state: a key-value map per plugin instance. Blocking; small values. */
+  virtual std::optional<std::string> state_get(const std::string& ns, const std::string& key) = 0;
+  virtual void state_put(const std::string& ns, const std::string& key, const std::string& value) = 0;
+
+  /** Drains queued work and stops the store thread; later calls complete with an error. */
+  virtual void close() = 0;
+};
+
+struct sqlite_options {
+  std::string path;               ///< the database file; its WAL sits beside it
+  std::size_t max_batch_jobs = 4096;  ///< jobs folded into one transaction at most
+};
+
+/** Opens (creating if needed) the embedded SQLite engine in WAL mode with synchronous=FULL. */
+std::unique_ptr<store> open_sqlite_store(const sqlite_options& options);
+
+}  // namespace schakel::storage
