@@ -35,7 +35,7 @@ struct listener {
   std::optional<tls_settings> tls;  ///< required unless address is loopback
 };
 
-struct limits {
+struct limit_settings {
   std::size_t max_body_bytes = 8 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds read_timeout{15000};
@@ -88,7 +88,7 @@ struct hub_config {
   std::string plugin_dir;   ///< empty = <dir of executable>/../lib/schakel/plugins
   std::string admin_token;  ///< for /v1/deadletters from non-loopback clients; optional
   std::string log_level = "info";
-  limits limits;
+  limit_settings limits;
   std::vector<connector_instance> connectors;
   std::vector<subscription> subscriptions;
 };

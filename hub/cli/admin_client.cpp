@@ -1,0 +1,65 @@
+#include "cli/admin_client.hpp"
+
+#include <optional>
+#include <stdexcept>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+namespace schakel::cli {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+
+namespace {
+
+template <class Stream>
+admin_reply exchange(Stream& stream, const admin_target& t, const std::string& method, const std::string& path) {
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), path, 11};
+  req.set(bhttp::field::host, t.host);
+  req.set(bhttp::field::user_agent, "schakel-cli");
+  if (!t.token.empty()) req.set(bhttp::field::authorization, "Bearer " + t.token);
+  req.prepare_payload();
+  bhttp::write(stream, req);
+  beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(stream, buffer, res);
+  return {res.result_int(), res.body()};
+}
+
+}  // namespace
+
+admin_reply admin_request(const admin_target& t, const std::string& method, const std::string& path) {
+  try {
+    asio::io_context ioc;
+    asio::ip::tcp::resolver resolver(ioc);
+    auto endpoints = resolver.resolve(t.host, t.port);
+    if (!t.tls) {
+      beast::tcp_stream stream(ioc);
+      stream.expires_after(std::chrono::seconds(30));
+      stream.connect(endpoints);
+      return exchange(stream, t, method, path);
+    }
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.set_options(asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    if (t.ca_file.empty()) ctx.set_default_verify_paths();
+    else ctx.load_verify_file(t.ca_file);
+    beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+    stream.set_verify_mode(asio::ssl::verify_peer);
+    stream.set_verify_callback(asio::ssl::host_name_verification(t.host));
+    SSL_set_tlsext_host_name(stream.native_handle(), t.host.c_str());
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+    beast::get_lowest_layer(stream).connect(endpoints);
+    stream.handshake(asio::ssl::stream_base::client);
+    return exchange(stream, t, method, path);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(t.host + ":" + t.port + ": " + e.what());
+  }
+}
+
+}  // namespace schakel::cli

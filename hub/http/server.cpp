@@ -1,0 +1,352 @@
+#include "http/server.hpp"
+
+#include <atomic>
+#include <list>
+#include <mutex>
+#include <optional>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "common/log.hpp"
+
+namespace schakel::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::chrono::seconds write_timeout{30};
+constexpr std::chrono::seconds handshake_timeout{10};
+
+const std::string empty_header;
+
+std::string_view reason_title(unsigned status) {
+  switch (status) {
+    case 400: return "Bad request";
+    case 408: return "Request timeout";
+    case 413: return "Content too large";
+    case 431: return "Request header fields too large";
+    case 503: return "Service unavailable";
+    default: return "Error";
+  }
+}
+
+}  // namespace
+
+const std::string& request::header(const std::string& name) const {
+  for (const auto& [k, v] : headers)
+    if (k == name) return v;
+  return empty_header;
+}
+
+response problem(unsigned status, std::string_view type_suffix, std::string_view title, std::string_view detail,
+                 const std::string& instance, nlohmann::json extra) {
+  nlohmann::json body = {{"type", "urn:schakel:problem:" + std::string(type_suffix)},
+                         {"title", std::string(title)},
+                         {"status", status},
+                         {"detail", std::string(detail)},
+                         {"instance", instance}};
+  if (extra.is_object())
+    for (auto it = extra.begin(); it != extra.end(); ++it) body[it.key()] = it.value();
+  response r;
+  r.status = status;
+  r.content_type = "application/problem+json";
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  std::string h = host;
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  auto addr = asio::ip::make_address(h, ec);
+  return !ec && addr.is_loopback();
+}
+
+/** Per-connection state touched only on the connection's strand. */
+struct connection {
+  asio::any_io_executor strand;
+  tcp::socket* socket = nullptr;
+  bool busy = false;
+};
+
+struct server::impl : std::enable_shared_from_this<impl> {
+  asio::any_io_executor executor;
+  config::listener listen;
+  config::limit_settings limits;
+  handler handle;
+  std::optional<asio::ssl::context> tls;
+  tcp::acceptor acceptor;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<std::size_t> in_flight{0};
+  std::atomic<bool> stopping{false};
+  std::mutex registry_mutex;
+  std::list<std::shared_ptr<connection>> registry;
+
+  impl(asio::any_io_executor ex, config::listener l, config::limit_settings lim, handler h)
+      : executor(ex), listen(std::move(l)), limits(lim), handle(std::move(h)), acceptor(ex) {}
+
+  void setup_tls() {
+    if (!listen.tls) return;
+    tls.emplace(asio::ssl::context::tls_server);
+    tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                     asio::ssl::context::single_dh_use);
+    tls->use_certificate_chain_file(listen.tls->cert_file);
+    tls->use_private_key_file(listen.tls->key_file, asio::ssl::context::pem);
+    if (!listen.tls->client_ca_file.empty()) {
+      tls->load_verify_file(listen.tls->client_ca_file);
+      tls->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    }
+  }
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    for (;;) {
+      auto strand = asio::make_strand(executor);
+      auto [ec, socket] = co_await acceptor.async_accept(strand, nothrow);
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) co_return;
+        log::warn("http.accept_failed", {{"error", ec.message()}});
+        continue;
+      }
+      asio::co_spawn(strand, run_connection(std::move(socket)), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log::error("http.connection_failed", {{"error", ex.what()}});
+        }
+      });
+    }
+  }
+
+  asio::awaitable<void> run_connection(tcp::socket socket) {
+    auto self = shared_from_this();
+    boost::system::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    const bool loopback = !ec && remote.address().is_loopback();
+    socket.set_option(tcp::no_delay(true), ec);
+
+    const std::size_t open = ++connections;
+    struct release {
+      impl* owner;
+      ~release() { --owner->connections; }
+    } release_guard{this};
+
+    auto conn = std::make_shared<connection>();
+    conn->strand = socket.get_executor();
+    {
+      std::lock_guard lock(registry_mutex);
+      registry.push_back(conn);
+    }
+    struct unregister {
+      impl* owner;
+      std::shared_ptr<connection> c;
+      ~unregister() {
+        std::lock_guard lock(owner->registry_mutex);
+        owner->registry.remove(c);
+      }
+    } unregister_guard{this, conn};
+
+    if (open > limits.max_connections) {
+      // Over the cap: answer 503 without reading the request, so clients back off instead of hanging.
+      if (!tls) {
+        static const std::string body =
+            R"({"type":"urn:schakel:problem:overloaded","title":"Too many connections","status":503})";
+        static const std::string busy = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                                        "Content-Type: application/problem+json\r\nConnection: close\r\n"
+                                        "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        co_await asio::async_write(socket, asio::buffer(busy), nothrow);
+      }
+      socket.close(ec);
+      co_return;
+    }
+
+    if (tls) {
+      beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+      conn->socket = &beast::get_lowest_layer(stream).socket();
+      beast::get_lowest_layer(stream).expires_after(handshake_timeout);
+      auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, nothrow);
+      if (hec) {
+        log::debug("http.tls_handshake_failed", {{"error", hec.message()}});
+        co_return;
+      }
+      co_await serve(stream, *conn, loopback);
+      conn->socket = nullptr;
+      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+      co_await stream.async_shutdown(nothrow);
+    } else {
+      beast::tcp_stream stream(std::move(socket));
+      conn->socket = &stream.socket();
+      co_await serve(stream, *conn, loopback);
+      conn->socket = nullptr;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+  }
+
+  template <class Stream>
+  asio::awaitable<bool> write_response(Stream& stream, unsigned version, bool keep_alive, response&& r) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+    res.set(bhttp::field::server, "schakel");
+    res.set(bhttp::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res.set(k, v);
+    res.keep_alive(keep_alive);
+    res.body() = std::move(r.body);
+    res.prepare_payload();
+    beast::get_lowest_layer(stream).expires_after(write_timeout);
+    auto [ec, n] = co_await bhttp::async_write(stream, res, nothrow);
+    beast::get_lowest_layer(stream).expires_never();
+    co_return !ec;
+  }
+
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream, connection& conn, bool loopback) {
+    beast::flat_buffer buffer;
+    asio::steady_timer read_deadline(conn.strand);
+    for (;;) {
+      if (stopping) co_return;
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.body_limit(limits.max_body_bytes);
+      parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+
+      // Our own deadline instead of tcp_stream's: on expiry the read is cancelled but the socket stays
+      // open, so a client that stalls mid-request still gets its 408.
+      bool timed_out = false;
+      read_deadline.expires_after(limits.read_timeout);
+      read_deadline.async_wait([&](boost::system::error_code tec) {
+        if (tec) return;
+        timed_out = true;
+        boost::system::error_code ignored;
+        beast::get_lowest_layer(stream).socket().cancel(ignored);
+      });
+      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+      read_deadline.cancel();
+
+      if (ec) {
+        unsigned status = 0;
+        if (ec == bhttp::error::body_limit) status = 413;
+        else if (ec == bhttp::error::header_limit) status = 431;
+        else if (timed_out) status = parser.got_some() ? 408 : 0;
+        else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
+                 ec != bhttp::error::partial_message)
+          status = 400;
+        if (status != 0) {
+          std::string detail = status == 413   ? "the body exceeds " + std::to_string(limits.max_body_bytes) + " bytes"
+                               : status == 431 ? "the header exceeds " + std::to_string(limits.max_header_bytes) + " bytes"
+                               : status == 408 ? "the request was not received in time"
+                                               : "malformed HTTP request: " + ec.message();
+          co_await write_response(stream, 11, false, problem(status, status == 400 ? "bad-request" : "limit-exceeded",
+                                                             reason_title(status), detail, ""));
+        }
+        co_return;
+      }
+
+      auto& msg = parser.get();
+      request req;
+      req.method = std::string(msg.method_string());
+      req.target = std::string(msg.target());
+      auto q = req.target.find('?');
+      req.path = req.target.substr(0, q);
+      if (q != std::string::npos) req.query = req.target.substr(q + 1);
+      for (const auto& field : msg) {
+        std::string name(field.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        req.headers.emplace_back(std::move(name), std::string(field.value()));
+      }
+      req.body = std::move(msg.body());
+      req.from_loopback = loopback;
+      const bool keep_alive = msg.keep_alive();
+      const unsigned version = msg.version();
+
+      conn.busy = true;
+      ++in_flight;
+      response res;
+      try {
+        res = co_await handle(req);
+      } catch (const std::exception& e) {
+        log::error("http.handler_failed", {{"path", req.path}, {"error", e.what()}});
+        res = problem(500, "internal", "Internal error", "the request could not be handled", req.path);
+      }
+      --in_flight;
+      conn.busy = false;
+      const bool again = keep_alive && !stopping;
+      if (!co_await write_response(stream, version, again, std::move(res))) co_return;
+      if (!again) co_return;
+    }
+  }
+};
+
+server::server(asio::any_io_executor executor, config::listener listen, config::limit_settings limits, handler h)
+    : impl_(std::make_shared<impl>(executor, std::move(listen), limits, std::move(h))) {}
+
+server::~server() { stop(); }
+
+void server::start() {
+  impl_->setup_tls();
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(impl_->listen.address == "localhost" ? "127.0.0.1" : impl_->listen.address, ec);
+  if (ec) throw std::runtime_error("listen.address: not an IP address: " + impl_->listen.address);
+  tcp::endpoint endpoint(address, impl_->listen.port);
+  auto& acc = impl_->acceptor;
+  acc.open(endpoint.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(endpoint, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + impl_->listen.address + ":" + std::to_string(impl_->listen.port) +
+                             ": " + ec.message());
+  asio::co_spawn(impl_->executor, impl_->accept_loop(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("http.accept_loop_failed", {{"error", ex.what()}});
+    }
+  });
+}
+
+std::uint16_t server::port() const {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void server::stop() {
+  if (impl_->stopping.exchange(true)) return;
+  auto self = impl_;
+  asio::post(impl_->acceptor.get_executor(), [self] {
+    boost::system::error_code ec;
+    self->acceptor.close(ec);
+  });
+  std::lock_guard lock(impl_->registry_mutex);
+  for (auto& c : impl_->registry) {
+    // Idle keep-alive connections are closed now; busy ones close after writing their answer.
+    asio::post(c->strand, [c] {
+      if (!c->busy && c->socket) {
+        boost::system::error_code ec;
+        c->socket->cancel(ec);
+      }
+    });
+  }
+}
+
+std::size_t server::open_connections() const { return impl_->connections.load(); }
+std::size_t server::requests_in_flight() const { return impl_->in_flight.load(); }
+
+}  // namespace schakel::http

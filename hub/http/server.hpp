@@ -1,0 +1,73 @@
+#pragma once
+/**
+ * The hub's HTTP/1.1 server (Boost.Beast, C++20 coroutines): keep-alive, TLS 1.2+ when configured,
+ * and the limits that keep one client from hurting the others (body 413, header 431, read timeout
+ * 408, connection cap 503). Beast stays inside server.cpp; handlers see only these plain types.
+ */
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "config/config.hpp"
+
+namespace schakel::http {
+
+struct request {
+  std::string method;  ///< upper case, e.g. POST
+  std::string target;  ///< path plus query, as sent
+  std::string path;    ///< target without the query
+  std::string query;
+  std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
+  std::string body;
+  bool from_loopback = false;
+
+  /** First header of that (lower-case) name, or empty. */
+  const std::string& header(const std::string& name) const;
+};
+
+struct response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/** RFC 9457 problem details (application/problem+json); `extra` members are merged in. */
+response problem(unsigned status, std::string_view type_suffix, std::string_view title, std::string_view detail,
+                 const std::string& instance, nlohmann::json extra = nlohmann::json::object());
+
+using handler = std::function<boost::asio::awaitable<response>(request&)>;
+
+class server {
+ public:
+  server(boost::asio::any_io_executor executor, config::listener listen, config::limit_settings limits, handler h);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /** Binds and starts accepting; throws std::runtime_error naming the address on failure. */
+  void start();
+  /** The bound port (useful with port 0). */
+  std::uint16_t port() const;
+  /** Stops accepting and closes idle connections; requests in progress finish and get their answer. */
+  void stop();
+  /** Connections still open. */
+  std::size_t open_connections() const;
+  /** Requests being handled right now (a drain waits for 0). */
+  std::size_t requests_in_flight() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+/** True for 127.0.0.0/8, ::1 and "localhost". */
+bool is_loopback_host(const std::string& host);
+
+}  // namespace schakel::http

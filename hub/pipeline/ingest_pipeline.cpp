@@ -1,0 +1,61 @@
+#include "pipeline/ingest_pipeline.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "common/signal.hpp"
+#include "schema/signal_validator.hpp"
+
+namespace schakel::pipeline {
+
+ingest_pipeline::ingest_pipeline(const schema::signal_validator& validator, const routing::router& router)
+    : validator_(validator), router_(router) {}
+
+batch ingest_pipeline::process(const plugin_host::ingest_result& result, const std::string& instance,
+                               const std::string& plugin, std::int64_t received_ms) const {
+  batch out;
+  out.rejected = result.rejections;
+  const std::string received_at = format_rfc3339(received_ms);
+  std::set<std::string> touched;
+
+  for (std::size_t i = 0; i < result.signals.size(); ++i) {
+    const std::int64_t index = i < result.signal_record_index.size() ? result.signal_record_index[i]
+                                                                     : static_cast<std::int64_t>(i);
+    nlohmann::json signal = nlohmann::json::parse(result.signals[i], nullptr, false);
+    if (!signal.is_object()) {
+      out.rejected.push_back({index, "", "the connector produced a signal that is not a JSON object"});
+      continue;
+    }
+    // Fields only the core may set are overwritten, so a connector cannot forge provenance or ids.
+    const std::string id = new_signal_id();
+    signal["id"] = id;
+    signal["schema_version"] = "1";
+    if (!signal.contains("source") || !signal["source"].is_object()) signal["source"] = nlohmann::json::object();
+    signal["source"]["connector"] = plugin;
+    signal["source"]["instance"] = instance;
+    signal["received_at"] = received_at;
+    if (!signal.contains("observed_at")) signal["observed_at"] = received_at;
+
+    if (!validator_.is_valid(signal)) {
+      // The detailed walk runs only for failures; valid signals take the fast path.
+      for (const auto& e : validator_.validate(signal)) out.rejected.push_back({index, e.path, e.reason});
+      continue;
+    }
+    storage::signal_row row;
+    row.id = id;
+    row.type = signal["type"].get<std::string>();
+    row.instance = instance;
+    row.json = signal.dump();
+    const std::size_t before = out.items.size();
+    router_.route(signal, id, out.items);
+    for (std::size_t k = before; k < out.items.size(); ++k) touched.insert(out.items[k].subscription);
+    out.rows.push_back(std::move(row));
+    out.accepted.push_back({index, id});
+  }
+  std::sort(out.rejected.begin(), out.rejected.end(),
+            [](const auto& a, const auto& b) { return a.index < b.index; });
+  out.touched_subscriptions.assign(touched.begin(), touched.end());
+  return out;
+}
+
+}  // namespace schakel::pipeline

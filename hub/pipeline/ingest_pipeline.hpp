@@ -1,0 +1,54 @@
+#pragma once
+/**
+ * The core's part of ingest, between a connector and the signal log: normalise what a connector
+ * produced (id, schema version, provenance, received time), validate it against signal.v1, and route
+ * it to the subscriptions' outboxes. Pure and synchronous: no I/O, so it is unit-tested directly and
+ * the daemon decides where it runs.
+ */
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plugin_host/plugin_host.hpp"
+#include "routing/router.hpp"
+#include "storage/store.hpp"
+
+namespace schakel::schema {
+class signal_validator;
+}
+
+namespace schakel::pipeline {
+
+struct accepted_signal {
+  std::int64_t index = 0;  ///< the source record it came from
+  std::string id;
+};
+
+/** The outcome of one request: what to store, what to report back. */
+struct batch {
+  std::vector<storage::signal_row> rows;
+  std::vector<storage::outbox_item> items;
+  std::vector<accepted_signal> accepted;
+  std::vector<plugin_host::rejection> rejected;  ///< connector rejections plus schema failures
+  std::vector<std::string> touched_subscriptions;
+};
+
+class ingest_pipeline {
+ public:
+  ingest_pipeline(const schema::signal_validator& validator, const routing::router& router);
+
+  /**
+   * Normalises, validates and routes each signal of one connector result. A signal that fails
+   * validation becomes a rejection naming its record, the signal field and the reason; it is never
+   * stored. `received_ms` is the request's arrival time.
+   */
+  batch process(const plugin_host::ingest_result& result, const std::string& instance, const std::string& plugin,
+                std::int64_t received_ms) const;
+
+ private:
+  const schema::signal_validator& validator_;
+  const routing::router& router_;
+};
+
+}  // namespace schakel::pipeline

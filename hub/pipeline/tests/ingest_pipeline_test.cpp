@@ -1,0 +1,99 @@
+#include "pipeline/ingest_pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include "schema/signal_validator.hpp"
+
+namespace schakel::pipeline {
+namespace {
+
+std::string connector_signal(const std::string& severity = "attention") {
+  return nlohmann::json{{"type", "nl.schakel.attendance.absence.recorded"},
+                        {"subject", {{"school", {{"brin", "12AB"}}}, {"student_key", "S-1"}, {"class", "2B"}}},
+                        {"content", {{"domain", "attendance"}, {"indicator", "absence_hours"}, {"severity", severity}}},
+                        {"governance", {{"data_category", "ordinary"}}}}
+      .dump();
+}
+
+config::subscription all_to(std::string name) {
+  config::subscription s;
+  s.name = std::move(name);
+  s.fields = {"type", "content.severity"};
+  return s;
+}
+
+struct fixture : ::testing::Test {
+  schema::signal_validator validator;
+};
+
+}  // namespace
+
+TEST_F(fixture, normalises_validates_and_routes) {
+  routing::router router({all_to("jgz")});
+  ingest_pipeline p(validator, router);
+  plugin_host::ingest_result r;
+  r.signals = {connector_signal(), connector_signal("concern")};
+  r.signal_record_index = {0, 2};
+  r.rejections = {{1, "/leerling", "required value missing"}};
+  auto b = p.process(r, "quickstart", "generic-json", 1795867200123);
+  ASSERT_EQ(b.accepted.size(), 2u);
+  EXPECT_EQ(b.accepted[1].index, 2);
+  ASSERT_EQ(b.rows.size(), 2u);
+  auto stored = nlohmann::json::parse(b.rows[0].json);
+  EXPECT_EQ(stored["id"], b.accepted[0].id);
+  EXPECT_EQ(stored["source"]["instance"], "quickstart");
+  EXPECT_EQ(stored["source"]["connector"], "generic-json");
+  EXPECT_EQ(stored["received_at"], "2026-11-28T12:00:00.123Z");
+  EXPECT_EQ(stored["observed_at"], stored["received_at"]);
+  ASSERT_EQ(b.items.size(), 2u);
+  EXPECT_EQ(b.items[0].signal_id, b.accepted[0].id);
+  EXPECT_EQ(b.touched_subscriptions, std::vector<std::string>{"jgz"});
+  ASSERT_EQ(b.rejected.size(), 1u);
+  EXPECT_EQ(b.rejected[0].field, "/leerling");
+}
+
+TEST_F(fixture, an_invalid_signal_is_rejected_with_its_record_and_path_and_never_stored) {
+  routing::router router({all_to("jgz")});
+  ingest_pipeline p(validator, router);
+  plugin_host::ingest_result r;
+  r.signals = {connector_signal("very-bad"), connector_signal()};
+  r.signal_record_index = {0, 1};
+  auto b = p.process(r, "quickstart", "generic-json", 0);
+  ASSERT_EQ(b.accepted.size(), 1u);
+  EXPECT_EQ(b.accepted[0].index, 1);
+  ASSERT_FALSE(b.rejected.empty());
+  EXPECT_EQ(b.rejected[0].index, 0);
+  EXPECT_EQ(b.rejected[0].field, "content.severity");
+  EXPECT_EQ(b.rejected[0].reason.find("very-bad"), std::string::npos) << "reasons must not echo values";
+  EXPECT_EQ(b.rows.size(), 1u);
+  EXPECT_EQ(b.items.size(), 1u);
+}
+
+TEST_F(fixture, connector_cannot_forge_id_or_provenance) {
+  routing::router router({});
+  ingest_pipeline p(validator, router);
+  auto forged = nlohmann::json::parse(connector_signal());
+  forged["id"] = "01AAAAAAAAAAAAAAAAAAAAAAAA";
+  forged["source"] = {{"instance", "other"}, {"connector", "x"}, {"record_id", "R1"}};
+  plugin_host::ingest_result r;
+  r.signals = {forged.dump()};
+  auto b = p.process(r, "quickstart", "generic-json", 0);
+  ASSERT_EQ(b.rows.size(), 1u);
+  auto stored = nlohmann::json::parse(b.rows[0].json);
+  EXPECT_NE(stored["id"], "01AAAAAAAAAAAAAAAAAAAAAAAA");
+  EXPECT_EQ(stored["source"]["instance"], "quickstart");
+  EXPECT_EQ(stored["source"]["record_id"], "R1");
+  EXPECT_TRUE(b.items.empty()) << "no subscription, no outbox item";
+}
+
+TEST_F(fixture, non_object_signal_text_is_a_rejection) {
+  routing::router router({});
+  ingest_pipeline p(validator, router);
+  plugin_host::ingest_result r;
+  r.signals = {"[1,2]"};
+  auto b = p.process(r, "quickstart", "generic-json", 0);
+  EXPECT_TRUE(b.accepted.empty());
+  ASSERT_EQ(b.rejected.size(), 1u);
+}
+
+}  // namespace schakel::pipeline

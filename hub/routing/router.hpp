@@ -1,0 +1,49 @@
+#pragma once
+/**
+ * Routing: which subscriptions a signal goes to, and what each of them may see of it.
+ * Until the privacy gate lands, the field allowlist is the whole policy: deny by default,
+ * only listed signal fields leave the hub.
+ */
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "storage/store.hpp"
+
+namespace schakel::routing {
+
+/** True when a (validated) signal passes the filter: every non-empty criterion must match. */
+bool matches(const config::subscription_filter& filter, const nlohmann::json& signal);
+
+/**
+ * Keeps only the listed field paths ("subject.class" keeps that leaf, "subject.school" keeps the
+ * whole object). Paths absent from the signal are simply absent in the result.
+ */
+nlohmann::json project(const nlohmann::json& signal, const std::vector<std::string>& fields);
+
+/**
+ * The CloudEvents 1.0 structured-mode event for one subscription: id, source and type come from the
+ * signal envelope (they carry no personal data); `data` is the projected signal.
+ */
+std::string render_cloudevent(const nlohmann::json& signal, const nlohmann::json& data);
+
+/** Ordering lane: one student's events always share a lane, so their order is kept. Stable across restarts. */
+std::uint32_t lane_for(const nlohmann::json& signal, std::uint32_t lanes);
+
+class router {
+ public:
+  explicit router(std::vector<config::subscription> subscriptions);
+
+  /** Appends one outbox item per matching subscription. */
+  void route(const nlohmann::json& signal, const std::string& signal_id, std::vector<storage::outbox_item>& out) const;
+
+  const std::vector<config::subscription>& subscriptions() const { return subscriptions_; }
+
+ private:
+  std::vector<config::subscription> subscriptions_;
+};
+
+}  // namespace schakel::routing

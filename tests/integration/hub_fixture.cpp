@@ -1,0 +1,127 @@
+#include "hub_fixture.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace schakel::test {
+namespace fs = std::filesystem;
+
+nlohmann::json absence_mapping() {
+  return nlohmann::json::parse(R"({
+    "mapping": {
+      "type": {"const": "nl.schakel.attendance.absence.recorded"},
+      "source.record_id": {"pointer": "/id", "as": "string", "required": true},
+      "subject.student_key": {"pointer": "/leerling", "as": "string", "required": true},
+      "subject.school.brin": {"pointer": "/brin", "required": true},
+      "subject.class": {"pointer": "/klas"},
+      "content.domain": {"const": "attendance"},
+      "content.indicator": {"const": "absence_hours"},
+      "content.value": {"pointer": "/uren", "as": "number", "required": true},
+      "content.severity": {"pointer": "/ernst", "map": {"laag": "info", "hoog": "concern"}, "default": "info"},
+      "governance.data_category": {"const": "ordinary"}
+    }
+  })");
+}
+
+std::string absence_records(int n, int first) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (int i = first; i < first + n; ++i)
+    arr.push_back({{"id", "R-" + std::to_string(i)},
+                   {"leerling", "S-" + std::to_string(100000 + i)},
+                   {"brin", "12AB"},
+                   {"klas", "2B"},
+                   {"uren", 1 + i % 4},
+                   {"ernst", i % 2 ? "hoog" : "laag"}});
+  return arr.dump();
+}
+
+nlohmann::json hub_config(const fs::path& data_dir, const hub_options& o) {
+  nlohmann::json listen = {{"address", "127.0.0.1"}, {"port", 0}};
+  if (o.tls) listen["tls"] = {{"cert_file", o.tls->server_cert.string()}, {"key_file", o.tls->server_key.string()}};
+  nlohmann::json webhook = {{"url", o.webhook_url}, {"secret", webhook_secret}};
+  if (!o.webhook_ca_file.empty()) webhook["ca_file"] = o.webhook_ca_file;
+  nlohmann::json delivery = {
+      {"webhook", webhook},
+      {"retry",
+       {{"max_attempts", o.max_attempts}, {"max_age", "1h"}, {"initial_backoff", o.initial_backoff},
+        {"max_backoff", o.max_backoff}}},
+      {"request_timeout", "5s"}};
+  if (o.batched) delivery["batch"] = {{"max_events", 50}, {"linger", "100ms"}};
+  return {{"listen", listen},
+          {"data_dir", data_dir.string()},
+          {"log_level", "info"},
+          {"limits",
+           {{"max_body_bytes", o.max_body_bytes},
+            {"max_header_bytes", 8192},
+            {"read_timeout", o.read_timeout},
+            {"max_connections", o.max_connections},
+            {"max_outbox_depth", o.max_outbox_depth}}},
+          {"connectors",
+           {{{"name", "src"}, {"plugin", "generic-json"}, {"token", ingest_token}, {"settings", absence_mapping()}}}},
+          {"subscriptions",
+           {{{"name", "partner"}, {"partner", "Test partner"}, {"fields", o.fields}, {"delivery", delivery}}}}};
+}
+
+void hub_process::start(const nlohmann::json& config) {
+  fs::create_directories(data_dir());
+  fs::remove(data_dir() / "port");
+  std::ofstream(config_file()) << config.dump(2);
+  if (config["listen"].contains("tls")) ca_file_ = fs::path(config["listen"]["tls"]["cert_file"].get<std::string>()).parent_path() / "hub-ca.pem";
+  proc_.emplace(child_process::spawn({SCHAKEL_BIN, "serve", "--config", config_file().string()}, {}, dir_ / "hub.log"));
+  auto port = read_port_file(data_dir() / "port", std::chrono::seconds(20));
+  if (!port) throw std::runtime_error("the hub did not start; log:\n" + log());
+  port_ = *port;
+}
+
+std::string hub_process::log() const {
+  std::ifstream in(dir_ / "hub.log");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+http_reply hub_process::post_records(const std::string& body, const std::string& token, const std::string& instance) {
+  http_call call{"POST", "/v1/connectors/" + instance + "/records", body,
+                 {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}}};
+  return send(port_, call, fs::exists(ca_file_) ? ca_file_ : fs::path{});
+}
+
+receiver_process::receiver_process(const fs::path& dir, const std::vector<std::string>& args) {
+  out_ = dir / "received.jsonl";
+  std::vector<std::string> argv = {SCHAKEL_RECEIVER_BIN, "--listen", "127.0.0.1:0", "--port-file",
+                                   (dir / "receiver.port").string(), "--out", out_.string(), "--quiet"};
+  for (const auto& a : args) {
+    if (a == "--tls-cert") tls_ = true;
+    argv.push_back(a);
+  }
+  proc_.emplace(child_process::spawn(argv, {{"SCHAKEL_WEBHOOK_SECRET", webhook_secret}}, dir / "receiver.log"));
+  auto port = read_port_file(dir / "receiver.port");
+  if (!port) throw std::runtime_error("the receiver did not start");
+  port_ = *port;
+}
+
+std::string receiver_process::url() const {
+  return std::string(tls_ ? "https" : "http") + "://" + (tls_ ? "localhost" : "127.0.0.1") + ":" +
+         std::to_string(port_) + "/webhook";
+}
+
+std::vector<nlohmann::json> receiver_process::events() const {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(out_);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object()) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::size_t receiver_process::distinct_events() const {
+  std::set<std::string> ids;
+  for (const auto& e : events()) ids.insert(e["event"]["id"].get<std::string>());
+  return ids.size();
+}
+
+}  // namespace schakel::test

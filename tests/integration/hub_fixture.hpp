@@ -1,0 +1,84 @@
+#pragma once
+/** Runs the real `schakel` daemon and the real `schakel-receiver` as child processes. */
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hub_client.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_tls.hpp"
+
+namespace schakel::test {
+
+inline const std::string ingest_token = "test-ingest-token-0123456789abcdefghijklmnop";
+inline const std::string webhook_secret = "whsec_uw2N4WfZfUU3NJ96ocX0s5q69eg/nZQKzcechTyyp7U=";
+
+/** A generic-json mapping for simple absence records {id, leerling, brin, klas, uren, ernst}. */
+nlohmann::json absence_mapping();
+
+/** `n` absence records as a JSON array; student keys S-<first+i>. */
+std::string absence_records(int n, int first = 0);
+
+struct hub_options {
+  std::string webhook_url;
+  std::string webhook_ca_file;
+  std::optional<tls_files> tls;
+  std::uint32_t max_attempts = 12;
+  std::string initial_backoff = "50ms";
+  std::string max_backoff = "200ms";
+  bool batched = false;
+  std::int64_t max_outbox_depth = 1000000;
+  std::string read_timeout = "15s";
+  std::int64_t max_body_bytes = 1024 * 1024;
+  std::int64_t max_connections = 256;
+  std::vector<std::string> fields{"type", "subject.class", "content.severity", "content.value", "source.record_id"};
+};
+
+nlohmann::json hub_config(const std::filesystem::path& data_dir, const hub_options& o);
+
+class hub_process {
+ public:
+  explicit hub_process(const std::filesystem::path& dir) : dir_(dir) {}
+  /** Writes the config and starts `schakel serve`; waits for its port. */
+  void start(const nlohmann::json& config);
+  std::uint16_t port() const { return port_; }
+  child_process& process() { return *proc_; }
+  std::string log() const;
+  std::filesystem::path data_dir() const { return dir_ / "data"; }
+  std::filesystem::path config_file() const { return dir_ / "config.json"; }
+
+  http_reply post_records(const std::string& body, const std::string& token = ingest_token,
+                          const std::string& instance = "src");
+
+ private:
+  std::filesystem::path dir_;
+  std::optional<child_process> proc_;
+  std::uint16_t port_ = 0;
+  std::filesystem::path ca_file_;
+};
+
+class receiver_process {
+ public:
+  /** Starts `schakel-receiver` with extra arguments (e.g. --fail-first 1). */
+  receiver_process(const std::filesystem::path& dir, const std::vector<std::string>& args);
+  std::uint16_t port() const { return port_; }
+  std::string url() const;
+  /** Every verified delivery so far, one JSON object per event (parsed from --out). */
+  std::vector<nlohmann::json> events() const;
+  /** Distinct CloudEvent ids received. */
+  std::size_t distinct_events() const;
+  child_process& process() { return *proc_; }
+
+ private:
+  std::filesystem::path out_;
+  std::optional<child_process> proc_;
+  std::uint16_t port_ = 0;
+  bool tls_ = false;
+};
+
+}  // namespace schakel::test
