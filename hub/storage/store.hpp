@@ -14,16 +14,49 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace schakel::storage {
 
+/**
+ * Why a storage operation failed; completions receive these as std::error_code (category
+ * storage_category(), name "schakel.storage"). Messages never contain record content.
+ */
+enum class storage_errc {
+  closed = 1,        ///< the store was closed; nothing was written
+  not_found,         ///< no live (not delivered, not dead-lettered) unit with that id
+  invalid_argument,  ///< a required field is empty (signal id, subscription, event body, ...)
+  duplicate,         ///< a uniqueness constraint failed, e.g. a signal id that is already stored
+  busy,              ///< the database stayed locked beyond busy_timeout
+  disk_full,         ///< the disk or the database size limit is full
+  io_error,          ///< reading, writing or syncing the database file failed; nothing of the job is stored
+  corrupt,           ///< the file is not a database or is damaged
+  schema_too_new,    ///< the database was written by a newer Schakel (PRAGMA user_version)
+  internal,          ///< any other engine failure (see the log for the engine's message)
+};
+
+const std::error_category& storage_category() noexcept;
+std::error_code make_error_code(storage_errc e) noexcept;
+
+/**
+ * Diagnostics of an engine, for tests, benchmarks and metrics; not part of the data path. An engine
+ * that keeps none returns zeros.
+ */
+struct store_stats {
+  std::uint64_t commits = 0;        ///< write transactions committed (each one fsync with synchronous=FULL)
+  std::uint64_t jobs = 0;           ///< queued operations run (appends, next_unit, mark_delivered, ...)
+  std::uint64_t failed_jobs = 0;    ///< operations that completed with an error
+  std::uint64_t largest_group = 0;  ///< most jobs that shared one transaction (group commit)
+  std::uint64_t queued_jobs = 0;    ///< operations waiting for the store thread right now
+};
+
 /** One validated signal, serialised as its JSON text (schema v1). */
 struct signal_row {
-  std::string id;    ///< ULID, primary key
-  std::string type;  ///< e.g. nl.schakel.attendance.absence.recorded
+  std::string id;        ///< ULID, primary key
+  std::string type;      ///< e.g. nl.schakel.attendance.absence.recorded
   std::string instance;  ///< connector instance that produced it
-  std::string json;  ///< the whole signal document
+  std::string json;      ///< the whole signal document
 };
 
 /** One rendered event waiting for one subscription. */
@@ -90,14 +123,16 @@ class store {
    * Per lane, units are handed out strictly in order and only one at a time: the next call returns
    * nothing until the previous unit is delivered, rescheduled or dead-lettered.
    * `cb` receives the unit, or nullopt plus the time (ms) of the next due unit (0 = none pending).
+   * 0 is also the answer while a unit of the lane is in flight (its completion is the next event) or
+   * the subscription is disabled; after an engine failure the answer is nullopt with now_ms + 1000.
+   * Units in flight are tracked in memory only: after a restart every one of them is pending again.
    */
   virtual void next_unit(const std::string& subscription, std::uint32_t lane, std::int64_t now_ms,
                          const batching& batch,
                          std::function<void(std::optional<delivery_unit>, std::int64_t next_due_ms)> cb) = 0;
 
   virtual void mark_delivered(std::int64_t unit_id, done_fn done) = 0;
-  virtual void reschedule(std::int64_t unit_id, std::int64_t next_attempt_ms, std::string last_error,
-                          done_fn done) = 0;
+  virtual void reschedule(std::int64_t unit_id, std::int64_t next_attempt_ms, std::string last_error, done_fn done) = 0;
   virtual void move_to_dead_letters(std::int64_t unit_id, std::string reason, done_fn done) = 0;
   /** Disables a subscription (410 Gone); its pending units stay but are no longer handed out. */
   virtual void set_subscription_disabled(const std::string& subscription, bool disabled, done_fn done) = 0;
@@ -117,14 +152,25 @@ class store {
 
   /** Drains queued work and stops the store thread; later calls complete with an error. */
   virtual void close() = 0;
+
+  /** Diagnostic counters (see store_stats); cheap, callable from any thread. */
+  virtual store_stats stats() { return {}; }
 };
 
 struct sqlite_options {
-  std::string path;               ///< the database file; its WAL sits beside it
+  std::string path;                   ///< the database file; its WAL sits beside it
   std::size_t max_batch_jobs = 4096;  ///< jobs folded into one transaction at most
 };
 
-/** Opens (creating if needed) the embedded SQLite engine in WAL mode with synchronous=FULL. */
+/**
+ * Opens (creating if needed) the embedded SQLite engine in WAL mode with synchronous=FULL, migrating
+ * an older schema. Throws std::system_error (storage_errc, message naming the path and the engine's
+ * reason) when the file cannot be opened or migrated: a start-up failure, never on the data path.
+ * Engine-specific behaviour is described in docs/storage.md.
+ */
 std::unique_ptr<store> open_sqlite_store(const sqlite_options& options);
 
 }  // namespace schakel::storage
+
+template <>
+struct std::is_error_code_enum<schakel::storage::storage_errc> : std::true_type {};

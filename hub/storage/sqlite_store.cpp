@@ -1,0 +1,961 @@
+// The embedded engine: one SQLite file in WAL mode, one store thread owning the write connection and
+// folding every queued job into one transaction (group commit), a mutex-guarded read connection for
+// the blocking reads. Design and durability promise: docs/storage.md.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "common/log.hpp"
+#include "common/signal.hpp"
+#include "storage/sqlite_db.hpp"
+#include "storage/store.hpp"
+
+namespace schakel::storage {
+namespace {
+
+using detail::connection;
+using detail::from_sqlite;
+
+constexpr int current_schema = 1;
+constexpr std::string_view single_content_type = "application/cloudevents+json";
+constexpr std::string_view batch_content_type = "application/cloudevents-batch+json";
+constexpr std::size_t max_error_text = 1024;   // last_error / dead reason: status lines, not documents
+constexpr std::int64_t error_retry_ms = 1000;  // next_due offered after a failed next_unit
+
+// Schema migrations: entry i brings user_version i to i + 1, each in its own transaction.
+constexpr const char* migrations[] = {
+    // 0 -> 1
+    R"sql(
+CREATE TABLE signals (
+  id        TEXT    NOT NULL UNIQUE,
+  type      TEXT    NOT NULL,
+  instance  TEXT    NOT NULL,
+  stored_ms INTEGER NOT NULL,
+  json      TEXT    NOT NULL
+);
+CREATE TABLE outbox (
+  unit_id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  subscription    TEXT    NOT NULL,
+  lane            INTEGER NOT NULL,
+  seq             INTEGER NOT NULL,
+  is_batch        INTEGER NOT NULL DEFAULT 0,
+  batch_id        INTEGER,
+  signal_id       TEXT,
+  webhook_id      TEXT    NOT NULL,
+  body            TEXT    NOT NULL,
+  event_count     INTEGER NOT NULL DEFAULT 1,
+  created_ms      INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT,
+  formed          INTEGER NOT NULL DEFAULT 0,
+  dead_at_ms      INTEGER,
+  dead_reason     TEXT
+);
+CREATE INDEX outbox_lane ON outbox (subscription, lane, seq) WHERE dead_at_ms IS NULL AND batch_id IS NULL;
+CREATE INDEX outbox_members ON outbox (batch_id) WHERE batch_id IS NOT NULL;
+CREATE INDEX outbox_dead ON outbox (dead_at_ms) WHERE dead_at_ms IS NOT NULL;
+CREATE TABLE disabled_subscriptions (
+  subscription TEXT PRIMARY KEY NOT NULL,
+  since_ms     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE state (
+  ns         TEXT    NOT NULL,
+  key        TEXT    NOT NULL,
+  value      BLOB    NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (ns, key)
+) WITHOUT ROWID;
+)sql",
+};
+static_assert(std::size(migrations) == current_schema);
+
+// The live rows of one lane: units and not-yet-batched items, in delivery order (uses outbox_lane).
+#define LANE_FILTER "subscription = ?1 AND lane = ?2 AND dead_at_ms IS NULL AND batch_id IS NULL"
+
+/** FNV-1a: stable across platforms and releases, unlike std::hash, because webhook ids persist. */
+std::string subscription_tag(std::string_view name) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  char out[9];
+  std::snprintf(out, sizeof out, "%08x", h);
+  return out;
+}
+
+std::string single_webhook_id(std::string_view signal_id, std::string_view subscription) {
+  std::string id = "msg_";
+  id += signal_id;
+  id += '_';
+  id += subscription_tag(subscription);
+  return id;
+}
+
+/** Cuts at a UTF-8 boundary so a stored error text stays valid text. */
+std::string clip(std::string s) {
+  if (s.size() <= max_error_text) return s;
+  std::size_t n = max_error_text;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  s.resize(n);
+  return s;
+}
+
+std::string lane_key(std::string_view subscription, std::uint32_t lane) {
+  std::string k(subscription);
+  k.push_back('\0');
+  k += std::to_string(lane);
+  return k;
+}
+
+/** What a job changed besides the database: applied after commit, or undone when its work is lost. */
+struct effects {
+  std::vector<std::pair<std::string, std::int64_t>> depth;  // subscription, delta in events
+  std::int64_t signals = 0;
+  std::vector<std::function<void()>> undo;  // in-memory changes already made, reversed on failure
+  std::string detail;                       // engine message for the log; never record content
+
+  void roll_back() {
+    for (auto it = undo.rbegin(); it != undo.rend(); ++it) (*it)();
+    undo.clear();
+    depth.clear();
+    signals = 0;  // detail stays: it explains the failure in the log
+  }
+};
+
+struct job {
+  const char* kind = "";
+  std::function<std::error_code(effects&)> run;  // on the store thread, inside a savepoint
+  std::function<void(std::error_code)> finish;   // on the store thread, after the commit
+};
+
+class sqlite_store final : public store {
+ public:
+  explicit sqlite_store(sqlite_options options) : options_(std::move(options)) {
+    if (options_.max_batch_jobs == 0) options_.max_batch_jobs = 1;
+    open_or_throw();
+    thread_ = std::thread([this] { loop(); });
+  }
+
+  ~sqlite_store() override { close(); }
+
+  // ---- queued writes -------------------------------------------------------------------------
+
+  void append(std::vector<signal_row> signals, std::vector<outbox_item> items, done_fn done) override {
+    auto data = std::make_shared<std::pair<std::vector<signal_row>, std::vector<outbox_item>>>(std::move(signals),
+                                                                                               std::move(items));
+    enqueue({"append", [this, data](effects& fx) { return do_append(data->first, data->second, fx); },
+             [done = std::move(done)](std::error_code ec) {
+               if (done) done(ec);
+             }});
+  }
+
+  void next_unit(const std::string& subscription, std::uint32_t lane, std::int64_t now_ms, const batching& batch,
+                 std::function<void(std::optional<delivery_unit>, std::int64_t)> cb) override {
+    struct result {
+      std::optional<delivery_unit> unit;
+      std::int64_t next_due = 0;
+    };
+    auto r = std::make_shared<result>();
+    enqueue({"next_unit",
+             [this, r, subscription, lane, now_ms, batch](effects& fx) {
+               return do_next_unit(subscription, lane, now_ms, batch, r->unit, r->next_due, fx);
+             },
+             [r, now_ms, cb = std::move(cb)](std::error_code ec) {
+               if (!cb) return;
+               if (ec) {
+                 cb(std::nullopt, ec == storage_errc::closed ? 0 : now_ms + error_retry_ms);
+               } else {
+                 cb(std::move(r->unit), r->next_due);
+               }
+             }});
+  }
+
+  void mark_delivered(std::int64_t unit_id, done_fn done) override {
+    enqueue({"mark_delivered", [this, unit_id](effects& fx) { return do_mark_delivered(unit_id, fx); },
+             wrap(std::move(done))});
+  }
+
+  void reschedule(std::int64_t unit_id, std::int64_t next_attempt_ms, std::string last_error, done_fn done) override {
+    enqueue({"reschedule",
+             [this, unit_id, next_attempt_ms, err = clip(std::move(last_error))](effects& fx) {
+               return do_reschedule(unit_id, next_attempt_ms, err, fx);
+             },
+             wrap(std::move(done))});
+  }
+
+  void move_to_dead_letters(std::int64_t unit_id, std::string reason, done_fn done) override {
+    enqueue(
+        {"move_to_dead_letters",
+         [this, unit_id, reason = clip(std::move(reason))](effects& fx) { return do_dead_letter(unit_id, reason, fx); },
+         wrap(std::move(done))});
+  }
+
+  void set_subscription_disabled(const std::string& subscription, bool disabled, done_fn done) override {
+    enqueue({"set_subscription_disabled",
+             [this, subscription, disabled](effects& fx) { return do_set_disabled(subscription, disabled, fx); },
+             wrap(std::move(done))});
+  }
+
+  bool replay_dead_letter(std::int64_t unit_id) override {
+    const auto ec =
+        run_sync({"replay_dead_letter", [this, unit_id](effects& fx) { return do_replay(unit_id, fx); }, {}});
+    return !ec;
+  }
+
+  void state_put(const std::string& ns, const std::string& key, const std::string& value) override {
+    const auto ec = run_sync({"state_put",
+                              [this, &ns, &key, &value](effects&) -> std::error_code {
+                                int rc = SQLITE_OK;
+                                auto st = writer_.prepare(
+                                    "INSERT INTO state (ns, key, value, updated_ms) VALUES (?1, ?2, ?3, ?4) "
+                                    "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, "
+                                    "updated_ms = excluded.updated_ms",
+                                    rc);
+                                if (!st) return from_sqlite(rc);
+                                rc = st->bind(1, ns).bind(2, key).bind_blob(3, value).bind(4, schakel::now_ms()).step();
+                                return rc == SQLITE_DONE ? std::error_code{} : from_sqlite(rc);
+                              },
+                              {}});
+    // The contract gives state_put no error channel; the failure is logged (without the value).
+    if (ec) log::error("storage.state_put_failed", {{"ns", ns}, {"error", ec.message()}});
+  }
+
+  // ---- reads -----------------------------------------------------------------------------------
+
+  std::optional<std::string> get_signal(const std::string& id) override {
+    std::lock_guard lock(reader_mu_);
+    if (!reader_.is_open()) return std::nullopt;
+    int rc = SQLITE_OK;
+    auto st = reader_.prepare("SELECT json FROM signals WHERE id = ?1", rc);
+    if (!st) return read_failed("get_signal", rc), std::nullopt;
+    rc = st->bind(1, id).step();
+    if (rc == SQLITE_ROW) return st->text(0);
+    if (rc != SQLITE_DONE) read_failed("get_signal", rc);
+    return std::nullopt;
+  }
+
+  std::int64_t signal_count() override { return signal_count_.load(std::memory_order_relaxed); }
+
+  bool subscription_disabled(const std::string& subscription) override {
+    std::lock_guard lock(disabled_mu_);
+    return disabled_.contains(subscription);
+  }
+
+  std::vector<dead_letter> list_dead_letters(const std::string& subscription_or_empty) override {
+    std::vector<dead_letter> out;
+    std::lock_guard lock(reader_mu_);
+    if (!reader_.is_open()) return out;
+    int rc = SQLITE_OK;
+    auto st = reader_.prepare(
+        "SELECT unit_id, subscription, webhook_id, event_count, attempts, created_ms, dead_at_ms, dead_reason "
+        "FROM outbox WHERE dead_at_ms IS NOT NULL AND batch_id IS NULL AND (?1 = '' OR subscription = ?1) "
+        "ORDER BY dead_at_ms DESC, unit_id DESC",
+        rc);
+    if (!st) return read_failed("list_dead_letters", rc), out;
+    st->bind(1, subscription_or_empty);
+    while ((rc = st->step()) == SQLITE_ROW) {
+      dead_letter d;
+      d.unit_id = st->int64(0);
+      d.subscription = st->text(1);
+      d.webhook_id = st->text(2);
+      d.event_count = static_cast<std::size_t>(st->int64(3));
+      d.attempts = static_cast<std::uint32_t>(st->int64(4));
+      d.created_ms = st->int64(5);
+      d.dead_at_ms = st->int64(6);
+      d.reason = st->text(7);
+      out.push_back(std::move(d));
+    }
+    if (rc != SQLITE_DONE) read_failed("list_dead_letters", rc);
+    return out;
+  }
+
+  std::int64_t outbox_depth(const std::string& subscription) override {
+    std::shared_lock lock(depth_mu_);
+    auto it = depth_.find(subscription);
+    return it == depth_.end() ? 0 : it->second->load(std::memory_order_relaxed);
+  }
+
+  std::int64_t outbox_depth_total() override { return depth_total_.load(std::memory_order_relaxed); }
+
+  std::optional<std::string> state_get(const std::string& ns, const std::string& key) override {
+    std::lock_guard lock(reader_mu_);
+    if (!reader_.is_open()) return std::nullopt;
+    int rc = SQLITE_OK;
+    auto st = reader_.prepare("SELECT value FROM state WHERE ns = ?1 AND key = ?2", rc);
+    if (!st) return read_failed("state_get", rc), std::nullopt;
+    rc = st->bind(1, ns).bind(2, key).step();
+    if (rc == SQLITE_ROW) return st->blob(0);
+    if (rc != SQLITE_DONE) read_failed("state_get", rc);
+    return std::nullopt;
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
+
+  void close() override {
+    {
+      std::lock_guard lock(queue_mu_);
+      closing_ = true;
+    }
+    queue_cv_.notify_all();
+    // From a completion (the store thread itself) we can only ask; the owner's close/destructor joins.
+    if (std::this_thread::get_id() == store_thread_id_.load()) return;
+    std::lock_guard lock(join_mu_);
+    if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard rl(reader_mu_);
+      reader_.close();
+    }
+    if (writer_.is_open()) {
+      writer_.close();
+      log::info("storage.closed", {{"path", options_.path}});
+    }
+  }
+
+  store_stats stats() override {
+    store_stats s;
+    s.commits = commits_.load();
+    s.jobs = jobs_.load();
+    s.failed_jobs = failed_jobs_.load();
+    s.largest_group = largest_group_.load();
+    std::lock_guard lock(queue_mu_);
+    s.queued_jobs = queue_.size();
+    return s;
+  }
+
+ private:
+  static std::function<void(std::error_code)> wrap(done_fn done) {
+    return [done = std::move(done)](std::error_code ec) {
+      if (done) done(ec);
+    };
+  }
+
+  void read_failed(const char* what, int rc) {
+    log::error("storage.read_failed",
+               {{"op", what}, {"error", from_sqlite(rc).message()}, {"engine", reader_.last_error()}});
+  }
+
+  // ---- opening and migration -------------------------------------------------------------------
+
+  // Connections are closed by the members' destructors, after any borrowed statement has unwound.
+  [[noreturn]] void fail_open(std::error_code ec, const std::string& why) {
+    throw std::system_error(ec, "storage: opening " + options_.path + ": " + why);
+  }
+
+  void check(int rc, connection& c, const char* step) {
+    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+      fail_open(from_sqlite(rc), std::string(step) + ": " + c.last_error());
+  }
+
+  std::int64_t query_int(connection& c, const char* sql, const char* step) {
+    int rc = SQLITE_OK;
+    auto st = c.prepare(sql, rc);
+    if (!st) check(rc, c, step);
+    rc = st->step();
+    check(rc, c, step);
+    return rc == SQLITE_ROW ? st->int64(0) : 0;
+  }
+
+  void configure(connection& c) {
+    check(c.exec("PRAGMA busy_timeout = 5000"), c, "busy_timeout");
+    check(c.exec("PRAGMA synchronous = FULL"), c, "synchronous");
+    check(c.exec("PRAGMA foreign_keys = OFF"), c, "foreign_keys");
+  }
+
+  void open_or_throw() {
+    std::string why;
+    if (auto ec = writer_.open(options_.path, true, why)) fail_open(ec, why);
+    configure(writer_);
+    {
+      int rc = SQLITE_OK;
+      auto st = writer_.prepare("PRAGMA journal_mode = WAL", rc);
+      if (!st) check(rc, writer_, "journal_mode");
+      rc = st->step();
+      check(rc, writer_, "journal_mode");
+      if (rc != SQLITE_ROW || st->text(0) != "wal")
+        fail_open(storage_errc::io_error, "the file system does not support WAL mode");
+    }
+    // Keep the WAL from growing without bound between checkpoints after a burst.
+    check(writer_.exec("PRAGMA journal_size_limit = 67108864"), writer_, "journal_size_limit");
+    migrate();
+    load_memory_state();
+
+    if (auto ec = reader_.open(options_.path, false, why)) fail_open(ec, why);
+    configure(reader_);
+    check(reader_.exec("PRAGMA query_only = ON"), reader_, "query_only");
+  }
+
+  void migrate() {
+    const auto version = query_int(writer_, "PRAGMA user_version", "user_version");
+    if (version > current_schema)
+      fail_open(storage_errc::schema_too_new, "schema version " + std::to_string(version) + " but this build knows " +
+                                                  std::to_string(current_schema));
+    for (auto v = version; v < current_schema; ++v) {
+      check(writer_.exec("BEGIN IMMEDIATE"), writer_, "migration begin");
+      const int rc = writer_.exec(migrations[v]);
+      if (rc != SQLITE_OK) {
+        const auto msg = writer_.last_error();
+        writer_.exec("ROLLBACK");
+        fail_open(from_sqlite(rc), "migration to schema " + std::to_string(v + 1) + ": " + msg);
+      }
+      const auto set = "PRAGMA user_version = " + std::to_string(v + 1);
+      check(writer_.exec(set.c_str()), writer_, "user_version");
+      check(writer_.exec("COMMIT"), writer_, "migration commit");
+      log::info("storage.migrated", {{"path", options_.path}, {"schema", v + 1}});
+    }
+  }
+
+  /**
+   * Counters and sets kept in memory are rebuilt from the file. In-flight units are memory-only, so
+   * every unit that was handed out before a crash or restart is simply pending again here.
+   */
+  void load_memory_state() {
+    signal_count_ = query_int(writer_, "SELECT count(*) FROM signals", "count signals");
+    next_id_ =
+        1 + std::max(query_int(writer_, "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'",
+                               "outbox sequence"),
+                     query_int(writer_, "SELECT coalesce(max(max(unit_id), max(seq)), 0) FROM outbox", "max seq"));
+    int rc = SQLITE_OK;
+    {
+      auto st = writer_.prepare(
+          "SELECT subscription, sum(event_count) FROM outbox WHERE dead_at_ms IS NULL AND batch_id IS NULL "
+          "GROUP BY subscription",
+          rc);
+      if (!st) check(rc, writer_, "depth");
+      while ((rc = st->step()) == SQLITE_ROW) add_depth(st->text(0), st->int64(1));
+      check(rc, writer_, "depth");
+    }
+    {
+      auto st = writer_.prepare("SELECT subscription FROM disabled_subscriptions", rc);
+      if (!st) check(rc, writer_, "disabled");
+      while ((rc = st->step()) == SQLITE_ROW) disabled_.insert(st->text(0));
+      check(rc, writer_, "disabled");
+    }
+    log::info("storage.opened", {{"path", options_.path},
+                                 {"schema", current_schema},
+                                 {"signals", signal_count_.load()},
+                                 {"outbox_depth", depth_total_.load()},
+                                 {"disabled_subscriptions", disabled_.size()}});
+  }
+
+  // ---- the store thread ------------------------------------------------------------------------
+
+  void enqueue(job j) {
+    {
+      std::lock_guard lock(queue_mu_);
+      if (!closing_) {
+        queue_.push_back(std::move(j));
+        queue_cv_.notify_one();
+        return;
+      }
+    }
+    // After close there is no store thread: complete on the caller's thread.
+    if (j.finish) j.finish(storage_errc::closed);
+  }
+
+  /** Runs one job through the queue and waits; on the store thread itself, runs it in place. */
+  std::error_code run_sync(job j) {
+    if (std::this_thread::get_id() == store_thread_id_.load()) {
+      std::error_code result;
+      j.finish = [&result](std::error_code ec) { result = ec; };
+      std::vector<job> one;
+      one.push_back(std::move(j));
+      run_group(one);
+      return result;
+    }
+    std::promise<std::error_code> done;
+    auto fut = done.get_future();
+    j.finish = [&done](std::error_code ec) { done.set_value(ec); };
+    enqueue(std::move(j));
+    return fut.get();
+  }
+
+  void loop() {
+    store_thread_id_ = std::this_thread::get_id();
+    std::vector<job> group;
+    for (;;) {
+      {
+        std::unique_lock lock(queue_mu_);
+        queue_cv_.wait(lock, [this] { return !queue_.empty() || closing_; });
+        if (queue_.empty()) break;  // closing and drained
+        const auto n = std::min(queue_.size(), options_.max_batch_jobs);
+        group.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      run_group(group);
+      group.clear();
+    }
+  }
+
+  /**
+   * The group commit: every job in its own savepoint inside one transaction, one COMMIT (one fsync)
+   * for all, then the completions. A failing job rolls back to its savepoint and fails alone. If
+   * SQLite itself aborted the transaction (I/O error, disk full), the jobs already run in it are lost
+   * too and fail with the same error; the rest start a new transaction.
+   */
+  void run_group(std::vector<job>& group) {
+    const std::size_t n = group.size();
+    std::vector<std::error_code> results(n);
+    std::vector<effects> fx(n);
+    std::size_t txn_start = 0;
+    bool in_txn = false;
+
+    auto fail_since = [&](std::size_t from, std::size_t to, std::error_code ec) {
+      for (std::size_t j = to; j-- > from;) {
+        if (!results[j]) {
+          results[j] = ec;
+          fx[j].roll_back();
+        }
+      }
+    };
+
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!in_txn) {
+        const int rc = writer_.exec("BEGIN IMMEDIATE");
+        if (rc != SQLITE_OK) {
+          results[i] = from_sqlite(rc);
+          fx[i].detail = writer_.last_error();
+          continue;
+        }
+        in_txn = true;
+        txn_start = i;
+      }
+      std::error_code ec;
+      int rc = writer_.exec("SAVEPOINT job");
+      if (rc != SQLITE_OK) {
+        ec = from_sqlite(rc);
+      } else {
+        try {
+          ec = group[i].run(fx[i]);
+        } catch (const std::exception& e) {
+          ec = storage_errc::internal;
+          fx[i].detail = e.what();
+        }
+        if (!ec && (rc = writer_.exec("RELEASE job")) != SQLITE_OK) ec = from_sqlite(rc);
+      }
+      if (!ec) continue;
+
+      if (fx[i].detail.empty()) fx[i].detail = writer_.last_error();
+      results[i] = ec;
+      fx[i].roll_back();
+      if (writer_.in_transaction()) {
+        writer_.exec("ROLLBACK TO job");
+        writer_.exec("RELEASE job");
+      }
+      if (!writer_.in_transaction()) {
+        fail_since(txn_start, i, ec);
+        in_txn = false;
+      }
+    }
+
+    if (in_txn) {
+      const int rc = writer_.exec("COMMIT");
+      if (rc != SQLITE_OK) {
+        const auto ec = from_sqlite(rc);
+        log::error("storage.commit_failed",
+                   {{"error", ec.message()}, {"engine", writer_.last_error()}, {"jobs", n - txn_start}});
+        if (writer_.in_transaction()) writer_.exec("ROLLBACK");
+        fail_since(txn_start, n, ec);
+      } else {
+        commits_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+
+    // Counters move only for work that is on disk, before completions so callers see them updated.
+    for (std::size_t i = 0; i < n; ++i) {
+      if (results[i]) continue;
+      for (const auto& [sub, delta] : fx[i].depth) add_depth(sub, delta);
+      signal_count_.fetch_add(fx[i].signals, std::memory_order_relaxed);
+    }
+    jobs_.fetch_add(n, std::memory_order_relaxed);
+    auto largest = largest_group_.load();
+    while (n > largest && !largest_group_.compare_exchange_weak(largest, n)) {
+    }
+
+    for (std::size_t i = 0; i < n; ++i) {
+      if (results[i]) {
+        failed_jobs_.fetch_add(1, std::memory_order_relaxed);
+        // not_found is an expected answer (e.g. a replay of an unknown id), not an engine problem.
+        if (results[i] != storage_errc::not_found)
+          log::warn("storage.job_failed",
+                    {{"op", group[i].kind}, {"error", results[i].message()}, {"engine", fx[i].detail}});
+      }
+      if (!group[i].finish) continue;
+      try {
+        group[i].finish(results[i]);
+      } catch (const std::exception& e) {
+        log::error("storage.completion_threw", {{"op", group[i].kind}, {"what", e.what()}});
+      } catch (...) {
+        log::error("storage.completion_threw", {{"op", group[i].kind}});
+      }
+    }
+  }
+
+  void add_depth(const std::string& subscription, std::int64_t delta) {
+    depth_total_.fetch_add(delta, std::memory_order_relaxed);
+    {
+      std::shared_lock lock(depth_mu_);
+      if (auto it = depth_.find(subscription); it != depth_.end()) {
+        it->second->fetch_add(delta, std::memory_order_relaxed);
+        return;
+      }
+    }
+    std::unique_lock lock(depth_mu_);
+    auto& slot = depth_[subscription];
+    if (!slot) slot = std::make_unique<std::atomic<std::int64_t>>(0);
+    slot->fetch_add(delta, std::memory_order_relaxed);
+  }
+
+  // ---- jobs (store thread, inside a savepoint) ---------------------------------------------------
+
+  std::error_code step_done(detail::statement& st) {
+    const int rc = st.step();
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? std::error_code{} : from_sqlite(rc);
+  }
+
+  std::error_code do_append(const std::vector<signal_row>& signals, const std::vector<outbox_item>& items,
+                            effects& fx) {
+    for (std::size_t i = 0; i < signals.size(); ++i) {
+      if (signals[i].id.empty() || signals[i].json.empty()) {
+        fx.detail = "signal " + std::to_string(i) + " has an empty id or document";
+        return storage_errc::invalid_argument;
+      }
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (items[i].subscription.empty() || items[i].signal_id.empty() || items[i].event_json.empty()) {
+        fx.detail = "outbox item " + std::to_string(i) + " has an empty subscription, signal id or event";
+        return storage_errc::invalid_argument;
+      }
+    }
+    const auto now = schakel::now_ms();
+    int rc = SQLITE_OK;
+    if (!signals.empty()) {
+      auto st =
+          writer_.prepare("INSERT INTO signals (id, type, instance, stored_ms, json) VALUES (?1, ?2, ?3, ?4, ?5)", rc);
+      if (!st) return from_sqlite(rc);
+      for (const auto& s : signals) {
+        if (auto ec = step_done(st->bind(1, s.id).bind(2, s.type).bind(3, s.instance).bind(4, now).bind(5, s.json))) {
+          fx.detail = writer_.last_error() + " (signal " + s.id + ")";
+          return ec;
+        }
+        st->reset();
+      }
+    }
+    if (!items.empty()) {
+      auto st = writer_.prepare(
+          "INSERT INTO outbox (unit_id, subscription, lane, seq, signal_id, webhook_id, body, created_ms) "
+          "VALUES (?1, ?2, ?3, ?1, ?4, ?5, ?6, ?7)",
+          rc);
+      if (!st) return from_sqlite(rc);
+      for (const auto& it : items) {
+        const auto webhook_id = single_webhook_id(it.signal_id, it.subscription);
+        if (auto ec = step_done(st->bind(1, next_id_++)
+                                    .bind(2, it.subscription)
+                                    .bind(3, static_cast<std::int64_t>(it.lane))
+                                    .bind(4, it.signal_id)
+                                    .bind(5, webhook_id)
+                                    .bind(6, it.event_json)
+                                    .bind(7, now))) {
+          fx.detail = writer_.last_error();
+          return ec;
+        }
+        st->reset();
+      }
+    }
+    fx.signals = static_cast<std::int64_t>(signals.size());
+    for (const auto& it : items) fx.depth.emplace_back(it.subscription, 1);
+    return {};
+  }
+
+  std::error_code do_next_unit(const std::string& subscription, std::uint32_t lane, std::int64_t now,
+                               const batching& batch, std::optional<delivery_unit>& unit, std::int64_t& next_due,
+                               effects& fx) {
+    next_due = 0;
+    if (subscription_disabled(subscription)) return {};
+    auto key = lane_key(subscription, lane);
+    if (in_flight_lanes_.contains(key)) return {};
+
+    delivery_unit u;
+    u.subscription = subscription;
+    u.lane = lane;
+    std::int64_t head_seq = 0, next_attempt = 0;
+    bool is_batch = false, formed = false;
+    int rc = SQLITE_OK;
+    {
+      auto head = writer_.prepare(
+          "SELECT unit_id, seq, is_batch, formed, attempts, next_attempt_ms, created_ms, event_count, webhook_id, "
+          "body FROM outbox WHERE " LANE_FILTER " ORDER BY seq LIMIT 1",
+          rc);
+      if (!head) return from_sqlite(rc);
+      rc = head->bind(1, subscription).bind(2, static_cast<std::int64_t>(lane)).step();
+      if (rc == SQLITE_DONE) return {};
+      if (rc != SQLITE_ROW) return from_sqlite(rc);
+      u.unit_id = head->int64(0);
+      head_seq = head->int64(1);
+      is_batch = head->int64(2) != 0;
+      formed = head->int64(3) != 0;
+      u.attempts = static_cast<std::uint32_t>(head->int64(4));
+      next_attempt = head->int64(5);
+      u.created_ms = head->int64(6);
+      u.event_count = static_cast<std::size_t>(head->int64(7));
+      u.webhook_id = head->text(8);
+      u.body = head->text(9);
+    }
+
+    // A unit that was ever handed out keeps its shape (and bytes) for every retry, whatever the
+    // batching settings are now.
+    if (!batch.enabled || is_batch || formed) {
+      if (next_attempt > now) {
+        next_due = next_attempt;
+        return {};
+      }
+      u.content_type = is_batch ? batch_content_type : single_content_type;
+    } else {
+      const auto max_events = std::max<std::size_t>(batch.max_events, 1);
+      const auto linger = std::max<std::int64_t>(batch.linger_ms, 0);
+      std::vector<std::int64_t> ids;
+      std::string body = "[";
+      {
+        auto members = writer_.prepare(
+            "SELECT unit_id, is_batch, formed, body FROM outbox WHERE " LANE_FILTER " ORDER BY seq LIMIT ?3", rc);
+        if (!members) return from_sqlite(rc);
+        members->bind(1, subscription)
+            .bind(2, static_cast<std::int64_t>(lane))
+            .bind(3, static_cast<std::int64_t>(max_events));
+        while ((rc = members->step()) == SQLITE_ROW) {
+          if (members->int64(1) != 0 || members->int64(2) != 0) break;  // a formed unit ends the run
+          if (!ids.empty()) body += ',';
+          body += members->text(3);
+          ids.push_back(members->int64(0));
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return from_sqlite(rc);
+      }
+      if (ids.size() < max_events && now - u.created_ms < linger) {
+        next_due = u.created_ms + linger;
+        return {};
+      }
+      body += ']';
+      u.unit_id = next_id_++;
+      u.webhook_id = "msg_b" + schakel::new_signal_id();
+      u.body = std::move(body);
+      u.content_type = batch_content_type;
+      u.event_count = ids.size();
+      u.attempts = 0;
+      auto ins = writer_.prepare(
+          "INSERT INTO outbox (unit_id, subscription, lane, seq, is_batch, webhook_id, body, event_count, created_ms, "
+          "formed) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, 1)",
+          rc);
+      if (!ins) return from_sqlite(rc);
+      if (auto ec = step_done(ins->bind(1, u.unit_id)
+                                  .bind(2, subscription)
+                                  .bind(3, static_cast<std::int64_t>(lane))
+                                  .bind(4, head_seq)
+                                  .bind(5, u.webhook_id)
+                                  .bind(6, u.body)
+                                  .bind(7, static_cast<std::int64_t>(ids.size()))
+                                  .bind(8, u.created_ms)))
+        return ec;
+      // Members keep their row (signal id, position) for tracing but hand their body to the batch.
+      auto link = writer_.prepare("UPDATE outbox SET batch_id = ?1, body = '' WHERE unit_id = ?2", rc);
+      if (!link) return from_sqlite(rc);
+      for (auto id : ids) {
+        if (auto ec = step_done(link->bind(1, u.unit_id).bind(2, id))) return ec;
+        link->reset();
+      }
+    }
+
+    in_flight_lanes_.emplace(key, u.unit_id);
+    in_flight_units_.emplace(u.unit_id, key);
+    fx.undo.emplace_back([this, key, id = u.unit_id] {
+      in_flight_lanes_.erase(key);
+      in_flight_units_.erase(id);
+    });
+    unit = std::move(u);
+    return {};
+  }
+
+  /** Forgets that a unit is in flight (if it was), undoably. Returns whether it was. */
+  bool release_in_flight(std::int64_t unit_id, effects& fx) {
+    auto it = in_flight_units_.find(unit_id);
+    if (it == in_flight_units_.end()) return false;
+    auto key = std::move(it->second);
+    in_flight_units_.erase(it);
+    in_flight_lanes_.erase(key);
+    fx.undo.emplace_back([this, key, unit_id] {
+      in_flight_lanes_.emplace(key, unit_id);
+      in_flight_units_.emplace(unit_id, key);
+    });
+    return true;
+  }
+
+  struct live_unit {
+    std::string subscription;
+    std::int64_t lane = 0;
+    std::int64_t event_count = 0;
+  };
+
+  /** A unit that is neither delivered nor dead (or, with `dead`, one that is dead). */
+  std::error_code find_unit(std::int64_t unit_id, bool dead, live_unit& out) {
+    int rc = SQLITE_OK;
+    auto st = dead ? writer_.prepare(
+                         "SELECT subscription, lane, event_count FROM outbox WHERE unit_id = ?1 AND batch_id IS NULL "
+                         "AND dead_at_ms IS NOT NULL",
+                         rc)
+                   : writer_.prepare(
+                         "SELECT subscription, lane, event_count FROM outbox WHERE unit_id = ?1 AND batch_id IS NULL "
+                         "AND dead_at_ms IS NULL",
+                         rc);
+    if (!st) return from_sqlite(rc);
+    rc = st->bind(1, unit_id).step();
+    if (rc == SQLITE_DONE) return storage_errc::not_found;
+    if (rc != SQLITE_ROW) return from_sqlite(rc);
+    out.subscription = st->text(0);
+    out.lane = st->int64(1);
+    out.event_count = st->int64(2);
+    return {};
+  }
+
+  std::error_code do_mark_delivered(std::int64_t unit_id, effects& fx) {
+    live_unit u;
+    if (auto ec = find_unit(unit_id, false, u)) return ec;
+    int rc = SQLITE_OK;
+    // Delivered payloads are not kept: the signal log is the record of what happened.
+    auto members = writer_.prepare("DELETE FROM outbox WHERE batch_id = ?1", rc);
+    if (!members) return from_sqlite(rc);
+    if (auto ec = step_done(members->bind(1, unit_id))) return ec;
+    auto self = writer_.prepare("DELETE FROM outbox WHERE unit_id = ?1", rc);
+    if (!self) return from_sqlite(rc);
+    if (auto ec = step_done(self->bind(1, unit_id))) return ec;
+    fx.depth.emplace_back(u.subscription, -u.event_count);
+    release_in_flight(unit_id, fx);
+    return {};
+  }
+
+  std::error_code do_reschedule(std::int64_t unit_id, std::int64_t next_attempt_ms, const std::string& err,
+                                effects& fx) {
+    int rc = SQLITE_OK;
+    auto st = writer_.prepare(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3, formed = 1 "
+        "WHERE unit_id = ?1 AND batch_id IS NULL AND dead_at_ms IS NULL",
+        rc);
+    if (!st) return from_sqlite(rc);
+    if (auto ec = step_done(st->bind(1, unit_id).bind(2, next_attempt_ms).bind(3, err))) return ec;
+    if (writer_.changes() == 0) return storage_errc::not_found;
+    release_in_flight(unit_id, fx);
+    return {};
+  }
+
+  std::error_code do_dead_letter(std::int64_t unit_id, const std::string& reason, effects& fx) {
+    live_unit u;
+    if (auto ec = find_unit(unit_id, false, u)) return ec;
+    // The attempt in flight when the worker gives up counts as made.
+    const bool was_in_flight = release_in_flight(unit_id, fx);
+    int rc = SQLITE_OK;
+    auto st = writer_.prepare(
+        "UPDATE outbox SET dead_at_ms = ?2, dead_reason = ?3, formed = 1, attempts = attempts + ?4 "
+        "WHERE unit_id = ?1",
+        rc);
+    if (!st) return from_sqlite(rc);
+    if (auto ec = step_done(
+            st->bind(1, unit_id).bind(2, schakel::now_ms()).bind(3, reason).bind(4, std::int64_t{was_in_flight})))
+      return ec;
+    fx.depth.emplace_back(u.subscription, -u.event_count);
+    return {};
+  }
+
+  std::error_code do_replay(std::int64_t unit_id, effects& fx) {
+    live_unit u;
+    if (auto ec = find_unit(unit_id, true, u)) return ec;
+    int rc = SQLITE_OK;
+    auto st = writer_.prepare(
+        "UPDATE outbox SET dead_at_ms = NULL, dead_reason = NULL, attempts = 0, next_attempt_ms = 0, "
+        "last_error = NULL, seq = coalesce((SELECT min(seq) - 1 FROM outbox WHERE " LANE_FILTER
+        "), seq) "
+        "WHERE unit_id = ?3",
+        rc);
+    if (!st) return from_sqlite(rc);
+    if (auto ec = step_done(st->bind(1, u.subscription).bind(2, u.lane).bind(3, unit_id))) return ec;
+    fx.depth.emplace_back(u.subscription, u.event_count);
+    return {};
+  }
+
+  std::error_code do_set_disabled(const std::string& subscription, bool disabled, effects& fx) {
+    if (subscription.empty()) return storage_errc::invalid_argument;
+    int rc = SQLITE_OK;
+    auto st = disabled ? writer_.prepare(
+                             "INSERT INTO disabled_subscriptions (subscription, since_ms) VALUES (?1, ?2) "
+                             "ON CONFLICT (subscription) DO NOTHING",
+                             rc)
+                       : writer_.prepare("DELETE FROM disabled_subscriptions WHERE subscription = ?1", rc);
+    if (!st) return from_sqlite(rc);
+    st->bind(1, subscription);
+    if (disabled) st->bind(2, schakel::now_ms());
+    if (auto ec = step_done(*st)) return ec;
+    std::lock_guard lock(disabled_mu_);
+    const bool was = disabled_.contains(subscription);
+    if (was == disabled) return {};
+    if (disabled) {
+      disabled_.insert(subscription);
+    } else {
+      disabled_.erase(subscription);
+    }
+    fx.undo.emplace_back([this, subscription, was] {
+      std::lock_guard l(disabled_mu_);
+      if (was) {
+        disabled_.insert(subscription);
+      } else {
+        disabled_.erase(subscription);
+      }
+    });
+    return {};
+  }
+
+  sqlite_options options_;
+  connection writer_;  // store thread only (and the constructor before the thread starts)
+  std::mutex reader_mu_;
+  connection reader_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<job> queue_;
+  bool closing_ = false;
+  std::mutex join_mu_;
+  std::thread thread_;
+  std::atomic<std::thread::id> store_thread_id_{};
+
+  // Store thread only.
+  std::int64_t next_id_ = 1;  // unit ids and lane positions; never reused (AUTOINCREMENT on disk)
+  std::unordered_map<std::string, std::int64_t> in_flight_lanes_;
+  std::unordered_map<std::int64_t, std::string> in_flight_units_;
+
+  std::mutex disabled_mu_;
+  std::unordered_set<std::string> disabled_;
+
+  std::shared_mutex depth_mu_;
+  std::unordered_map<std::string, std::unique_ptr<std::atomic<std::int64_t>>> depth_;
+  std::atomic<std::int64_t> depth_total_{0};
+  std::atomic<std::int64_t> signal_count_{0};
+
+  std::atomic<std::uint64_t> commits_{0}, jobs_{0}, failed_jobs_{0}, largest_group_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<store> open_sqlite_store(const sqlite_options& options) {
+  return std::make_unique<sqlite_store>(options);
+}
+
+}  // namespace schakel::storage
