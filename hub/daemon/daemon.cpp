@@ -244,6 +244,11 @@ class hub {
 
     const std::int64_t received = now_ms();
     auto result = slot.connector->ingest(req.body, req.header("content-type"));
+    if (!result.parsed && result.connector_error) {
+      log::error("ingest.connector_failed", {{"instance", slot.config.name}});
+      co_return http::problem(500, "connector-failed", "The connector failed",
+                              "the connector could not process this body; see the daemon log", req.path);
+    }
     if (!result.parsed) {
       slot.rejected->add();
       co_return http::problem(400, "unparseable-body", "The body could not be parsed", result.parse_error, req.path);

@@ -25,6 +25,9 @@ struct rejection {
 struct ingest_result {
   bool parsed = true;          ///< false: the body as a whole could not be read (HTTP 400)
   std::string parse_error;     ///< set when !parsed
+  /// Added: with !parsed, the connector itself failed (a bug: exception, out of memory), not the body.
+  /// The daemon may answer 500 instead of 400. Emitted signals and rejections are discarded then.
+  bool connector_error = false;
   std::vector<std::string> signals;  ///< JSON text of each mapped signal, in record order
   std::vector<std::int64_t> signal_record_index;  ///< the record each signal came from
   std::vector<rejection> rejections;
@@ -37,6 +40,11 @@ class connector {
   virtual const std::string& instance_name() const = 0;
   virtual const std::string& plugin_name() const = 0;
   virtual ingest_result ingest(std::string_view body, std::string_view content_type) = 0;
+  /// Added: the plugin's own version string from its descriptor (empty when unknown).
+  virtual const std::string& plugin_version() const {
+    static const std::string none;
+    return none;
+  }
 };
 
 /** A load failure, naming the file and the reason; the daemon keeps serving other instances. */
@@ -45,6 +53,9 @@ struct load_error {
   std::string file;
   std::string reason;
 };
+
+/** Added: one line for logs and check-config, "instance 'x': <file>: <reason>". */
+std::string to_string(const load_error& error);
 
 struct load_request {
   std::string instance;

@@ -1,0 +1,366 @@
+#include "plugin_host/plugin_host.hpp"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <exception>
+#include <string>
+#include <system_error>
+
+#include "common/log.hpp"
+#include "common/signal.hpp"
+#include "schakel/plugin.h"
+
+namespace schakel::plugin_host {
+namespace {
+
+constexpr std::size_t max_message_len = 1024;  // error texts from plugins are for humans, not payloads
+
+std::string version_text(unsigned major, unsigned minor) {
+  return std::to_string(major) + "." + std::to_string(minor);
+}
+
+const std::string host_version = version_text(SCHAKEL_ABI_MAJOR, SCHAKEL_ABI_MINOR);
+
+std::string clipped(const char* p, std::size_t n) {
+  if (p == nullptr) return {};
+  return std::string(p, n < max_message_len ? n : max_message_len);
+}
+
+}  // namespace
+}  // namespace schakel::plugin_host
+
+/*
+ * The opaque C types of plugin.h, defined here: only the host ever looks inside them.
+ * They live at global scope because plugin.h declares them there.
+ */
+struct schakel_host_ctx {
+  std::string instance;
+  std::string plugin;
+  schakel::storage::store* state = nullptr;
+};
+
+struct schakel_call_ctx {
+  bool in_ingest = false;
+  bool has_error = false;
+  std::string error;
+  schakel::plugin_host::ingest_result* result = nullptr;  // null during create
+};
+
+namespace schakel::plugin_host {
+namespace {
+
+// ---- host callbacks: none of them may throw into plugin code ----
+
+schakel_status cb_emit_signal(schakel_call_ctx* ctx, const char* json, std::size_t len, std::int64_t index) noexcept {
+  if (ctx == nullptr || !ctx->in_ingest || ctx->result == nullptr || (json == nullptr && len != 0)) {
+    return SCHAKEL_STATUS_INVALID_ARGUMENT;
+  }
+  try {
+    ctx->result->signals.emplace_back(json != nullptr ? json : "", len);
+    ctx->result->signal_record_index.push_back(index);
+    return SCHAKEL_STATUS_OK;
+  } catch (...) {
+    return SCHAKEL_STATUS_INTERNAL;
+  }
+}
+
+schakel_status cb_reject(schakel_call_ctx* ctx, std::int64_t index, const char* field, std::size_t field_len,
+                         const char* reason, std::size_t reason_len) noexcept {
+  if (ctx == nullptr || !ctx->in_ingest || ctx->result == nullptr) return SCHAKEL_STATUS_INVALID_ARGUMENT;
+  try {
+    rejection r;
+    r.index = index;
+    r.field = clipped(field, field_len);
+    r.reason = clipped(reason, reason_len);
+    if (r.reason.empty()) r.reason = "rejected by the connector";
+    ctx->result->rejections.push_back(std::move(r));
+    return SCHAKEL_STATUS_OK;
+  } catch (...) {
+    return SCHAKEL_STATUS_INTERNAL;
+  }
+}
+
+void cb_set_error(schakel_call_ctx* ctx, const char* message, std::size_t len) noexcept {
+  if (ctx == nullptr || ctx->has_error) return;  // the first message is usually the cause
+  try {
+    ctx->error = clipped(message, len);
+    ctx->has_error = true;
+  } catch (...) {
+  }
+}
+
+void cb_log(schakel_host_ctx* host, schakel_log_level level, const char* message, std::size_t len) noexcept {
+  if (host == nullptr) return;
+  try {
+    log::level l = log::level::info;
+    switch (level) {
+      case SCHAKEL_LOG_DEBUG: l = log::level::debug; break;
+      case SCHAKEL_LOG_INFO: l = log::level::info; break;
+      case SCHAKEL_LOG_WARN: l = log::level::warn; break;
+      case SCHAKEL_LOG_ERROR: l = log::level::error; break;
+      default: l = log::level::info; break;
+    }
+    log::write(l, "plugin_log",
+               {{"instance", host->instance}, {"plugin", host->plugin}, {"message", clipped(message, len)}});
+  } catch (...) {
+  }
+}
+
+schakel_status cb_state_get(schakel_host_ctx* host, const char* key, std::size_t key_len, schakel_value_sink_fn sink,
+                            void* sink_ctx) noexcept {
+  if (host == nullptr || sink == nullptr || (key == nullptr && key_len != 0)) return SCHAKEL_STATUS_INVALID_ARGUMENT;
+  if (host->state == nullptr) return SCHAKEL_STATUS_NOT_FOUND;
+  try {
+    auto value = host->state->state_get(host->instance, std::string(key != nullptr ? key : "", key_len));
+    if (!value) return SCHAKEL_STATUS_NOT_FOUND;
+    // The value stays in host memory; the plugin copies it inside the sink with its own allocator.
+    sink(sink_ctx, value->data(), value->size());
+    return SCHAKEL_STATUS_OK;
+  } catch (...) {
+    return SCHAKEL_STATUS_INTERNAL;
+  }
+}
+
+schakel_status cb_state_put(schakel_host_ctx* host, const char* key, std::size_t key_len, const char* value,
+                            std::size_t value_len) noexcept {
+  if (host == nullptr || (key == nullptr && key_len != 0) || (value == nullptr && value_len != 0)) {
+    return SCHAKEL_STATUS_INVALID_ARGUMENT;
+  }
+  if (host->state == nullptr) return SCHAKEL_STATUS_UNAVAILABLE;
+  try {
+    host->state->state_put(host->instance, std::string(key != nullptr ? key : "", key_len),
+                           std::string(value != nullptr ? value : "", value_len));
+    return SCHAKEL_STATUS_OK;
+  } catch (...) {
+    return SCHAKEL_STATUS_INTERNAL;
+  }
+}
+
+std::int64_t cb_now_ms(schakel_host_ctx*) noexcept { return schakel::now_ms(); }
+
+const schakel_host_api host_api_table = [] {
+  schakel_host_api api{};
+  api.struct_size = sizeof(schakel_host_api);
+  api.abi_major = SCHAKEL_ABI_MAJOR;
+  api.abi_minor = SCHAKEL_ABI_MINOR;
+  api.emit_signal = &cb_emit_signal;
+  api.reject = &cb_reject;
+  api.set_error = &cb_set_error;
+  api.log = &cb_log;
+  api.state_get = &cb_state_get;
+  api.state_put = &cb_state_put;
+  api.now_ms = &cb_now_ms;
+  return api;
+}();
+
+std::string status_text(schakel_status st) {
+  switch (st) {
+    case SCHAKEL_STATUS_OK: return "OK";
+    case SCHAKEL_STATUS_INVALID_CONFIG: return "INVALID_CONFIG";
+    case SCHAKEL_STATUS_PARSE_ERROR: return "PARSE_ERROR";
+    case SCHAKEL_STATUS_INTERNAL: return "INTERNAL";
+    case SCHAKEL_STATUS_NOT_FOUND: return "NOT_FOUND";
+    case SCHAKEL_STATUS_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case SCHAKEL_STATUS_UNAVAILABLE: return "UNAVAILABLE";
+    default: return "status " + std::to_string(static_cast<long long>(st));
+  }
+}
+
+/** A loaded, created instance. Holds the library handle and never dlcloses it (see header). */
+class loaded_connector final : public connector {
+ public:
+  loaded_connector(void* handle, const schakel_plugin_descriptor& desc, std::unique_ptr<schakel_host_ctx> host)
+      : handle_(handle),
+        desc_(desc),
+        host_(std::move(host)),
+        plugin_name_(desc.name),
+        plugin_version_(desc.version != nullptr ? desc.version : "") {}
+
+  loaded_connector(const loaded_connector&) = delete;
+  loaded_connector& operator=(const loaded_connector&) = delete;
+
+  ~loaded_connector() override {
+    // Code of the library stays mapped: dlclose is deliberately never called, so no function pointer
+    // or static the plugin handed out can dangle (e.g. thread_local destructors, atexit handlers).
+    if (instance_ != nullptr) desc_.destroy(instance_);
+  }
+
+  /** Calls create; false with `reason` set when the plugin refuses. */
+  bool create(const std::string& settings, std::string& reason) {
+    schakel_call_ctx ctx;
+    schakel_instance* inst = nullptr;
+    const schakel_status st =
+        desc_.create(&host_api_table, host_.get(), settings.data(), settings.size(), &inst, &ctx);
+    if (st == SCHAKEL_STATUS_OK && inst != nullptr) {
+      instance_ = inst;
+      return true;
+    }
+    if (st == SCHAKEL_STATUS_OK) {
+      reason = "create returned OK without an instance";
+    } else if (st == SCHAKEL_STATUS_INVALID_CONFIG) {
+      reason = "settings rejected: " + (ctx.has_error ? ctx.error : std::string("no reason given"));
+    } else {
+      reason = "create failed (" + status_text(st) + ")" + (ctx.has_error ? ": " + ctx.error : std::string());
+    }
+    return false;
+  }
+
+  const std::string& instance_name() const override { return host_->instance; }
+  const std::string& plugin_name() const override { return plugin_name_; }
+  const std::string& plugin_version() const override { return plugin_version_; }
+
+  ingest_result ingest(std::string_view body, std::string_view content_type) override {
+    ingest_result result;
+    schakel_call_ctx ctx;
+    ctx.in_ingest = true;
+    ctx.result = &result;
+    const schakel_status st =
+        desc_.ingest(instance_, body.data(), body.size(), content_type.data(), content_type.size(), &ctx);
+    ctx.in_ingest = false;
+    if (st == SCHAKEL_STATUS_OK) return result;
+
+    // A body that failed as a whole yields nothing: partial results would be acknowledged twice
+    // when the source resends the corrected body.
+    result.signals.clear();
+    result.signal_record_index.clear();
+    result.rejections.clear();
+    result.parsed = false;
+    if (st == SCHAKEL_STATUS_PARSE_ERROR) {
+      result.parse_error = ctx.has_error ? ctx.error : std::string("the connector could not read the body");
+    } else {
+      result.connector_error = true;
+      result.parse_error = "connector error (" + status_text(st) + ")" + (ctx.has_error ? ": " + ctx.error : "");
+      log::error("plugin_ingest_failed",
+                 {{"instance", host_->instance}, {"plugin", plugin_name_}, {"error", result.parse_error}});
+    }
+    return result;
+  }
+
+ private:
+  [[maybe_unused]] void* handle_;  // kept so a debugger (and a future unload) can find the library
+  schakel_plugin_descriptor desc_;
+  std::unique_ptr<schakel_host_ctx> host_;
+  schakel_instance* instance_ = nullptr;
+  std::string plugin_name_;
+  std::string plugin_version_;
+};
+
+bool valid_plugin_name(const std::string& name) {
+  if (name.empty() || name.size() > 128) return false;
+  if (name.find('/') != std::string::npos || name.find('\0') != std::string::npos) return false;
+  if (name.find("..") != std::string::npos) return false;
+  return true;
+}
+
+}  // namespace
+
+std::string to_string(const load_error& error) {
+  std::string out = "instance '" + error.instance + "': ";
+  if (!error.file.empty()) out += error.file + ": ";
+  out += error.reason;
+  return out;
+}
+
+std::filesystem::path default_plugin_dir() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return std::filesystem::path("lib") / "schakel" / "plugins";
+  return (exe.parent_path() / ".." / "lib" / "schakel" / "plugins").lexically_normal();
+}
+
+std::unique_ptr<connector> load_connector(const std::filesystem::path& plugin_dir, const load_request& request,
+                                          const host_services& services, load_error& error) {
+  error = load_error{};
+  error.instance = request.instance;
+  auto fail = [&](std::string reason) -> std::unique_ptr<connector> {
+    error.reason = std::move(reason);
+    log::error("plugin_load_failed", {{"instance", error.instance}, {"file", error.file}, {"reason", error.reason}});
+    return nullptr;
+  };
+
+  if (!valid_plugin_name(request.plugin)) {
+    error.file = request.plugin;
+    return fail("plugin name must be a file stem inside the plugin directory (no '/' or '..')");
+  }
+  const std::filesystem::path file = plugin_dir / (request.plugin + ".so");
+  error.file = file.string();
+
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return fail("no such plugin file");
+
+  // RTLD_LOCAL: plugins' symbols (their own copies of nlohmann/json, say) never interpose on each other.
+  ::dlerror();
+  void* handle = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = ::dlerror();
+    return fail(std::string("dlopen failed: ") + (why != nullptr ? why : "unknown error"));
+  }
+  // From here on the handle is never closed (see loaded_connector); a failed load leaks one mapping,
+  // which is cheaper than the risk of unloading code a constructor may have registered somewhere.
+
+  ::dlerror();
+  void* sym = ::dlsym(handle, SCHAKEL_PLUGIN_ENTRY_SYMBOL);
+  if (sym == nullptr) return fail("entry symbol " SCHAKEL_PLUGIN_ENTRY_SYMBOL " not found");
+  schakel_plugin_entry_fn entry = nullptr;
+  static_assert(sizeof(entry) == sizeof(sym));
+  std::memcpy(&entry, &sym, sizeof(entry));  // object pointer -> function pointer, as POSIX allows
+
+  const schakel_plugin_descriptor* remote = entry();
+  if (remote == nullptr) return fail(SCHAKEL_PLUGIN_ENTRY_SYMBOL " returned no descriptor");
+
+  // Version and size before anything else: the header fields are the only ones whose place is
+  // guaranteed across every ABI version.
+  const std::uint32_t size = remote->struct_size;
+  const unsigned major = remote->abi_major;
+  const unsigned minor = remote->abi_minor;
+  const std::string plugin_version = version_text(major, minor);
+  if (major != SCHAKEL_ABI_MAJOR) {
+    return fail("ABI major " + std::to_string(major) + " not supported (host " + host_version + ")");
+  }
+  if (minor > SCHAKEL_ABI_MINOR) {
+    return fail("ABI " + plugin_version + " is newer than the host's (host " + host_version +
+                "); rebuild the plugin against ABI " + host_version + " or upgrade the hub");
+  }
+  if (size < SCHAKEL_DESCRIPTOR_MIN_SIZE) {
+    return fail("descriptor size " + std::to_string(size) + " is smaller than the ABI 1.0 minimum " +
+                std::to_string(SCHAKEL_DESCRIPTOR_MIN_SIZE) + " (plugin ABI " + plugin_version + ", host " +
+                host_version + ")");
+  }
+  if (size > sizeof(schakel_plugin_descriptor)) {
+    // Same or older minor cannot have a longer descriptor than ours: the header is not one we published.
+    return fail("descriptor size " + std::to_string(size) + " unknown for ABI " + plugin_version + " (host " +
+                host_version + " expects at most " + std::to_string(sizeof(schakel_plugin_descriptor)) + ")");
+  }
+  schakel_plugin_descriptor desc;
+  std::memset(&desc, 0, sizeof(desc));  // fields the plugin's minor did not have read as NULL
+  std::memcpy(&desc, remote, size);
+
+  if (desc.name == nullptr || desc.name[0] == '\0') return fail("descriptor has no name");
+  if (desc.kind != SCHAKEL_PLUGIN_CONNECTOR) {
+    return fail("plugin kind " + std::to_string(desc.kind) + " is not a connector (kind " +
+                std::to_string(SCHAKEL_PLUGIN_CONNECTOR) + ")");
+  }
+  if (desc.create == nullptr) return fail("required hook 'create' is missing");
+  if (desc.destroy == nullptr) return fail("required hook 'destroy' is missing");
+  if (desc.ingest == nullptr) return fail("required hook 'ingest' is missing");
+
+  auto host = std::make_unique<schakel_host_ctx>();
+  host->instance = request.instance;
+  host->plugin = desc.name;
+  host->state = services.state;
+  auto loaded = std::make_unique<loaded_connector>(handle, desc, std::move(host));
+  std::string reason;
+  if (!loaded->create(request.settings_json, reason)) return fail(std::move(reason));
+
+  log::info("plugin_loaded", {{"instance", request.instance},
+                              {"file", error.file},
+                              {"plugin", loaded->plugin_name()},
+                              {"version", loaded->plugin_version()},
+                              {"abi", plugin_version}});
+  error = load_error{};
+  return loaded;
+}
+
+}  // namespace schakel::plugin_host

@@ -1,0 +1,233 @@
+#pragma once
+/**
+ * C++ SDK over the C ABI (plugin.h): a connector is a class
+ *
+ *   class my_connector {
+ *    public:
+ *     explicit my_connector(std::string_view settings_json);               // may throw sdk::config_error
+ *     // or: my_connector(std::string_view settings_json, const schakel::sdk::host& host);
+ *     void ingest(std::string_view body, std::string_view content_type, schakel::sdk::ingest_context& ctx) const;
+ *   };
+ *   SCHAKEL_CONNECTOR(my_connector, "my-connector", "0.1.0")
+ *
+ * The macro defines the entry symbol and the descriptor. Every hook is wrapped in try/catch(...):
+ * no exception ever crosses the ABI. An exception from ingest becomes an INTERNAL status with a
+ * fixed message (its what() is not forwarded: library messages may quote record content).
+ * ingest may run concurrently on one object, hence `const` is recommended.
+ */
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "schakel/plugin.h"
+
+namespace schakel::sdk {
+
+/** Thrown by a connector's constructor: the message names the settings path and the reason. */
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/**
+ * Where one ingest call reports its results. The SDK implements it over the host callbacks; unit
+ * tests and fuzz targets implement it to call a connector directly, without loading it.
+ */
+class ingest_context {
+ public:
+  virtual ~ingest_context() = default;
+  /** One mapped signal (JSON object text) from record `index`. */
+  virtual void emit(std::string json, std::int64_t index) = 0;
+  /** Record `index` refused: `field` is the source pointer/column, `reason` never quotes values. */
+  virtual void reject(std::int64_t index, std::string_view field, std::string_view reason) = 0;
+  /** The body as a whole cannot be read (say where, never what). ingest should return after this. */
+  virtual void fail(std::string_view reason) = 0;
+  virtual bool failed() const = 0;
+};
+
+/** Host services for the instance's lifetime: logging, persisted state and the clock. */
+class host {
+ public:
+  host(const schakel_host_api* api, schakel_host_ctx* ctx) noexcept : api_(api), ctx_(ctx) {}
+
+  void log(schakel_log_level level, std::string_view message) const noexcept {
+    if (api_ != nullptr && api_->log != nullptr) api_->log(ctx_, level, message.data(), message.size());
+  }
+
+  /** The stored value, or nullopt when absent or when the host has no store. */
+  std::optional<std::string> state_get(std::string_view key) const {
+    if (api_ == nullptr || api_->state_get == nullptr) return std::nullopt;
+    std::string value;
+    bool got = false;
+    struct sink_state {
+      std::string* value;
+      bool* got;
+    } state{&value, &got};
+    auto sink = [](void* c, const char* data, std::size_t len) noexcept {
+      auto* s = static_cast<sink_state*>(c);
+      try {
+        s->value->assign(data, len);
+        *s->got = true;
+      } catch (...) {
+        *s->got = false;  // out of memory: reported as absent rather than crossing the ABI
+      }
+    };
+    const schakel_status st = api_->state_get(ctx_, key.data(), key.size(), sink, &state);
+    if (st != SCHAKEL_STATUS_OK || !got) return std::nullopt;
+    return value;
+  }
+
+  /** True when stored. */
+  bool state_put(std::string_view key, std::string_view value) const noexcept {
+    if (api_ == nullptr || api_->state_put == nullptr) return false;
+    return api_->state_put(ctx_, key.data(), key.size(), value.data(), value.size()) == SCHAKEL_STATUS_OK;
+  }
+
+  std::int64_t now_ms() const noexcept {
+    return api_ != nullptr && api_->now_ms != nullptr ? api_->now_ms(ctx_) : 0;
+  }
+
+ private:
+  const schakel_host_api* api_;
+  schakel_host_ctx* ctx_;
+};
+
+namespace detail {
+
+/** ingest_context over the host callbacks of one ingest call. */
+class host_ingest_context final : public ingest_context {
+ public:
+  host_ingest_context(const schakel_host_api* api, schakel_call_ctx* ctx) noexcept : api_(api), ctx_(ctx) {}
+  void emit(std::string json, std::int64_t index) override {
+    api_->emit_signal(ctx_, json.data(), json.size(), index);
+  }
+  void reject(std::int64_t index, std::string_view field, std::string_view reason) override {
+    api_->reject(ctx_, index, field.data(), field.size(), reason.data(), reason.size());
+  }
+  void fail(std::string_view reason) override {
+    api_->set_error(ctx_, reason.data(), reason.size());
+    failed_ = true;
+  }
+  bool failed() const override { return failed_; }
+
+ private:
+  const schakel_host_api* api_;
+  schakel_call_ctx* ctx_;
+  bool failed_ = false;
+};
+
+inline void set_error(const schakel_host_api* api, schakel_call_ctx* ctx, std::string_view message) noexcept {
+  if (api != nullptr && api->set_error != nullptr) api->set_error(ctx, message.data(), message.size());
+}
+
+/** What the opaque schakel_instance really is: the connector plus the host table it reports to. */
+template <class T>
+struct instance {
+  const schakel_host_api* api;
+  T connector;
+};
+
+template <class T>
+T construct(std::string_view settings, const host& h) {
+  if constexpr (std::is_constructible_v<T, std::string_view, const host&>) {
+    return T(settings, h);
+  } else {
+    static_assert(std::is_constructible_v<T, std::string_view>,
+                  "a connector is constructible from (std::string_view settings_json[, const sdk::host&])");
+    return T(settings);
+  }
+}
+
+template <class T>
+schakel_status create(const schakel_host_api* api, schakel_host_ctx* host_ctx, const char* settings,
+                      std::size_t settings_len, schakel_instance** out, schakel_call_ctx* errors) noexcept {
+  try {
+    if (api == nullptr || out == nullptr) return SCHAKEL_STATUS_INVALID_ARGUMENT;
+    const std::string_view text(settings != nullptr ? settings : "", settings != nullptr ? settings_len : 0);
+    auto* inst = new instance<T>{api, construct<T>(text, host(api, host_ctx))};
+    *out = reinterpret_cast<schakel_instance*>(inst);
+    return SCHAKEL_STATUS_OK;
+  } catch (const config_error& e) {
+    set_error(api, errors, e.what());
+    return SCHAKEL_STATUS_INVALID_CONFIG;
+  } catch (const std::bad_alloc&) {
+    set_error(api, errors, "out of memory while creating the instance");
+    return SCHAKEL_STATUS_INTERNAL;
+  } catch (...) {
+    set_error(api, errors, "unexpected exception while creating the instance");
+    return SCHAKEL_STATUS_INTERNAL;
+  }
+}
+
+template <class T>
+void destroy(schakel_instance* p) noexcept {
+  try {
+    delete reinterpret_cast<instance<T>*>(p);
+  } catch (...) {
+    // a throwing destructor must not cross the ABI; nothing else can be done here
+  }
+}
+
+template <class T>
+schakel_status ingest(schakel_instance* p, const char* body, std::size_t body_len, const char* content_type,
+                      std::size_t content_type_len, schakel_call_ctx* ctx) noexcept {
+  if (p == nullptr) return SCHAKEL_STATUS_INVALID_ARGUMENT;
+  auto* inst = reinterpret_cast<instance<T>*>(p);
+  try {
+    host_ingest_context context(inst->api, ctx);
+    inst->connector.ingest(std::string_view(body != nullptr ? body : "", body != nullptr ? body_len : 0),
+                           std::string_view(content_type != nullptr ? content_type : "",
+                                            content_type != nullptr ? content_type_len : 0),
+                           context);
+    return context.failed() ? SCHAKEL_STATUS_PARSE_ERROR : SCHAKEL_STATUS_OK;
+  } catch (const std::bad_alloc&) {
+    set_error(inst->api, ctx, "out of memory in connector ingest");
+    return SCHAKEL_STATUS_INTERNAL;
+  } catch (...) {
+    set_error(inst->api, ctx, "connector raised an exception during ingest");
+    return SCHAKEL_STATUS_INTERNAL;
+  }
+}
+
+template <class T>
+constexpr schakel_plugin_descriptor make_descriptor(const char* name, const char* version,
+                                                    const char* description) noexcept {
+  schakel_plugin_descriptor d{};
+  d.struct_size = sizeof(schakel_plugin_descriptor);
+  d.abi_major = SCHAKEL_ABI_MAJOR;
+  d.abi_minor = SCHAKEL_ABI_MINOR;
+  d.name = name;
+  d.version = version;
+  d.kind = SCHAKEL_PLUGIN_CONNECTOR;
+  d.reserved0 = 0;
+  d.create = &create<T>;
+  d.destroy = &destroy<T>;
+  d.ingest = &ingest<T>;
+  d.description = description;
+  return d;
+}
+
+}  // namespace detail
+}  // namespace schakel::sdk
+
+/** Defines the entry symbol of a connector plugin; use once per plugin, at global scope. */
+#define SCHAKEL_CONNECTOR(class_name, plugin_name, plugin_version)                                      \
+  extern "C" SCHAKEL_PLUGIN_EXPORT const schakel_plugin_descriptor* schakel_plugin_entry(void) {        \
+    static const schakel_plugin_descriptor descriptor =                                                 \
+        ::schakel::sdk::detail::make_descriptor<class_name>(plugin_name, plugin_version, nullptr);      \
+    return &descriptor;                                                                                 \
+  }
+
+/** Same, with a one-line description for listings. */
+#define SCHAKEL_CONNECTOR_DESCRIBED(class_name, plugin_name, plugin_version, description)               \
+  extern "C" SCHAKEL_PLUGIN_EXPORT const schakel_plugin_descriptor* schakel_plugin_entry(void) {        \
+    static const schakel_plugin_descriptor descriptor =                                                 \
+        ::schakel::sdk::detail::make_descriptor<class_name>(plugin_name, plugin_version, description);  \
+    return &descriptor;                                                                                 \
+  }
