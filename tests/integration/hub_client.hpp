@@ -16,6 +16,9 @@ struct http_reply {
 };
 
 struct http_call {
+  http_call() = default;
+  http_call(std::string m, std::string t, std::string b = {}, std::vector<std::pair<std::string, std::string>> h = {})
+      : method(std::move(m)), target(std::move(t)), body(std::move(b)), headers(std::move(h)) {}
   std::string method = "GET";
   std::string target = "/";
   std::string body;

@@ -1,0 +1,78 @@
+#pragma once
+/**
+ * A partner-side webhook receiver for demos and tests: accepts CloudEvents POSTed by the hub
+ * (single or batch), verifies every Standard Webhooks signature (401 on a bad one), answers with a
+ * scripted status sequence, and records what it accepted.
+ *
+ * Runs on a single-threaded executor (one io_context thread); the accessors are thread-safe.
+ */
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+namespace schakel::receiver {
+
+struct options {
+  std::string listen = "127.0.0.1:0";  ///< host:port or [v6]:port; port 0 picks a free one
+  std::string secret;                  ///< whsec_… ; required
+  std::string tls_cert;                ///< PEM chain; with tls_key serves HTTPS
+  std::string tls_key;
+  std::uint32_t fail_first = 0;          ///< answer 500 to the first N verified requests
+  std::vector<unsigned> status_sequence;  ///< then these statuses in order, then 200
+  std::string retry_after;               ///< Retry-After value sent with every non-2xx answer
+  std::chrono::milliseconds delay{0};    ///< wait before answering (slow partner)
+  std::string out_file;                  ///< append one JSON line per accepted event
+  bool quiet = false;                    ///< no human-readable line per event on stdout
+  std::string port_file;                 ///< write the bound port ("<port>\n") here
+  std::size_t max_events = 0;            ///< call on_max_events after this many distinct event ids
+  std::size_t max_body_bytes = 16 * 1024 * 1024;
+  std::chrono::seconds tolerance{300};   ///< webhook-timestamp tolerance
+};
+
+/** What one request carried and how it was answered. */
+struct received_request {
+  std::string webhook_id;
+  std::string timestamp;
+  std::string signature;
+  std::string content_type;
+  std::string user_agent;
+  std::string body;
+  unsigned status = 0;  ///< the status answered
+  bool verified = false;
+};
+
+class receiver {
+ public:
+  /** Parses the secret, loads TLS files and binds. Throws std::runtime_error naming the problem. */
+  receiver(boost::asio::any_io_executor ex, options opts);
+  ~receiver();
+  receiver(const receiver&) = delete;
+  receiver& operator=(const receiver&) = delete;
+
+  std::uint16_t port() const;
+  /** Starts accepting and writes the port file. */
+  void start();
+  /** Closes the listener and open connections; returns at once. */
+  void stop();
+  /** Runs (on the executor) once max_events distinct events were accepted. */
+  void on_max_events(std::function<void()> cb);
+
+  std::vector<received_request> requests() const;
+  /** Event ids accepted (2xx), in arrival order, duplicates included. */
+  std::vector<std::string> accepted_event_ids() const;
+  std::size_t distinct_events() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+/** Parses "host:port" / "[v6]:port"; false on a malformed value. */
+bool split_listen(const std::string& text, std::string& host, std::uint16_t& port);
+
+}  // namespace schakel::receiver

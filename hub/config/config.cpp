@@ -1,0 +1,896 @@
+#include "config/config.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
+#include <unordered_set>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+#include "schema/embedded.hpp"
+#include "schema/json_schema.hpp"
+#include "schema/signal_validator.hpp"
+
+namespace schakel::config {
+
+namespace {
+
+using json = nlohmann::json;
+using segments = std::vector<std::string>;
+
+// Bounds that keep a hostile or broken file from exhausting the stack or memory: configuration is
+// small and shallow, so these are far above anything legitimate.
+constexpr std::size_t max_text_bytes = 4 * 1024 * 1024;
+constexpr int max_depth = 64;
+constexpr std::size_t max_nodes = 200'000;
+constexpr std::size_t max_substituted_file_bytes = 1024 * 1024;
+constexpr std::size_t min_token_chars = 32;
+constexpr std::size_t min_secret_bytes = 24;
+
+// ---------------------------------------------------------------------------------------------
+// Collecting problems: every check adds to one list so a user sees all of them in one run.
+
+class problems {
+ public:
+  explicit problems(std::string origin) : origin_(std::move(origin)) {}
+
+  void add(const std::string& path, const std::string& problem) {
+    std::string line = origin_ + ": ";
+    if (!path.empty()) line += path + ": ";
+    line += problem;
+    lines_.push_back(std::move(line));
+  }
+  void add_at(std::size_t line, std::size_t column, const std::string& problem) {
+    lines_.push_back(origin_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + problem);
+  }
+  bool empty() const { return lines_.empty(); }
+  [[noreturn]] void raise() const {
+    std::string all;
+    for (const auto& l : lines_) {
+      if (!all.empty()) all += '\n';
+      all += l;
+    }
+    throw config_error(all);
+  }
+  void raise_if_any() const {
+    if (!empty()) raise();
+  }
+  const std::string& origin() const { return origin_; }
+
+ private:
+  std::string origin_;
+  std::vector<std::string> lines_;
+};
+
+[[noreturn]] void fail(const std::string& origin, const std::string& path, const std::string& problem) {
+  problems p(origin);
+  p.add(path, problem);
+  p.raise();
+}
+
+std::string path_of(const segments& segs, const json& root) {
+  // Indices vs. property names are told apart by the document itself.
+  std::string out;
+  const json* node = &root;
+  for (const auto& s : segs) {
+    if (node != nullptr && node->is_array()) {
+      const std::size_t index = static_cast<std::size_t>(std::stoull(s));
+      out = schema::join_path(out, index);
+      node = index < node->size() ? &(*node)[index] : nullptr;
+    } else {
+      out = schema::join_path(out, s);
+      if (node != nullptr && node->is_object() && node->contains(s)) {
+        node = &(*node)[s];
+      } else {
+        node = nullptr;
+      }
+    }
+  }
+  return out;
+}
+
+std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
+
+// Only regular files (or links to them): opening a FIFO or a device could block start-up forever.
+bool regular_file(const std::string& file, std::string& why) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(file, ec);
+  if (ec) {
+    why = ec == std::errc::no_such_file_or_directory ? "No such file or directory" : ec.message();
+    return false;
+  }
+  if (std::filesystem::is_directory(status)) {
+    why = "is a directory";
+    return false;
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    why = "not a regular file";
+    return false;
+  }
+  return true;
+}
+
+bool read_small_file(const std::string& file, std::size_t limit, std::string& out, std::string& why) {
+  if (!regular_file(file, why)) return false;
+  errno = 0;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    why = errno != 0 ? std::strerror(errno) : "cannot open";
+    return false;
+  }
+  std::string data;
+  char buffer[8192];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    data.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (data.size() > limit) {
+      why = "larger than " + std::to_string(limit) + " bytes";
+      return false;
+    }
+  }
+  if (in.bad()) {
+    why = "read error";
+    return false;
+  }
+  out = std::move(data);
+  return true;
+}
+
+bool readable_file(const std::string& file, std::string& why) {
+  if (!regular_file(file, why)) return false;
+  errno = 0;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    why = errno != 0 ? std::strerror(errno) : "cannot open";
+    return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML → JSON. Plain scalars get YAML 1.2 core-schema types (null, true/false, decimal integers
+// and floats); quoted scalars stay strings. Deliberately narrower than YAML 1.1: `yes`, `on`, `0x1F`,
+// `1_000` and numbers with leading zeros such as `0012` (a BRIN, a postcode, an account) stay strings.
+
+bool is_decimal_integer(std::string_view s) {
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  if (s.empty()) return false;
+  if (s.size() > 1 && s[0] == '0') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool is_decimal_float(std::string_view s) {
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  std::size_t i = 0;
+  const auto digits = [&] {
+    const std::size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - start;
+  };
+  const std::size_t int_start = i;
+  const std::size_t int_digits = digits();
+  if (int_digits > 1 && s[int_start] == '0') return false;
+  bool fraction = false;
+  bool exponent = false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (digits() == 0) return false;
+    fraction = true;
+  }
+  if (int_digits == 0 && !fraction) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    if (digits() == 0) return false;
+    exponent = true;
+  }
+  return i == s.size() && (fraction || exponent);
+}
+
+json typed_plain_scalar(const std::string& s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  if (is_decimal_integer(s)) {
+    std::int64_t v = 0;
+    const char* first = s.data() + (s[0] == '+' ? 1 : 0);
+    const auto [ptr, ec] = std::from_chars(first, s.data() + s.size(), v);
+    if (ec == std::errc() && ptr == s.data() + s.size()) return v;
+    return s;  // out of range: leave it to the schema to say what it expected
+  }
+  if (is_decimal_float(s)) {
+    const double v = std::strtod(s.c_str(), nullptr);
+    if (std::isfinite(v)) return v;
+  }
+  return s;
+}
+
+class yaml_converter {
+ public:
+  explicit yaml_converter(problems& errors) : errors_(errors) {}
+
+  json convert(const YAML::Node& node, int depth) {
+    if (++nodes_ > max_nodes) throw_limit(node, "too many nodes (aliases expanding without bound?)");
+    if (depth > max_depth) throw_limit(node, "nested deeper than " + std::to_string(max_depth) + " levels");
+    switch (node.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null:
+        return nullptr;
+      case YAML::NodeType::Scalar: {
+        const std::string& tag = node.Tag();
+        // yaml-cpp tags plain scalars "?" and quoted or block scalars "!".
+        if (tag == "?" || tag.empty()) return typed_plain_scalar(node.Scalar());
+        return node.Scalar();
+      }
+      case YAML::NodeType::Sequence: {
+        json out = json::array();
+        for (const auto& item : node) out.push_back(convert(item, depth + 1));
+        return out;
+      }
+      case YAML::NodeType::Map: {
+        json out = json::object();
+        for (const auto& entry : node) {
+          const YAML::Node& key = entry.first;
+          if (!key.IsScalar()) {
+            errors_.add_at(line(key), column(key), "mapping keys must be plain strings");
+            continue;
+          }
+          const std::string& name = key.Scalar();
+          if (out.contains(name)) {
+            errors_.add_at(line(key), column(key), "duplicate key " + in_quotes(name));
+            continue;
+          }
+          out[name] = convert(entry.second, depth + 1);
+        }
+        return out;
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  static std::size_t line(const YAML::Node& n) { return static_cast<std::size_t>(n.Mark().line + 1); }
+  static std::size_t column(const YAML::Node& n) { return static_cast<std::size_t>(n.Mark().column + 1); }
+  [[noreturn]] void throw_limit(const YAML::Node& node, const std::string& what) {
+    problems p(errors_.origin());
+    p.add_at(line(node), column(node), what);
+    p.raise();
+  }
+
+  problems& errors_;
+  std::size_t nodes_ = 0;
+};
+
+// yaml-cpp's messages are fixed texts, but a few append the offending character or escape
+// ("unknown escape character: x"); keep only the fixed part.
+std::string yaml_message(const std::string& msg) {
+  const auto colon = msg.find(": ");
+  return colon == std::string::npos ? msg : msg.substr(0, colon);
+}
+
+// Counts documents without building them. YAML::LoadAll is not used: on some malformed inputs
+// yaml-cpp 0.7 keeps producing empty documents forever (found by fuzzing), so the count is capped.
+class document_counter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// YAML forbids C0 control characters other than tab and line breaks, and DEL; refusing them up
+// front gives a precise position and keeps binary garbage away from the parser.
+void check_characters(const std::string& text, const std::string& origin) {
+  std::size_t line = 1;
+  std::size_t column = 1;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      ++line;
+      column = 1;
+      continue;
+    }
+    if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) {
+      problems p(origin);
+      p.add_at(line, column, "invalid YAML: control character");
+      p.raise();
+    }
+    ++column;
+  }
+}
+
+json parse_yaml(const std::string& text, const std::string& origin) {
+  check_characters(text, origin);
+  std::vector<YAML::Node> documents;
+  try {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    document_counter counter;
+    int count = 0;
+    while (count < 2 && parser.HandleNextDocument(counter)) ++count;
+    if (count > 1) fail(origin, "", "holds more than one YAML document");
+    if (count == 1) documents.push_back(YAML::Load(text));
+  } catch (const YAML::Exception& e) {
+    problems p(origin);
+    if (e.mark.is_null()) {
+      p.add("", "invalid YAML: " + yaml_message(e.msg));
+    } else {
+      p.add_at(static_cast<std::size_t>(e.mark.line + 1), static_cast<std::size_t>(e.mark.column + 1),
+               "invalid YAML: " + yaml_message(e.msg));
+    }
+    p.raise();
+  }
+  if (documents.empty()) fail(origin, "", "the configuration is empty");
+  if (documents.size() > 1) fail(origin, "", "holds more than one YAML document");
+  problems errors(origin);
+  yaml_converter converter(errors);
+  json out = converter.convert(documents.front(), 0);
+  errors.raise_if_any();
+  if (out.is_null()) fail(origin, "", "the configuration is empty");
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON, with duplicate keys refused (nlohmann would silently keep the last one).
+
+std::pair<std::size_t, std::size_t> line_column(const std::string& text, std::size_t byte) {
+  std::size_t line = 1;
+  std::size_t column = 1;
+  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return {line, column};
+}
+
+json parse_json(const std::string& text, const std::string& origin) {
+  std::vector<std::set<std::string>> keys;
+  std::string duplicate;
+  bool too_deep = false;
+  const json::parser_callback_t check = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (depth > max_depth) too_deep = true;
+    switch (event) {
+      case json::parse_event_t::object_start:
+        keys.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        if (!keys.empty()) keys.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!keys.empty() && parsed.is_string() && !keys.back().insert(parsed.get<std::string>()).second &&
+            duplicate.empty())
+          duplicate = parsed.get<std::string>();
+        break;
+      default:
+        break;
+    }
+    // Stop building anything once the document is known to be refused.
+    return !too_deep;
+  };
+  json out;
+  try {
+    out = json::parse(text, check, /*allow_exceptions=*/true, /*ignore_comments=*/false);
+  } catch (const json::parse_error& e) {
+    // nlohmann's message quotes the text it read (possibly a secret): give the position only.
+    const auto [line, column] = line_column(text, e.byte == 0 ? 0 : e.byte - 1);
+    problems p(origin);
+    p.add_at(line, column, "invalid JSON (syntax error)");
+    p.raise();
+  } catch (const json::exception&) {
+    // out_of_range.406: a number too large for a double (found by fuzzing); no position is known.
+    fail(origin, "", "invalid JSON (number out of range)");
+  }
+  if (too_deep) fail(origin, "", "nested deeper than " + std::to_string(max_depth) + " levels");
+  if (!duplicate.empty()) fail(origin, "", "duplicate key " + in_quotes(duplicate));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Substitution: ${VAR}, ${VAR:-default}, ${file:/path}, and $${ for a literal ${.
+
+bool valid_variable_name(std::string_view name) {
+  if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+class substituter {
+ public:
+  substituter(problems& errors, const json& root) : errors_(errors), root_(root) {}
+
+  /** Paths of string values that were exactly one reference: candidates for typing by the schema. */
+  std::vector<segments> whole_references;
+
+  void walk(json& node, segments& at) {
+    if (node.is_string()) {
+      bool whole = false;
+      std::string replaced;
+      if (substitute(node.get_ref<const std::string&>(), at, replaced, whole)) {
+        if (whole) whole_references.push_back(at);
+        node = std::move(replaced);
+      }
+    } else if (node.is_object()) {
+      for (auto& [key, child] : node.items()) {
+        at.push_back(key);
+        walk(child, at);
+        at.pop_back();
+      }
+    } else if (node.is_array()) {
+      for (std::size_t i = 0; i < node.size(); ++i) {
+        at.push_back(std::to_string(i));
+        walk(node[i], at);
+        at.pop_back();
+      }
+    }
+  }
+
+ private:
+  // Returns true when `in` contained any `$` syntax that changed it; `whole` when `in` was exactly
+  // one ${…} reference.
+  bool substitute(const std::string& in, const segments& at, std::string& out, bool& whole) {
+    if (in.find('$') == std::string::npos) return false;
+    out.clear();
+    bool changed = false;
+    int references = 0;
+    std::size_t i = 0;
+    while (i < in.size()) {
+      if (in.compare(i, 3, "$${") == 0) {
+        out += "${";
+        i += 3;
+        changed = true;
+        continue;
+      }
+      if (in.compare(i, 2, "${") != 0) {
+        out += in[i++];
+        continue;
+      }
+      const std::size_t close = in.find('}', i + 2);
+      const std::string path = path_of(at, root_);
+      if (close == std::string::npos) {
+        errors_.add(path, "unterminated ${ reference");
+        return false;
+      }
+      const std::string reference = in.substr(i + 2, close - i - 2);
+      std::string value;
+      if (!resolve(reference, path, value)) return false;
+      out += value;
+      ++references;
+      changed = true;
+      i = close + 1;
+    }
+    whole = references == 1 && in.front() == '$' && in.back() == '}' && in.compare(0, 3, "$${") != 0 &&
+            in.find("${", 2) == std::string::npos;
+    return changed;
+  }
+
+  bool resolve(const std::string& reference, const std::string& path, std::string& value) {
+    if (reference.rfind("file:", 0) == 0) {
+      const std::string file = reference.substr(5);
+      if (file.empty()) {
+        errors_.add(path, "${file:} reference names no file");
+        return false;
+      }
+      std::string why;
+      if (!read_small_file(file, max_substituted_file_bytes, value, why)) {
+        errors_.add(path, "cannot read file " + file + " named by ${file:…} (" + why + ")");
+        return false;
+      }
+      while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+      return true;
+    }
+    const auto sep = reference.find(":-");
+    const std::string name = reference.substr(0, sep);
+    if (!valid_variable_name(name)) {
+      errors_.add(path, "malformed ${…} reference (expected ${NAME}, ${NAME:-default} or ${file:/path})");
+      return false;
+    }
+    const char* env = std::getenv(name.c_str());
+    if (sep != std::string::npos) {
+      // As in the shell: the default also applies when the variable is set but empty.
+      value = (env != nullptr && *env != '\0') ? std::string(env) : reference.substr(sep + 2);
+      return true;
+    }
+    if (env == nullptr) {
+      errors_.add(path, "environment variable " + name + " is not set");
+      return false;
+    }
+    value = env;
+    return true;
+  }
+
+  problems& errors_;
+  const json& root_;
+};
+
+// A value that was exactly one ${…} reference is text; where the schema wants an integer, a
+// number or a boolean there (`port: ${SCHAKEL_PORT}`), the text is read as one.
+void type_substituted_values(json& doc, const std::vector<segments>& paths, const schema::json_schema& schema) {
+  for (const auto& at : paths) {
+    const json* sub = schema.subschema_for(doc, at);
+    if (sub == nullptr || !sub->contains("type")) continue;
+    const json& type = (*sub)["type"];
+    const auto wants = [&](const char* t) {
+      return type.is_string() ? type == t : std::find(type.begin(), type.end(), t) != type.end();
+    };
+    if (wants("string")) continue;
+    json* value = &doc;
+    for (const auto& s : at) value = value->is_array() ? &(*value)[std::stoull(s)] : &(*value)[s];
+    if (!value->is_string()) continue;
+    const std::string text = value->get<std::string>();
+    const json typed = typed_plain_scalar(text);
+    if ((typed.is_number_integer() && (wants("integer") || wants("number"))) ||
+        (typed.is_number_float() && wants("number")) || (typed.is_boolean() && wants("boolean")))
+      *value = typed;
+  }
+}
+
+const schema::json_schema& config_schema() {
+  static const schema::json_schema instance(schema::embedded_config_schema());
+  return instance;
+}
+
+std::string schema_problem(const schema::schema_error& e) {
+  switch (e.kind) {
+    case schema::error_kind::unknown_property:
+      return "unknown key " + in_quotes(e.property);
+    case schema::error_kind::missing_property:
+      return "missing required key " + in_quotes(e.property);
+    case schema::error_kind::invalid:
+      break;
+  }
+  return e.reason;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules the schema cannot express.
+
+/** Milliseconds of "500ms" / "10s" / "5m" / "24h" or an integer; the schema has checked the form. */
+std::chrono::milliseconds parse_duration(const json& value) {
+  if (value.is_number_integer()) return std::chrono::milliseconds(value.get<std::int64_t>());
+  const std::string& s = value.get_ref<const std::string&>();
+  std::int64_t n = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  (void)ec;
+  const std::string_view unit(ptr, static_cast<std::size_t>(s.data() + s.size() - ptr));
+  if (unit == "ms") return std::chrono::milliseconds(n);
+  if (unit == "s") return std::chrono::seconds(n);
+  if (unit == "m") return std::chrono::minutes(n);
+  return std::chrono::hours(n);
+}
+
+bool is_loopback_host(std::string host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+struct parsed_url {
+  std::string scheme;
+  std::string host;
+  std::string port;
+};
+
+bool parse_url(const std::string& url, parsed_url& out) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos || scheme_end == 0) return false;
+  out.scheme = url.substr(0, scheme_end);
+  std::transform(out.scheme.begin(), out.scheme.end(), out.scheme.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  const std::size_t authority_start = scheme_end + 3;
+  const std::size_t authority_end = url.find_first_of("/?#", authority_start);
+  std::string authority = url.substr(authority_start, authority_end == std::string::npos
+                                                          ? std::string::npos
+                                                          : authority_end - authority_start);
+  if (const auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string::npos) return false;
+    out.host = authority.substr(0, close + 1);
+    const std::string rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      out.port = rest.substr(1);
+    }
+  } else {
+    const auto colon = authority.find(':');
+    out.host = authority.substr(0, colon);
+    if (colon != std::string::npos) out.port = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return false;
+  if (!out.port.empty()) {
+    if (out.port.size() > 5 || !std::all_of(out.port.begin(), out.port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return false;
+    const int p = std::stoi(out.port);
+    if (p < 1 || p > 65535) return false;
+  }
+  return true;
+}
+
+/** Standard base64 (padding optional); false on any other character. */
+bool base64_decoded_size(std::string_view text, std::size_t& bytes) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  if (text.size() % 4 == 1) return false;
+  for (char c : text) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/')) return false;
+  }
+  bytes = text.size() / 4 * 3 + (text.size() % 4 == 0 ? 0 : text.size() % 4 - 1);
+  return true;
+}
+
+class semantic_checker {
+ public:
+  semantic_checker(problems& errors, const json& doc) : errors_(errors), doc_(doc) {}
+
+  hub_config build() {
+    hub_config cfg;
+    cfg.source_file = errors_.origin();
+    if (const auto* listen = find(doc_, "listen")) build_listener(*listen, cfg.listen);
+    cfg.data_dir = doc_.at("data_dir").get<std::string>();
+    cfg.plugin_dir = doc_.value("plugin_dir", std::string());
+    if (const auto* token = find(doc_, "admin_token")) {
+      cfg.admin_token = token->get<std::string>();
+      if (cfg.admin_token.size() < min_token_chars) errors_.add("admin_token", too_short_message());
+    }
+    cfg.log_level = doc_.value("log_level", std::string("info"));
+    if (const auto* limits = find(doc_, "limits")) build_limits(*limits, cfg.limits);
+    if (const auto* connectors = find(doc_, "connectors")) {
+      for (std::size_t i = 0; i < connectors->size(); ++i)
+        cfg.connectors.push_back(build_connector((*connectors)[i], schema::join_path("connectors", i)));
+    }
+    std::set<std::string> connector_names;
+    for (std::size_t i = 0; i < cfg.connectors.size(); ++i) {
+      if (!connector_names.insert(cfg.connectors[i].name).second)
+        errors_.add(schema::join_path(schema::join_path("connectors", i), "name"),
+                    "duplicate connector name " + in_quotes(cfg.connectors[i].name));
+    }
+    if (const auto* subscriptions = find(doc_, "subscriptions")) {
+      std::set<std::string> names;
+      for (std::size_t i = 0; i < subscriptions->size(); ++i) {
+        const std::string at = schema::join_path("subscriptions", i);
+        cfg.subscriptions.push_back(build_subscription((*subscriptions)[i], at, connector_names));
+        if (!names.insert(cfg.subscriptions.back().name).second)
+          errors_.add(schema::join_path(at, "name"), "duplicate subscription name " + in_quotes(cfg.subscriptions.back().name));
+      }
+    }
+    return cfg;
+  }
+
+ private:
+  static const json* find(const json& object, const char* key) {
+    const auto it = object.find(key);
+    return it == object.end() ? nullptr : &*it;
+  }
+
+  static std::string too_short_message() {
+    return "must be at least " + std::to_string(min_token_chars) + " characters";
+  }
+
+  void check_readable(const std::string& file, const std::string& path) {
+    std::string why;
+    if (!readable_file(file, why)) errors_.add(path, "cannot read file " + file + " (" + why + ")");
+  }
+
+  std::chrono::milliseconds duration(const json& parent, const char* key, const std::string& at,
+                                     std::chrono::milliseconds fallback, bool allow_zero = false) {
+    const json* value = find(parent, key);
+    if (value == nullptr) return fallback;
+    const auto d = parse_duration(*value);
+    if (!allow_zero && d.count() == 0) errors_.add(schema::join_path(at, key), "must be greater than 0");
+    return d;
+  }
+
+  void build_listener(const json& listen, listener& out) {
+    out.address = listen.value("address", out.address);
+    out.port = static_cast<std::uint16_t>(listen.value("port", static_cast<int>(out.port)));
+    if (const auto* tls = find(listen, "tls")) {
+      tls_settings t;
+      t.cert_file = tls->at("cert_file").get<std::string>();
+      t.key_file = tls->at("key_file").get<std::string>();
+      t.client_ca_file = tls->value("client_ca_file", std::string());
+      check_readable(t.cert_file, "listen.tls.cert_file");
+      check_readable(t.key_file, "listen.tls.key_file");
+      if (!t.client_ca_file.empty()) check_readable(t.client_ca_file, "listen.tls.client_ca_file");
+      out.tls = std::move(t);
+    } else if (!is_loopback_host(out.address)) {
+      errors_.add("listen.address", "listening on a non-loopback address requires listen.tls");
+    }
+  }
+
+  void build_limits(const json& limits_json, limit_settings& out) {
+    out.max_body_bytes = limits_json.value("max_body_bytes", out.max_body_bytes);
+    out.max_header_bytes = limits_json.value("max_header_bytes", out.max_header_bytes);
+    out.read_timeout = duration(limits_json, "read_timeout", "limits", out.read_timeout);
+    out.max_connections = limits_json.value("max_connections", out.max_connections);
+    out.max_outbox_depth = limits_json.value("max_outbox_depth", out.max_outbox_depth);
+  }
+
+  connector_instance build_connector(const json& c, const std::string& at) {
+    connector_instance out;
+    out.name = c.at("name").get<std::string>();
+    out.plugin = c.at("plugin").get<std::string>();
+    out.token = c.at("token").get<std::string>();
+    if (out.token.size() < min_token_chars) errors_.add(schema::join_path(at, "token"), too_short_message());
+    if (const auto* settings = find(c, "settings")) out.settings = *settings;
+    return out;
+  }
+
+  subscription build_subscription(const json& s, const std::string& at, const std::set<std::string>& connectors) {
+    subscription out;
+    out.name = s.at("name").get<std::string>();
+    out.partner = s.at("partner").get<std::string>();
+    if (const auto* filter = find(s, "filter")) {
+      const std::string fat = schema::join_path(at, "filter");
+      out.filter.types = filter->value("types", std::vector<std::string>{});
+      out.filter.domains = filter->value("domains", std::vector<std::string>{});
+      out.filter.schools = filter->value("schools", std::vector<std::string>{});
+      out.filter.instances = filter->value("instances", std::vector<std::string>{});
+      if (const auto* min = find(*filter, "min_severity")) {
+        out.filter.min_severity = parse_severity(min->get<std::string>());
+        if (!out.filter.min_severity)
+          errors_.add(schema::join_path(fat, "min_severity"), "must be one of info, attention, concern, urgent");
+      }
+      for (std::size_t i = 0; i < out.filter.instances.size(); ++i) {
+        if (connectors.count(out.filter.instances[i]) == 0)
+          errors_.add(schema::join_path(schema::join_path(fat, "instances"), i),
+                      "no connector instance named " + in_quotes(out.filter.instances[i]));
+      }
+    }
+    out.fields = s.at("fields").get<std::vector<std::string>>();
+    const auto& known = schema::signal_field_paths();
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < out.fields.size(); ++i) {
+      const std::string fpath = schema::join_path(schema::join_path(at, "fields"), i);
+      if (std::find(known.begin(), known.end(), out.fields[i]) == known.end()) {
+        errors_.add(fpath, "unknown signal field " + in_quotes(out.fields[i]) + " (see docs/signal-schema.md)");
+      } else if (!seen.insert(out.fields[i]).second) {
+        errors_.add(fpath, "field " + in_quotes(out.fields[i]) + " listed twice");
+      }
+    }
+    build_delivery(s.at("delivery"), schema::join_path(at, "delivery"), out.delivery);
+    return out;
+  }
+
+  void build_delivery(const json& d, const std::string& at, webhook_delivery& out) {
+    const json& hook = d.at("webhook");
+    const std::string hat = schema::join_path(at, "webhook");
+    out.url = hook.at("url").get<std::string>();
+    out.secret = hook.at("secret").get<std::string>();
+    out.ca_file = hook.value("ca_file", std::string());
+    // Neither the URL (it may carry a token) nor the secret is ever quoted back.
+    parsed_url url;
+    if (!parse_url(out.url, url)) {
+      errors_.add(schema::join_path(hat, "url"), "is not an absolute http(s) URL with a host");
+    } else if (url.scheme == "http") {
+      if (!is_loopback_host(url.host))
+        errors_.add(schema::join_path(hat, "url"), "plain http is allowed only to a loopback host; use https");
+    } else if (url.scheme != "https") {
+      errors_.add(schema::join_path(hat, "url"), "must use https (or http to a loopback host)");
+    }
+    std::size_t secret_bytes = 0;
+    if (out.secret.rfind("whsec_", 0) != 0 || !base64_decoded_size(std::string_view(out.secret).substr(6), secret_bytes) ||
+        secret_bytes < min_secret_bytes) {
+      errors_.add(schema::join_path(hat, "secret"), "must be \"whsec_\" followed by the base64 of at least " +
+                                                        std::to_string(min_secret_bytes) + " random bytes");
+    }
+    if (!out.ca_file.empty()) check_readable(out.ca_file, schema::join_path(hat, "ca_file"));
+
+    if (const auto* batch = find(d, "batch")) {
+      out.batched = true;
+      out.batch_max_events = batch->value("max_events", out.batch_max_events);
+      out.batch_linger = duration(*batch, "linger", schema::join_path(at, "batch"), out.batch_linger, true);
+    }
+    if (const auto* retry = find(d, "retry")) {
+      const std::string rat = schema::join_path(at, "retry");
+      out.max_attempts = retry->value("max_attempts", out.max_attempts);
+      const auto age = duration(*retry, "max_age", rat, std::chrono::duration_cast<std::chrono::milliseconds>(out.max_age));
+      // Round up so "500ms" does not become zero seconds.
+      out.max_age = std::chrono::ceil<std::chrono::seconds>(age);
+      out.initial_backoff = duration(*retry, "initial_backoff", rat, out.initial_backoff);
+      out.max_backoff = duration(*retry, "max_backoff", rat, out.max_backoff);
+      if (out.initial_backoff > out.max_backoff)
+        errors_.add(schema::join_path(rat, "initial_backoff"), "must not exceed max_backoff");
+    }
+    out.request_timeout = duration(d, "request_timeout", at, out.request_timeout);
+    out.lanes = d.value("lanes", out.lanes);
+  }
+
+  problems& errors_;
+  const json& doc_;
+};
+
+bool looks_like_json(const std::string& text) {
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    return c == '{';
+  }
+  return false;
+}
+
+}  // namespace
+
+namespace {
+
+hub_config load(const std::string& text_in, const std::string& origin) {
+  if (text_in.size() > max_text_bytes)
+    fail(origin, "", "larger than " + std::to_string(max_text_bytes) + " bytes");
+  // A UTF-8 byte order mark is legal at the start of either format; neither parser wants it.
+  const std::string text = text_in.rfind("\xEF\xBB\xBF", 0) == 0 ? text_in.substr(3) : text_in;
+
+  json doc = looks_like_json(text) ? parse_json(text, origin) : parse_yaml(text, origin);
+
+  // Substitution first, so the schema sees the values the daemon will use.
+  {
+    problems errors(origin);
+    // Substitution replaces strings with strings, so the shape `subst` reads paths from is stable.
+    substituter subst(errors, doc);
+    segments at;
+    subst.walk(doc, at);
+    errors.raise_if_any();
+    type_substituted_values(doc, subst.whole_references, config_schema());
+  }
+
+  {
+    problems errors(origin);
+    for (const auto& e : config_schema().validate(doc)) {
+      const std::string& where = e.kind == schema::error_kind::invalid ? e.path : e.parent;
+      errors.add(where, schema_problem(e));
+    }
+    errors.raise_if_any();
+  }
+
+  problems errors(origin);
+  semantic_checker checker(errors, doc);
+  hub_config cfg = checker.build();
+  errors.raise_if_any();
+  return cfg;
+}
+
+}  // namespace
+
+hub_config load_config_text(const std::string& text, const std::string& origin) {
+  try {
+    return load(text, origin);
+  } catch (const config_error&) {
+    throw;
+  } catch (const nlohmann::json::exception&) {
+    // Every check above should have caught a bad document first; this keeps a missed case a clean
+    // refusal instead of an unexplained crash. The library's text is not used: it can quote values.
+    throw config_error(origin + ": invalid configuration (unexpected structure)");
+  }
+}
+
+hub_config load_config_file(const std::filesystem::path& file) {
+  std::string text;
+  std::string why;
+  errno = 0;
+  if (!read_small_file(file.string(), max_text_bytes, text, why))
+    throw config_error(file.string() + ": cannot read configuration file (" + why + ")");
+  return load_config_text(text, file.string());
+}
+
+}  // namespace schakel::config

@@ -1,0 +1,359 @@
+#include "delivery/delivery_service.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/log.hpp"
+#include "common/signal.hpp"
+#include "delivery/https_client.hpp"
+#include "delivery/standard_webhooks.hpp"
+
+namespace schakel::delivery {
+
+namespace asio = boost::asio;
+using strand_type = asio::strand<asio::any_io_executor>;
+
+namespace {
+
+// notify() is the fast path; this poll only catches units put back without one (e.g. a dead
+// letter replayed by an operator, or a reschedule that the store moved earlier).
+constexpr std::int64_t max_idle_wait_ms = 5000;
+// When the store reports a unit already due but hands none out, avoid spinning on it.
+constexpr std::int64_t min_wait_ms = 5;
+
+}  // namespace
+
+struct lane_state {
+  lane_state(std::uint32_t i, strand_type s) : index(i), strand(s), timer(s), rng(std::random_device{}()) {}
+  std::uint32_t index;
+  strand_type strand;
+  asio::steady_timer timer;
+  bool wake_pending = false;  // strand-only
+  std::unique_ptr<https_client> client;
+  std::mt19937_64 rng;  // strand-only; jitter needs no cryptographic quality
+};
+
+struct sub_state {
+  sub_state(config::subscription c, signing_key k) : cfg(std::move(c)), key(std::move(k)) {}
+  config::subscription cfg;
+  signing_key key;
+  storage::batching batch;
+  std::vector<std::unique_ptr<lane_state>> lanes;
+  std::atomic<bool> disabled{false};
+  metrics::counter* ok = nullptr;
+  metrics::counter* failed = nullptr;
+  metrics::counter* retried = nullptr;
+  metrics::counter* dead_lettered = nullptr;
+  metrics::counter* attempts = nullptr;
+  metrics::histogram* attempt_latency = nullptr;
+  metrics::histogram* end_to_end = nullptr;
+};
+
+struct delivery_service::impl : std::enable_shared_from_this<delivery_service::impl> {
+  impl(asio::any_io_executor e, storage::store& s, metrics::registry& m) : ex(std::move(e)), store(s), metrics(m) {}
+
+  asio::any_io_executor ex;
+  storage::store& store;
+  metrics::registry& metrics;
+  std::vector<std::unique_ptr<sub_state>> subs;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> running{0};
+  std::mutex mutex;
+  std::function<void()> on_stopped;  // guarded by mutex
+  bool stopped_fired = false;        // guarded by mutex
+  bool started = false;              // guarded by mutex
+
+  /**
+   * Runs a store operation whose completion arrives on the store thread, and resumes the awaiting
+   * coroutine on the lane's strand. The posted handler tracks work so the io_context stays alive
+   * while the store is busy.
+   */
+  template <typename... Args, typename Start>
+  auto on_store(lane_state& lane, Start start) {
+    return asio::async_initiate<decltype(asio::use_awaitable), void(Args...)>(
+        [&lane, start = std::move(start)](auto handler) mutable {
+          using handler_type = decltype(handler);
+          auto shared = std::make_shared<handler_type>(std::move(handler));
+          auto work = asio::prefer(lane.strand, asio::execution::outstanding_work.tracked);
+          start([shared, work](Args... args) mutable {
+            asio::post(work, [shared, ... a = std::move(args)]() mutable { std::move(*shared)(std::move(a)...); });
+          });
+        },
+        asio::use_awaitable);
+  }
+
+  /**
+   * A store operation taking a done_fn, as an awaitable error_code. Deliberately not a coroutine
+   * and taking `op` (a lambda of references) by value: g++ 12 destroys non-trivial temporaries
+   * inside a co_await expression twice (e.g. a lambda converted to std::function), so callers pass
+   * only trivially destructible lambdas here.
+   */
+  template <typename Op>
+  auto store_done(lane_state& lane, Op op) {
+    return on_store<std::error_code>(lane, [op](auto complete) { op(storage::done_fn(std::move(complete))); });
+  }
+
+  std::int64_t backoff_ms(const sub_state& s, lane_state& lane, std::uint32_t attempt,
+                          const std::optional<std::chrono::seconds>& retry_after) {
+    const auto& d = s.cfg.delivery;
+    const std::int64_t cap = std::max<std::int64_t>(d.max_backoff.count(), 1);
+    std::int64_t base = std::max<std::int64_t>(d.initial_backoff.count(), 1);
+    for (std::uint32_t i = 1; i < attempt && base < cap; ++i) base *= 2;
+    base = std::min(base, cap);
+    std::int64_t delay = std::uniform_int_distribution<std::int64_t>(0, base)(lane.rng);
+    if (retry_after) delay = std::max<std::int64_t>(delay, std::chrono::milliseconds(*retry_after).count());
+    return std::min(delay, cap);
+  }
+
+  void wake_lanes(sub_state& s) {
+    for (auto& lane : s.lanes) {
+      lane_state* l = lane.get();
+      asio::post(l->strand, [l] {
+        l->wake_pending = true;
+        l->timer.cancel();
+      });
+    }
+  }
+
+  void fire_stopped() {
+    std::function<void()> cb;
+    {
+      std::lock_guard lock(mutex);
+      if (stopped_fired || !stopping.load()) return;
+      stopped_fired = true;
+      cb = std::move(on_stopped);
+    }
+    if (cb) asio::post(ex, std::move(cb));
+  }
+
+  void lane_finished() {
+    if (running.fetch_sub(1) == 1 && stopping.load()) fire_stopped();
+  }
+
+  asio::awaitable<void> deliver(sub_state& s, lane_state& lane, const storage::delivery_unit& unit) {
+    const auto& d = s.cfg.delivery;
+    const std::uint32_t attempt = unit.attempts + 1;
+    // webhook-timestamp is the time of this attempt, so a retry after hours is still within the
+    // partner's replay tolerance; the id and body stay those stored with the unit.
+    const std::int64_t ts = now_ms() / 1000;
+    std::vector<std::pair<std::string, std::string>> headers{
+        {"webhook-id", unit.webhook_id},
+        {"webhook-timestamp", std::to_string(ts)},
+        {"webhook-signature", sign(s.key, unit.webhook_id, ts, unit.body)},
+    };
+    const auto started_at = std::chrono::steady_clock::now();
+    http_result r = co_await lane.client->post(std::move(headers), unit.body, unit.content_type);
+    s.attempts->add();
+    s.attempt_latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count());
+    const std::int64_t now = now_ms();
+    const nlohmann::json where{{"subscription", s.cfg.name}, {"lane", lane.index}, {"webhook_id", unit.webhook_id},
+                               {"attempt", attempt},           {"status", r.status}, {"events", unit.event_count}};
+
+    if (r.transport_ok() && r.status >= 200 && r.status < 300) {
+      // Metrics first: they describe what the partner answered, and are then visible to anyone who
+      // observes the store's record of it.
+      s.ok->add(unit.event_count);
+      s.end_to_end->observe(static_cast<double>(std::max<std::int64_t>(now - unit.created_ms, 0)) / 1000.0);
+      const auto ec = co_await store_done(lane, [&](storage::done_fn done) { store.mark_delivered(unit.unit_id, std::move(done)); });
+      if (ec) {
+        auto f = where;
+        f["error"] = ec.message();
+        log::error("delivery_mark_delivered_failed", f);
+      }
+      log::debug("delivery_ok", where);
+      co_return;
+    }
+
+    if (r.transport_ok() && r.status == 410) {
+      s.failed->add(unit.event_count);
+      if (!s.disabled.exchange(true)) {
+        log::warn("delivery_subscription_gone", where);
+        const auto ec = co_await store_done(lane, [&](storage::done_fn done) {
+          store.set_subscription_disabled(s.cfg.name, true, std::move(done));
+        });
+        if (ec) {
+          auto f = where;
+          f["error"] = ec.message();
+          log::error("delivery_disable_failed", f);
+        }
+        wake_lanes(s);
+      }
+      // Release the unit so it stays pending (not in flight) for when the subscription is re-enabled.
+      co_await store_done(lane, [&](storage::done_fn done) {
+        store.reschedule(unit.unit_id, now, "HTTP 410 Gone: subscription disabled", std::move(done));
+      });
+      co_return;
+    }
+
+    std::string reason = r.transport_ok() ? "HTTP " + std::to_string(r.status) : r.error;
+    const bool too_old = now - unit.created_ms >= std::chrono::milliseconds(d.max_age).count();
+    if (attempt >= d.max_attempts || too_old) {
+      std::string final_reason = reason + " after " + std::to_string(attempt) + (attempt == 1 ? " attempt" : " attempts");
+      if (too_old && attempt < d.max_attempts) final_reason += " (max age exceeded)";
+      auto f = where;
+      f["reason"] = final_reason;
+      log::warn("delivery_dead_lettered", f);
+      s.dead_lettered->add(unit.event_count);
+      const auto ec = co_await store_done(lane, [&](storage::done_fn done) {
+        store.move_to_dead_letters(unit.unit_id, std::move(final_reason), std::move(done));
+      });
+      if (ec) {
+        f["error"] = ec.message();
+        log::error("delivery_dead_letter_failed", f);
+      }
+      co_return;
+    }
+
+    const std::int64_t delay = backoff_ms(s, lane, attempt, r.retry_after);
+    auto f = where;
+    f["reason"] = reason;
+    f["retry_in_ms"] = delay;
+    log::info("delivery_retry", f);
+    s.retried->add(unit.event_count);
+    const auto ec = co_await store_done(lane, [&](storage::done_fn done) {
+      store.reschedule(unit.unit_id, now + delay, std::move(reason), std::move(done));
+    });
+    if (ec) {
+      f["error"] = ec.message();
+      log::error("delivery_reschedule_failed", f);
+    }
+  }
+
+  asio::awaitable<void> run_lane(sub_state& s, lane_state& lane) {
+    while (!stopping.load() && !s.disabled.load()) {
+      lane.wake_pending = false;
+      auto [unit, next_due] = co_await on_store<std::optional<storage::delivery_unit>, std::int64_t>(
+          lane, [&](auto complete) { store.next_unit(s.cfg.name, lane.index, now_ms(), s.batch, std::move(complete)); });
+      if (unit) {
+        // The store now counts this unit as in flight: finish it even when stopping, so its outcome is
+        // recorded rather than left to the next start.
+        const storage::delivery_unit current = std::move(*unit);
+        co_await deliver(s, lane, current);
+        continue;
+      }
+      if (stopping.load() || s.disabled.load()) break;
+      if (lane.wake_pending) continue;
+      std::int64_t wait = max_idle_wait_ms;
+      if (next_due > 0) wait = std::clamp<std::int64_t>(next_due - now_ms(), min_wait_ms, max_idle_wait_ms);
+      lane.timer.expires_after(std::chrono::milliseconds(wait));
+      co_await lane.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  void start_lane(sub_state& s, lane_state& lane) {
+    running.fetch_add(1);
+    asio::co_spawn(lane.strand, [self = shared_from_this(), &s, &lane]() { return self->run_lane(s, lane); },
+                   [self = shared_from_this(), name = s.cfg.name, index = lane.index](std::exception_ptr e) {
+                     if (e) {
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& ex) {
+                         log::error("delivery_lane_crashed", {{"subscription", name}, {"lane", index}, {"error", ex.what()}});
+                       } catch (...) {
+                         log::error("delivery_lane_crashed", {{"subscription", name}, {"lane", index}});
+                       }
+                     }
+                     self->lane_finished();
+                   });
+  }
+};
+
+delivery_service::delivery_service(asio::any_io_executor ex, storage::store& store,
+                                   std::vector<config::subscription> subs, metrics::registry& metrics)
+    : impl_(std::make_shared<impl>(std::move(ex), store, metrics)) {
+  for (auto& cfg : subs) {
+    secret_error serr{};
+    auto key = signing_key::parse(cfg.delivery.secret, &serr);
+    if (!key) {
+      throw std::invalid_argument("subscription " + cfg.name + ": delivery.secret: " + std::string(to_string(serr)));
+    }
+    auto s = std::make_unique<sub_state>(std::move(cfg), std::move(*key));
+    const auto& d = s->cfg.delivery;
+    s->batch.enabled = d.batched;
+    s->batch.max_events = d.batch_max_events;
+    s->batch.linger_ms = d.batch_linger.count();
+
+    client_options copts;
+    copts.ca_file = d.ca_file;
+    copts.timeout = d.request_timeout;
+    const std::uint32_t lanes = std::max<std::uint32_t>(d.lanes, 1);
+    for (std::uint32_t i = 0; i < lanes; ++i) {
+      auto lane = std::make_unique<lane_state>(i, asio::make_strand(impl_->ex));
+      std::string err;
+      lane->client = https_client::create(lane->strand, d.url, copts, &err);
+      if (!lane->client) throw std::invalid_argument("subscription " + s->cfg.name + ": delivery." + err);
+      s->lanes.push_back(std::move(lane));
+    }
+
+    const metrics::labels sub_label{{"subscription", s->cfg.name}};
+    auto outcome = [&](const char* o) {
+      return &metrics.get_counter("schakel_deliveries_total", "Events handled by webhook delivery, by outcome",
+                                  {{"subscription", s->cfg.name}, {"outcome", o}});
+    };
+    s->ok = outcome("ok");
+    s->failed = outcome("failed");
+    s->retried = outcome("retried");
+    s->dead_lettered = outcome("dead_lettered");
+    s->attempts = &metrics.get_counter("schakel_delivery_attempts_total", "Webhook delivery attempts", sub_label);
+    s->attempt_latency = &metrics.get_histogram("schakel_delivery_latency_seconds",
+                                                "Duration of one webhook delivery attempt", sub_label);
+    s->end_to_end = &metrics.get_histogram("schakel_end_to_end_latency_seconds",
+                                           "Time from enqueue to successful delivery", sub_label);
+    impl_->subs.push_back(std::move(s));
+  }
+}
+
+delivery_service::~delivery_service() {
+  // Lanes hold the impl alive; make sure they wind down even if stop() was never called.
+  if (!impl_->stopping.exchange(true)) {
+    for (auto& s : impl_->subs) impl_->wake_lanes(*s);
+  }
+}
+
+void delivery_service::start() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->started || impl_->stopping.load()) return;
+    impl_->started = true;
+  }
+  for (auto& s : impl_->subs) {
+    if (impl_->store.subscription_disabled(s->cfg.name)) {
+      s->disabled = true;
+      log::warn("delivery_subscription_disabled", {{"subscription", s->cfg.name}});
+      continue;
+    }
+    for (auto& lane : s->lanes) impl_->start_lane(*s, *lane);
+  }
+}
+
+void delivery_service::notify(const std::string& subscription) {
+  for (auto& s : impl_->subs) {
+    if (s->cfg.name == subscription) impl_->wake_lanes(*s);
+  }
+}
+
+void delivery_service::stop(std::function<void()> on_stopped) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->on_stopped = std::move(on_stopped);
+    impl_->stopping = true;
+  }
+  for (auto& s : impl_->subs) impl_->wake_lanes(*s);
+  if (impl_->running.load() == 0) impl_->fire_stopped();
+}
+
+}  // namespace schakel::delivery

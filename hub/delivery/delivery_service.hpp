@@ -1,0 +1,76 @@
+#pragma once
+/**
+ * Webhook delivery: drains each subscription's outbox lanes and POSTs the stored units as signed
+ * CloudEvents (Standard Webhooks headers), with retries, dead letters and 410-disables.
+ *
+ * Per (subscription, lane) one coroutine asks the store for the head unit, sends it, and records the
+ * outcome before asking again, so events of one lane arrive in order and at most one is in flight.
+ *
+ * Outcomes of one attempt:
+ * - 2xx: `mark_delivered`.
+ * - 410 Gone: the subscription is disabled in the store and all its lanes stop; the unit is released
+ *   (rescheduled) and stays pending, so re-enabling resumes where it stopped.
+ * - other status or a transport error: dead letter when this was attempt `max_attempts` or the unit
+ *   is older than `max_age`, otherwise `reschedule` after a backoff.
+ *
+ * Backoff: full jitter, uniform in [0, min(max_backoff, initial_backoff * 2^(attempt-1))]. A
+ * `Retry-After` from the partner raises the delay to at least that value, but never above
+ * `max_backoff`: a partner cannot park our queue longer than we configured, and max_age stays the
+ * bound on how long an event can wait.
+ *
+ * Metrics (label `subscription`):
+ * - `schakel_deliveries_total{outcome}` counts events (not units): `ok` delivered, `retried` failed
+ *   and rescheduled, `dead_lettered` failed for good, `failed` refused by a 410 (left pending).
+ * - `schakel_delivery_attempts_total`, `schakel_delivery_latency_seconds` (one attempt),
+ *   `schakel_end_to_end_latency_seconds` (enqueue to successful delivery).
+ *
+ * Logs name the subscription, webhook id, status and attempt number; never body content.
+ *
+ * Threading: construct and call from any thread; lanes run on strands of `ex`; store completions
+ * are re-posted onto those strands.
+ */
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "config/config.hpp"
+#include "metrics/metrics.hpp"
+#include "storage/store.hpp"
+
+namespace schakel::delivery {
+
+class delivery_service {
+ public:
+  /**
+   * Parses every subscription's secret and URL once. Throws std::invalid_argument naming the
+   * subscription and the problem when one is unusable (configuration validation should have caught
+   * it earlier; this is start-up, not the data path).
+   */
+  delivery_service(boost::asio::any_io_executor ex, storage::store& store, std::vector<config::subscription> subs,
+                   metrics::registry& metrics);
+  ~delivery_service();
+  delivery_service(const delivery_service&) = delete;
+  delivery_service& operator=(const delivery_service&) = delete;
+
+  /** Starts one coroutine per (subscription, lane); subscriptions disabled in the store are skipped. */
+  void start();
+
+  /** New items were appended for `subscription`: wake its idle lanes. Unknown names are ignored. */
+  void notify(const std::string& subscription);
+
+  /**
+   * Stops taking units; attempts in flight finish (bounded by the request timeout) and record their
+   * outcome in the store, then `on_stopped` runs once (on the service's executor). The service must
+   * outlive that callback.
+   */
+  void stop(std::function<void()> on_stopped);
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace schakel::delivery

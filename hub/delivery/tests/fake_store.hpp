@@ -1,0 +1,94 @@
+#pragma once
+/**
+ * An in-memory storage::store for delivery tests: per (subscription, lane) FIFO of events, units
+ * formed on demand (batched or single) and handed out one at a time, completions run on a thread
+ * of its own like the real engine. Records every outcome for assertions.
+ */
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "storage/store.hpp"
+
+namespace schakel::delivery::testing {
+
+class fake_store final : public storage::store {
+ public:
+  fake_store();
+  ~fake_store() override;
+
+  /** Queues one event (its JSON) for (subscription, lane). */
+  void enqueue(const std::string& subscription, std::uint32_t lane, std::string event_json,
+               std::int64_t created_ms = 0);
+
+  struct reschedule_call {
+    std::int64_t unit_id;
+    std::int64_t next_attempt_ms;
+    std::int64_t called_at_ms;
+    std::string error;
+  };
+  std::vector<std::int64_t> delivered() const;
+  std::vector<reschedule_call> reschedules() const;
+  /** Units formed so far (as handed out the first time). */
+  std::vector<storage::delivery_unit> formed() const;
+  std::size_t next_unit_calls() const;
+
+  // storage::store
+  void append(std::vector<storage::signal_row> signals, std::vector<storage::outbox_item> items,
+              storage::done_fn done) override;
+  std::optional<std::string> get_signal(const std::string& id) override;
+  std::int64_t signal_count() override;
+  void next_unit(const std::string& subscription, std::uint32_t lane, std::int64_t now_ms,
+                 const storage::batching& batch,
+                 std::function<void(std::optional<storage::delivery_unit>, std::int64_t)> cb) override;
+  void mark_delivered(std::int64_t unit_id, storage::done_fn done) override;
+  void reschedule(std::int64_t unit_id, std::int64_t next_attempt_ms, std::string last_error,
+                  storage::done_fn done) override;
+  void move_to_dead_letters(std::int64_t unit_id, std::string reason, storage::done_fn done) override;
+  void set_subscription_disabled(const std::string& subscription, bool disabled, storage::done_fn done) override;
+  bool subscription_disabled(const std::string& subscription) override;
+  std::vector<storage::dead_letter> list_dead_letters(const std::string& subscription_or_empty) override;
+  bool replay_dead_letter(std::int64_t unit_id) override;
+  std::int64_t outbox_depth(const std::string& subscription) override;
+  std::int64_t outbox_depth_total() override;
+  std::optional<std::string> state_get(const std::string& ns, const std::string& key) override;
+  void state_put(const std::string& ns, const std::string& key, const std::string& value) override;
+  void close() override;
+
+ private:
+  struct pending_event {
+    std::string json;
+    std::int64_t created_ms;
+  };
+  struct lane_queue {
+    std::deque<pending_event> events;
+    std::optional<storage::delivery_unit> head;  // formed unit not yet finished
+    std::int64_t next_attempt_ms = 0;
+    bool in_flight = false;
+  };
+  using lane_key = std::pair<std::string, std::uint32_t>;
+
+  void post(std::function<void()> job);
+  lane_queue* find_unit(std::int64_t unit_id);
+
+  mutable std::mutex mutex_;
+  std::map<lane_key, lane_queue> lanes_;
+  std::set<std::string> disabled_;
+  std::vector<std::int64_t> delivered_;
+  std::vector<reschedule_call> reschedules_;
+  std::vector<storage::dead_letter> dead_;
+  std::vector<storage::delivery_unit> formed_;
+  std::int64_t next_unit_id_ = 1;
+  std::size_t next_unit_calls_ = 0;
+
+  std::mutex jobs_mutex_;
+  std::condition_variable jobs_cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool closing_ = false;
+  std::thread worker_;
+};
+
+}  // namespace schakel::delivery::testing
