@@ -25,8 +25,10 @@ step "release tests"
 ctest --test-dir "$build/release" -j "$jobs" --timeout 300
 
 step "sanitizer build (ASan + UBSan)"
+# g++ 12, like the release build: clang 14 lacks C++20 lambda captures of structured bindings, and
+# the g++ 12 coroutine false reports the stack notes warn about did not show in this code.
 cmake -S . -B "$build/asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSCHAKEL_WERROR=ON -DSCHAKEL_SANITIZE=ON \
-  -DSCHAKEL_BENCH=OFF -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
+  -DSCHAKEL_BENCH=OFF >/dev/null
 cmake --build "$build/asan" -j "$jobs"
 step "sanitizer tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

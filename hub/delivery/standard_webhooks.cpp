@@ -42,7 +42,6 @@ bool hmac_sha256(const std::string& key, std::string_view id, std::string_view t
 
 std::string_view to_string(secret_error e) {
   switch (e) {
-    case secret_error::missing_prefix: return "secret must start with \"whsec_\"";
     case secret_error::invalid_base64: return "secret is not valid base64 after \"whsec_\"";
     case secret_error::empty_key: return "secret key is empty";
   }
@@ -98,7 +97,12 @@ std::optional<signing_key> signing_key::parse(std::string_view secret, secret_er
     if (err != nullptr) *err = e;
     return std::optional<signing_key>{};
   };
-  if (secret.substr(0, secret_prefix.size()) != secret_prefix) return fail(secret_error::missing_prefix);
+  if (secret.substr(0, secret_prefix.size()) != secret_prefix) {
+    // Not in the Standard Webhooks form: the value itself is the key (the deployment convention lets
+    // a secret be any value of 24+ bytes; the config loader enforces the length).
+    if (secret.empty()) return fail(secret_error::empty_key);
+    return signing_key(std::string(secret));
+  }
   auto key = base64_decode(secret.substr(secret_prefix.size()));
   if (!key) return fail(secret_error::invalid_base64);
   if (key->empty()) return fail(secret_error::empty_key);

@@ -16,15 +16,15 @@
 namespace schakel::delivery {
 
 /** Why a secret could not be parsed; the message never repeats the secret itself. */
-enum class secret_error { missing_prefix, invalid_base64, empty_key };
+enum class secret_error { invalid_base64, empty_key };
 std::string_view to_string(secret_error e);
 
 /** A decoded HMAC key. Copyable, immutable; the key bytes are wiped on destruction. */
 class signing_key {
  public:
   /**
-   * Parses "whsec_<base64>". Returns nullopt and sets `err` when the prefix is missing, the
-   * base64 is invalid or the key is empty.
+   * Parses "whsec_<base64>" (the Standard Webhooks form) or, without that prefix, takes the value's
+   * bytes as the key. Returns nullopt and sets `err` when the base64 is invalid or the key is empty.
    */
   static std::optional<signing_key> parse(std::string_view secret, secret_error* err = nullptr);
   /** A key from raw bytes (tests, or secrets stored without the prefix). */

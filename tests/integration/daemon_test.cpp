@@ -240,6 +240,20 @@ TEST_F(daemon_test, kill_9_during_slow_deliveries_loses_nothing_that_was_acknowl
   EXPECT_EQ(received, acknowledged);
 }
 
+TEST_F(daemon_test, any_24_byte_token_and_raw_secret_work_end_to_end) {
+  const std::string raw_secret = "raw-secret-value-24bytes";  // no whsec_ prefix: used as key bytes
+  receiver_process receiver(dir.path(), {}, raw_secret);
+  hub_options o;
+  o.webhook_url = receiver.url();
+  o.webhook_secret = raw_secret;
+  o.token = "token-of-exactly-24-byte";
+  hub_process hub(dir.path());
+  hub.start(hub_config(hub.data_dir(), o));
+  EXPECT_EQ(hub.post_records(absence_records(2), o.token).status, 200u);
+  EXPECT_EQ(hub.post_records(absence_records(2), "token-of-exactly-24-bytX").status, 401u);
+  ASSERT_TRUE(wait_until([&] { return receiver.distinct_events() >= 2; }, 20s)) << hub.log();
+}
+
 TEST_F(daemon_test, sigterm_drains_and_exits_cleanly) {
   receiver_process receiver(dir.path(), {});
   hub_options o;

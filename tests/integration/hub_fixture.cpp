@@ -40,7 +40,7 @@ std::string absence_records(int n, int first) {
 nlohmann::json hub_config(const fs::path& data_dir, const hub_options& o) {
   nlohmann::json listen = {{"address", "127.0.0.1"}, {"port", 0}};
   if (o.tls) listen["tls"] = {{"cert_file", o.tls->server_cert.string()}, {"key_file", o.tls->server_key.string()}};
-  nlohmann::json webhook = {{"url", o.webhook_url}, {"secret", webhook_secret}};
+  nlohmann::json webhook = {{"url", o.webhook_url}, {"secret", o.webhook_secret}};
   if (!o.webhook_ca_file.empty()) webhook["ca_file"] = o.webhook_ca_file;
   nlohmann::json delivery = {
       {"webhook", webhook},
@@ -59,7 +59,7 @@ nlohmann::json hub_config(const fs::path& data_dir, const hub_options& o) {
             {"max_connections", o.max_connections},
             {"max_outbox_depth", o.max_outbox_depth}}},
           {"connectors",
-           {{{"name", "src"}, {"plugin", "generic-json"}, {"token", ingest_token}, {"settings", absence_mapping()}}}},
+           {{{"name", "src"}, {"plugin", "generic-json"}, {"token", o.token}, {"settings", absence_mapping()}}}},
           {"subscriptions",
            {{{"name", "partner"}, {"partner", "Test partner"}, {"fields", o.fields}, {"delivery", delivery}}}}};
 }
@@ -88,7 +88,8 @@ http_reply hub_process::post_records(const std::string& body, const std::string&
   return send(port_, call, fs::exists(ca_file_) ? ca_file_ : fs::path{});
 }
 
-receiver_process::receiver_process(const fs::path& dir, const std::vector<std::string>& args) {
+receiver_process::receiver_process(const fs::path& dir, const std::vector<std::string>& args,
+                                   const std::string& secret) {
   out_ = dir / "received.jsonl";
   std::vector<std::string> argv = {SCHAKEL_RECEIVER_BIN, "--listen", "127.0.0.1:0", "--port-file",
                                    (dir / "receiver.port").string(), "--out", out_.string(), "--quiet"};
@@ -96,7 +97,7 @@ receiver_process::receiver_process(const fs::path& dir, const std::vector<std::s
     if (a == "--tls-cert") tls_ = true;
     argv.push_back(a);
   }
-  proc_.emplace(child_process::spawn(argv, {{"SCHAKEL_WEBHOOK_SECRET", webhook_secret}}, dir / "receiver.log"));
+  proc_.emplace(child_process::spawn(argv, {{"SCHAKEL_WEBHOOK_SECRET", secret}}, dir / "receiver.log"));
   auto port = read_port_file(dir / "receiver.port");
   if (!port) throw std::runtime_error("the receiver did not start");
   port_ = *port;

@@ -26,6 +26,8 @@ std::string absence_records(int n, int first = 0);
 
 struct hub_options {
   std::string webhook_url;
+  std::string webhook_secret = test::webhook_secret;
+  std::string token = test::ingest_token;
   std::string webhook_ca_file;
   std::optional<tls_files> tls;
   std::uint32_t max_attempts = 12;
@@ -65,7 +67,8 @@ class hub_process {
 class receiver_process {
  public:
   /** Starts `schakel-receiver` with extra arguments (e.g. --fail-first 1). */
-  receiver_process(const std::filesystem::path& dir, const std::vector<std::string>& args);
+  receiver_process(const std::filesystem::path& dir, const std::vector<std::string>& args,
+                   const std::string& secret = webhook_secret);
   std::uint16_t port() const { return port_; }
   std::string url() const;
   /** Every verified delivery so far, one JSON object per event (parsed from --out). */

@@ -346,24 +346,31 @@ TEST_F(config_test, checks_webhook_urls) {
 }
 
 TEST_F(config_test, checks_webhook_secrets_without_printing_them) {
-  const std::string at = "test.yaml: subscriptions[0].delivery.webhook.secret: must be \"whsec_\" followed by the "
-                         "base64 of at least 24 random bytes";
-  EXPECT_EQ(error_of(subscription_yaml("", "[id]", hook("https://x.example", secret_marker))), at);
-  EXPECT_EQ(error_of(subscription_yaml("", "[id]", hook("https://x.example", "whsec_c2hvcnQ="))), at);   // 5 bytes
-  EXPECT_EQ(error_of(subscription_yaml("", "[id]", hook("https://x.example", "whsec_" + secret_marker + "!!"))), at);
+  const std::string base = "test.yaml: subscriptions[0].delivery.webhook.secret: ";
+  const std::string bad_whsec = base + "starts with \"whsec_\" but is not followed by the base64 of at least 24 bytes";
+  const std::string short_raw =
+      base + "must be at least 24 bytes, or \"whsec_\" followed by the base64 of at least 24 bytes";
+  const std::string short_marker = secret_marker.substr(0, 20);
+  EXPECT_EQ(error_of(subscription_yaml("", "[id]", hook("https://x.example", short_marker))), short_raw);
+  EXPECT_EQ(error_of(subscription_yaml("", "[id]", hook("https://x.example", "whsec_c2hvcnQ="))), bad_whsec);  // 5 bytes
+  EXPECT_EQ(error_of(subscription_yaml("", "[id]", hook("https://x.example", "whsec_" + secret_marker + "!!"))),
+            bad_whsec);
   EXPECT_NO_THROW(load_config_text(
       subscription_yaml("", "[id]", hook("https://x.example", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAQ==")), "t"));
+  // Any other value of 24+ bytes is a usable key as it is.
+  EXPECT_NO_THROW(load_config_text(subscription_yaml("", "[id]", hook("https://x.example", secret_marker)), "t"));
 }
 
 TEST_F(config_test, requires_long_tokens_without_printing_them) {
-  set_env("SCHAKEL_INGEST_TOKEN", secret_marker);
+  const std::string short_marker = secret_marker.substr(0, 23);
+  set_env("SCHAKEL_INGEST_TOKEN", short_marker);
   const std::string e =
-      error_of("data_dir: /d\nadmin_token: " + secret_marker +
+      error_of("data_dir: /d\nadmin_token: " + short_marker +
                "\nconnectors:\n  - { name: a, plugin: generic-json, token: \"${SCHAKEL_INGEST_TOKEN}\" }\n");
   EXPECT_EQ(e,
-            "test.yaml: admin_token: must be at least 32 characters\n"
-            "test.yaml: connectors[0].token: must be at least 32 characters");
-  EXPECT_EQ(e.find(secret_marker), std::string::npos);
+            "test.yaml: admin_token: must be at least 24 characters\n"
+            "test.yaml: connectors[0].token: must be at least 24 characters");
+  EXPECT_EQ(e.find(short_marker), std::string::npos);
 }
 
 TEST_F(config_test, refuses_duplicate_names) {
@@ -432,12 +439,14 @@ TEST_F(config_test, substitutes_file_contents) {
 }
 
 TEST_F(config_test, never_prints_secret_values) {
-  set_env("SCHAKEL_INGEST_TOKEN", secret_marker);
-  set_env("SCHAKEL_WEBHOOK_SECRET", secret_marker);
+  // Shorter than the 24-byte floor, so every secret below is refused and its message checked.
+  const std::string marker = secret_marker.substr(0, 20);
+  set_env("SCHAKEL_INGEST_TOKEN", marker);
+  set_env("SCHAKEL_WEBHOOK_SECRET", marker);
   set_env("SCHAKEL_WEBHOOK_URL", "http://partner.example/?key=" + secret_marker);
   const std::string secret_file = write_file("secret", "whsec_" + secret_marker + "\n");
   const std::string e = error_of(
-      "data_dir: /d\nadmin_token: " + secret_marker + "\nconnectors:\n"
+      "data_dir: /d\nadmin_token: " + marker + "\nconnectors:\n"
       "  - { name: a, plugin: p, token: \"${SCHAKEL_INGEST_TOKEN}\" }\n"
       "subscriptions:\n"
       "  - name: s\n    partner: P\n    fields: [id]\n"
@@ -450,6 +459,7 @@ TEST_F(config_test, never_prints_secret_values) {
   EXPECT_NE(e.find("subscriptions[0].delivery.webhook.secret"), std::string::npos) << e;
   EXPECT_NE(e.find("subscriptions[1].delivery.webhook.secret"), std::string::npos) << e;
   EXPECT_EQ(e.find(secret_marker), std::string::npos) << e;
+  EXPECT_EQ(e.find(marker), std::string::npos) << e;
   // A secret in a place where a schema error is raised is not printed either.
   const std::string e2 = error_of("data_dir: /d\nlog_level: " + secret_marker + "\nlisten: { port: " + secret_marker + " }\n");
   EXPECT_EQ(e2.find(secret_marker), std::string::npos) << e2;

@@ -321,7 +321,7 @@ TEST_F(delivery_service_test, stop_without_work_calls_back) {
 TEST_F(delivery_service_test, refuses_unusable_subscriptions_at_construction) {
   start_receiver();
   auto bad_secret = subscription();
-  bad_secret.delivery.secret = "not-a-whsec";
+  bad_secret.delivery.secret = "whsec_not*base64!";
   EXPECT_THROW(delivery_service(io_.executor(), store_, {bad_secret}, metrics_), std::invalid_argument);
   auto plain_remote = subscription();
   plain_remote.delivery.url = "http://partner.example/hook";
