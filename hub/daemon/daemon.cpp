@@ -36,19 +36,24 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/** Awaits a store completion (which runs on the store thread) back on the caller's executor. */
+/**
+ * Awaits a store completion (which runs on the store thread) back on the caller's executor.
+ * The initiation is a named object capturing by reference: g++ 12 destroys temporaries inside a
+ * co_await expression twice, and a by-value executor copy there freed the connection's strand.
+ */
 asio::awaitable<std::error_code> await_append(storage::store& store, std::vector<storage::signal_row> rows,
                                               std::vector<storage::outbox_item> items) {
-  auto ex = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(
-      [&store, &rows, &items, ex](auto handler) {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        store.append(std::move(rows), std::move(items), [shared, ex](std::error_code ec) {
-          auto target = asio::get_associated_executor(*shared, ex);
-          asio::post(target, [shared, ec]() mutable { (*shared)(ec); });
-        });
-      },
-      asio::use_awaitable);
+  const auto ex = co_await asio::this_coro::executor;
+  auto initiation = [&store, &rows, &items, &ex](auto handler) {
+    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+    auto target = asio::get_associated_executor(*shared, ex);
+    store.append(std::move(rows), std::move(items), [shared, target](std::error_code ec) {
+      asio::post(target, [shared, ec]() mutable { (*shared)(ec); });
+    });
+  };
+  auto ec = co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(initiation,
+                                                                                                asio::use_awaitable);
+  co_return ec;
 }
 
 /** Compares digests, so the time taken tells nothing about the token, not even its length. */

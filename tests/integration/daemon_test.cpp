@@ -254,6 +254,25 @@ TEST_F(daemon_test, any_24_byte_token_and_raw_secret_work_end_to_end) {
   ASSERT_TRUE(wait_until([&] { return receiver.distinct_events() >= 2; }, 20s)) << hub.log();
 }
 
+// Regression: a by-value executor copy in the ingest await was destroyed twice (g++ 12 coroutine
+// temporaries) and crashed the daemon on the second request of a keep-alive connection.
+TEST_F(daemon_test, many_ingest_requests_on_one_keep_alive_connection) {
+  receiver_process receiver(dir.path(), {});
+  hub_options o;
+  o.webhook_url = receiver.url();
+  hub_process hub(dir.path());
+  hub.start(hub_config(hub.data_dir(), o));
+  std::vector<http_call> calls;
+  for (int i = 0; i < 300; ++i)
+    calls.push_back({"POST", "/v1/connectors/src/records", absence_records(1, i),
+                     {{"Authorization", auth()}, {"Content-Type", "application/json"}}});
+  auto replies = send_keep_alive(hub.port(), calls);
+  ASSERT_EQ(replies.size(), 300u);
+  for (const auto& r : replies) ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_TRUE(hub.process().running());
+  ASSERT_TRUE(wait_until([&] { return receiver.distinct_events() >= 300; }, 30s)) << hub.log();
+}
+
 TEST_F(daemon_test, sigterm_drains_and_exits_cleanly) {
   receiver_process receiver(dir.path(), {});
   hub_options o;
