@@ -168,12 +168,15 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
       // observes the store's record of it.
       s.ok->add(unit.event_count);
       s.end_to_end->observe(static_cast<double>(std::max<std::int64_t>(now - unit.created_ms, 0)) / 1000.0);
-      const auto ec = co_await store_done(lane, [&](storage::done_fn done) { store.mark_delivered(unit.unit_id, std::move(done)); });
-      if (ec) {
+      // Not awaited: the store runs jobs in queue order and releases the lane inside the job, so the
+      // lane's next next_unit (queued after this) already sees the unit gone and both share one
+      // commit. A crash before that commit redelivers the unit under the same webhook-id.
+      store.mark_delivered(unit.unit_id, [where](std::error_code ec) {
+        if (!ec) return;
         auto f = where;
         f["error"] = ec.message();
         log::error("delivery_mark_delivered_failed", f);
-      }
+      });
       log::debug("delivery_ok", where);
       co_return;
     }
