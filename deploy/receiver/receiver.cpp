@@ -12,6 +12,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"schakel-receiver: verifies and prints webhooks sent by a Schakel hub"};
   schakel::receiver::options opts;
+  opts.keep_requests = false;  // the process reports through --out and stdout, not requests()
   std::string status_sequence;
   long delay_ms = 0;
   app.add_option("--listen", opts.listen, "host:port to listen on (port 0 = any free port)")->capture_default_str();

@@ -1,48 +1,30 @@
 #include "receiver_core.hpp"
 
 #include <charconv>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <stdexcept>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include "delivery/standard_webhooks.hpp"
+#include "http/server.hpp"
 
 namespace schakel::receiver {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
 
 namespace {
-
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-constexpr auto io_timeout = std::chrono::seconds(30);
-
-std::string header(const http::request<http::string_body>& req, std::string_view name) {
-  auto it = req.find(name);
-  return it == req.end() ? std::string() : std::string(it->value());
-}
 
 std::string scalar_text(const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
@@ -72,6 +54,16 @@ std::string human_line(const nlohmann::json& ev, bool duplicate) {
   return line;
 }
 
+// Loads the pair once here only to name the bad option; the server loads them again for real.
+void check_tls_files(const std::string& cert, const std::string& key) {
+  asio::ssl::context probe(asio::ssl::context::tls_server);
+  boost::system::error_code ec;
+  probe.use_certificate_chain_file(cert, ec);
+  if (ec) throw std::runtime_error("--tls-cert: " + cert + ": " + ec.message());
+  probe.use_private_key_file(key, asio::ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("--tls-key: " + key + ": " + ec.message());
+}
+
 }  // namespace
 
 bool split_listen(const std::string& text, std::string& host, std::uint16_t& port) {
@@ -94,58 +86,59 @@ bool split_listen(const std::string& text, std::string& host, std::uint16_t& por
   return true;
 }
 
-struct receiver::impl : std::enable_shared_from_this<receiver::impl> {
-  impl(asio::any_io_executor e, options o, delivery::signing_key k)
-      : ex(std::move(e)), opts(std::move(o)), key(std::move(k)), acceptor(ex) {}
+namespace {
 
-  asio::any_io_executor ex;
-  options opts;
-  delivery::signing_key key;
-  std::optional<ssl::context> tls;
-  tcp::acceptor acceptor;
-  bool stopping = false;  // executor-only
-  std::uint64_t next_session = 0;
-  std::map<std::uint64_t, std::function<void()>> closers;  // executor-only
-  std::uint64_t verified_count = 0;                          // executor-only
-  std::function<void()> max_events_cb;                       // executor-only
-  bool max_events_fired = false;
-  std::ofstream out;
+/**
+ * What the handler needs. Kept apart from the server so the handler (owned by the server's shared
+ * state, which its coroutines keep alive) can hold it without a reference cycle.
+ */
+struct endpoint_state {
+  endpoint_state(asio::any_io_executor e, options o, delivery::signing_key k)
+      : ex(std::move(e)), opts(std::move(o)), key(std::move(k)) {}
 
+  const asio::any_io_executor ex;
+  const options opts;
+  const delivery::signing_key key;
+  std::ofstream out;  // written before start, then only under mutex
+
+  // The server runs each connection on its own strand, so everything mutable sits under one mutex.
   mutable std::mutex mutex;
-  std::vector<received_request> log;            // guarded
-  std::vector<std::string> accepted_ids;        // guarded
-  std::set<std::string> seen;                   // guarded
+  std::uint64_t verified_count = 0;
+  std::function<void()> max_events_cb;
+  bool max_events_fired = false;
+  std::vector<received_request> log;
+  std::vector<std::string> accepted_ids;
+  std::set<std::string> seen;
 
   unsigned scripted_status() {
+    std::lock_guard lock(mutex);
     const std::uint64_t n = ++verified_count;
     if (n <= opts.fail_first) return 500;
     const std::uint64_t idx = n - opts.fail_first - 1;
     return idx < opts.status_sequence.size() ? opts.status_sequence[idx] : 200;
   }
 
-  asio::awaitable<http::response<http::string_body>> handle(http::request<http::string_body> req) {
+  asio::awaitable<http::response> handle(http::request& req) {
     received_request rec;
-    rec.webhook_id = header(req, "webhook-id");
-    rec.timestamp = header(req, "webhook-timestamp");
-    rec.signature = header(req, "webhook-signature");
-    rec.content_type = header(req, "content-type");
-    rec.user_agent = header(req, "user-agent");
-    rec.body = req.body();
+    rec.webhook_id = req.header("webhook-id");
+    rec.timestamp = req.header("webhook-timestamp");
+    rec.signature = req.header("webhook-signature");
+    rec.content_type = req.header("content-type");
+    rec.user_agent = req.header("user-agent");
+    rec.body = req.body;
 
-    http::response<http::string_body> res{http::status::ok, req.version()};
-    res.set(http::field::server, "schakel-receiver");
-    res.keep_alive(req.keep_alive());
+    http::response res;
+    res.content_type = "text/plain";
+    res.headers.emplace_back("Server", "schakel-receiver");
     auto finish = [&](unsigned status, std::string text) {
-      res.result(status);
-      res.set(http::field::content_type, "text/plain");
-      res.body() = std::move(text);
-      res.prepare_payload();
+      res.status = status;
+      res.body = std::move(text);
       rec.status = status;
       std::lock_guard lock(mutex);
-      log.push_back(std::move(rec));
+      if (opts.keep_requests) log.push_back(std::move(rec));
     };
 
-    if (req.method() != http::verb::post) {
+    if (req.method != "POST") {
       finish(405, "POST only\n");
       co_return res;
     }
@@ -167,11 +160,12 @@ struct receiver::impl : std::enable_shared_from_this<receiver::impl> {
     }
     const unsigned status = scripted_status();
     if (opts.delay.count() > 0) {
-      asio::steady_timer timer(ex, opts.delay);
-      co_await timer.async_wait(use_nothrow);
+      // A timer, not a sleep: other connections keep being served meanwhile.
+      asio::steady_timer timer(co_await asio::this_coro::executor, opts.delay);
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     }
     if (status < 200 || status >= 300) {
-      if (!opts.retry_after.empty()) res.set(http::field::retry_after, opts.retry_after);
+      if (!opts.retry_after.empty()) res.headers.emplace_back("Retry-After", opts.retry_after);
       if (!opts.quiet) std::cout << "answer " << status << " webhook-id=" << rec.webhook_id << std::endl;
       finish(status, "scripted failure\n");
       co_return res;
@@ -186,13 +180,10 @@ struct receiver::impl : std::enable_shared_from_this<receiver::impl> {
     bool reached = false;
     for (const auto& ev : events) {
       const std::string id = ev.is_object() ? ev.value("id", std::string()) : std::string();
-      bool duplicate = false;
-      {
-        std::lock_guard lock(mutex);
-        duplicate = !seen.insert(id).second;
-        accepted_ids.push_back(id);
-        reached = opts.max_events > 0 && seen.size() >= opts.max_events;
-      }
+      std::lock_guard lock(mutex);
+      const bool duplicate = !seen.insert(id).second;
+      if (opts.keep_requests) accepted_ids.push_back(id);
+      reached = opts.max_events > 0 && seen.size() >= opts.max_events;
       if (out.is_open()) {
         nlohmann::json line{{"webhook_id", rec.webhook_id},
                             {"attempt", {{"webhook-timestamp", rec.timestamp}, {"content-type", rec.content_type}}},
@@ -204,150 +195,99 @@ struct receiver::impl : std::enable_shared_from_this<receiver::impl> {
       if (!opts.quiet) std::cout << human_line(ev, duplicate) << std::endl;
     }
     finish(status, "ok\n");
-    if (reached && !max_events_fired) {
-      max_events_fired = true;
-      if (max_events_cb) asio::post(ex, max_events_cb);
+    std::function<void()> cb;
+    {
+      std::lock_guard lock(mutex);
+      if (reached && !max_events_fired) {
+        max_events_fired = true;
+        cb = max_events_cb;
+      }
     }
+    if (cb) asio::post(ex, std::move(cb));
     co_return res;
   }
+};
 
-  template <class Stream>
-  asio::awaitable<void> serve(Stream& stream) {
-    beast::flat_buffer buffer;
-    for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(opts.max_body_bytes);
-      beast::get_lowest_layer(stream).expires_after(io_timeout);
-      auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
-      if (ec) co_return;
-      auto res = co_await handle(parser.release());
-      const bool keep = res.keep_alive();
-      beast::get_lowest_layer(stream).expires_after(io_timeout);
-      auto [wec, wn] = co_await http::async_write(stream, res, use_nothrow);
-      if (wec || !keep || stopping) co_return;
-    }
-  }
+}  // namespace
 
-  asio::awaitable<void> session(tcp::socket socket) {
-    const std::uint64_t id = next_session++;
-    beast::tcp_stream plain(std::move(socket));
-    if (!tls) {
-      closers[id] = [&plain] {
-        beast::error_code ignored;
-        plain.socket().close(ignored);
-      };
-      co_await serve(plain);
-      beast::error_code ignored;
-      plain.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    } else {
-      beast::ssl_stream<beast::tcp_stream> secure(std::move(plain), *tls);
-      closers[id] = [&secure] {
-        beast::error_code ignored;
-        beast::get_lowest_layer(secure).socket().close(ignored);
-      };
-      beast::get_lowest_layer(secure).expires_after(io_timeout);
-      auto [hec] = co_await secure.async_handshake(ssl::stream_base::server, use_nothrow);
-      if (!hec) co_await serve(secure);
-    }
-    closers.erase(id);
-  }
-
-  asio::awaitable<void> accept_loop() {
-    auto self = shared_from_this();
-    while (!stopping) {
-      auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
-      if (ec) {
-        if (stopping || ec == asio::error::operation_aborted) co_return;
-        continue;
-      }
-      asio::co_spawn(ex, [self, s = std::move(socket)]() mutable { return self->session(std::move(s)); },
-                     asio::detached);
-    }
-  }
+struct receiver::impl {
+  std::shared_ptr<endpoint_state> state;
+  std::unique_ptr<http::server> server;
 };
 
 receiver::receiver(asio::any_io_executor ex, options opts) {
   delivery::secret_error serr{};
   auto key = delivery::signing_key::parse(opts.secret, &serr);
   if (!key) throw std::runtime_error("--secret: " + std::string(delivery::to_string(serr)));
-  std::string host;
-  std::uint16_t port = 0;
-  if (!split_listen(opts.listen, host, port)) throw std::runtime_error("--listen: expected host:port");
+  config::listener listen;
+  if (!split_listen(opts.listen, listen.address, listen.port)) throw std::runtime_error("--listen: expected host:port");
   boost::system::error_code ec;
-  const auto addr = asio::ip::make_address(host == "localhost" ? std::string("127.0.0.1") : host, ec);
-  if (ec) throw std::runtime_error("--listen: not an IP address: " + host);
+  asio::ip::make_address(listen.address == "localhost" ? std::string("127.0.0.1") : listen.address, ec);
+  if (ec) throw std::runtime_error("--listen: not an IP address: " + listen.address);
+  if (!opts.tls_cert.empty() || !opts.tls_key.empty()) {
+    if (opts.tls_cert.empty() || opts.tls_key.empty()) throw std::runtime_error("--tls-cert and --tls-key go together");
+    check_tls_files(opts.tls_cert, opts.tls_key);
+    listen.tls = config::tls_settings{opts.tls_cert, opts.tls_key, ""};
+  }
+  config::limit_settings limits;
+  limits.max_body_bytes = opts.max_body_bytes;
+  // Generous: the hub keeps connections alive between batches and a slow test machine may stall.
+  limits.read_timeout = std::chrono::seconds(60);
+  limits.max_connections = 1024;
 
-  impl_ = std::make_shared<impl>(std::move(ex), std::move(opts), std::move(*key));
-  auto& o = impl_->opts;
-  if (!o.tls_cert.empty() || !o.tls_key.empty()) {
-    if (o.tls_cert.empty() || o.tls_key.empty()) throw std::runtime_error("--tls-cert and --tls-key go together");
-    impl_->tls.emplace(ssl::context::tls_server);
-    SSL_CTX_set_min_proto_version(impl_->tls->native_handle(), TLS1_2_VERSION);
-    impl_->tls->use_certificate_chain_file(o.tls_cert, ec);
-    if (ec) throw std::runtime_error("--tls-cert: " + o.tls_cert + ": " + ec.message());
-    impl_->tls->use_private_key_file(o.tls_key, ssl::context::pem, ec);
-    if (ec) throw std::runtime_error("--tls-key: " + o.tls_key + ": " + ec.message());
+  auto state = std::make_shared<endpoint_state>(ex, std::move(opts), std::move(*key));
+  if (!state->opts.out_file.empty()) {
+    state->out.open(state->opts.out_file, std::ios::app);
+    if (!state->out) throw std::runtime_error("--out: cannot open " + state->opts.out_file);
   }
-  if (!o.out_file.empty()) {
-    impl_->out.open(o.out_file, std::ios::app);
-    if (!impl_->out) throw std::runtime_error("--out: cannot open " + o.out_file);
+  auto server = std::make_unique<http::server>(
+      std::move(ex), std::move(listen), limits,
+      [state](http::request& req) -> asio::awaitable<http::response> { return state->handle(req); });
+  try {
+    server->start();  // binds now, so a bad --listen fails here and port() is known before start()
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("--listen: ") + e.what());
   }
-  const tcp::endpoint ep(addr, port);
-  auto& acc = impl_->acceptor;
-  acc.open(ep.protocol(), ec);
-  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acc.bind(ep, ec);
-  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("--listen " + o.listen + ": " + ec.message());
+  impl_ = std::make_shared<impl>(impl{std::move(state), std::move(server)});
 }
 
-receiver::~receiver() {
-  boost::system::error_code ignored;
-  impl_->acceptor.close(ignored);
-}
+receiver::~receiver() = default;
 
-std::uint16_t receiver::port() const { return impl_->acceptor.local_endpoint().port(); }
+std::uint16_t receiver::port() const { return impl_->server->port(); }
 
 void receiver::start() {
-  if (!impl_->opts.port_file.empty()) {
+  const auto& port_file = impl_->state->opts.port_file;
+  if (!port_file.empty()) {
     // Written whole then renamed, so a reader never sees a partial number.
-    const std::string tmp = impl_->opts.port_file + ".tmp";
+    const std::string tmp = port_file + ".tmp";
     {
       std::ofstream f(tmp, std::ios::trunc);
       f << port() << '\n';
     }
-    std::filesystem::rename(tmp, impl_->opts.port_file);
+    std::filesystem::rename(tmp, port_file);
   }
-  asio::co_spawn(impl_->ex, [self = impl_]() { return self->accept_loop(); }, asio::detached);
 }
 
-void receiver::stop() {
-  asio::post(impl_->ex, [self = impl_] {
-    self->stopping = true;
-    boost::system::error_code ignored;
-    self->acceptor.close(ignored);
-    auto closers = self->closers;
-    for (auto& [id, close] : closers) close();
-  });
-}
+void receiver::stop() { impl_->server->stop(); }
 
 void receiver::on_max_events(std::function<void()> cb) {
-  asio::post(impl_->ex, [self = impl_, cb = std::move(cb)]() mutable { self->max_events_cb = std::move(cb); });
+  std::lock_guard lock(impl_->state->mutex);
+  impl_->state->max_events_cb = std::move(cb);
 }
 
 std::vector<received_request> receiver::requests() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->log;
+  std::lock_guard lock(impl_->state->mutex);
+  return impl_->state->log;
 }
 
 std::vector<std::string> receiver::accepted_event_ids() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->accepted_ids;
+  std::lock_guard lock(impl_->state->mutex);
+  return impl_->state->accepted_ids;
 }
 
 std::size_t receiver::distinct_events() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->seen.size();
+  std::lock_guard lock(impl_->state->mutex);
+  return impl_->state->seen.size();
 }
 
 }  // namespace schakel::receiver

@@ -32,6 +32,9 @@ struct options {
   std::size_t max_events = 0;            ///< call on_max_events after this many distinct event ids
   std::size_t max_body_bytes = 16 * 1024 * 1024;
   std::chrono::seconds tolerance{300};   ///< webhook-timestamp tolerance
+  /// Keep every request (body included) for requests()/accepted_event_ids(): in-process tests want
+  /// it; the standalone receiver turns it off so a long demo or load run does not grow without bound.
+  bool keep_requests = true;
 };
 
 /** What one request carried and how it was answered. */
