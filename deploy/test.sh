@@ -47,6 +47,7 @@ for target in "$build"/fuzz/bin/fuzz_*; do
   work=$(mktemp -d)
   [ -d "$corpus_src" ] && cp -r "$corpus_src"/. "$work"/
   if "$target" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+       -artifact_prefix="$build/fuzz/$name-" \
        "$work" >"$build/fuzz/$name.log" 2>&1; then
     echo "fuzz: $name ok ($(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$build/fuzz/$name.log" | grep -o '[0-9]*$') runs)"
   else

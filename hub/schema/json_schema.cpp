@@ -1,6 +1,8 @@
 #include "schema/json_schema.hpp"
 
+#include <cstdint>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -213,7 +215,68 @@ json_schema& json_schema::operator=(json_schema&&) noexcept = default;
 
 const nlohmann::json& json_schema::document() const { return impl_->document; }
 
+namespace {
+
+/** Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    for (std::size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return false;
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr std::uint32_t min_for_length[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_length[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+/**
+ * The path of the first string or key that is not valid UTF-8, or nullopt. valijson's length checks
+ * walk UTF-8 without bounds checks (a truncated sequence reads past the string: a fuzz find), so no
+ * such string may reach it. nlohmann's parser already refuses them; YAML and substituted values
+ * need this check.
+ */
+std::optional<std::string> invalid_utf8_at(const nlohmann::json& j, const std::string& path) {
+  if (j.is_string()) {
+    if (!valid_utf8(j.get_ref<const std::string&>())) return path;
+  } else if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (!valid_utf8(it.key())) return path;
+      if (auto bad = invalid_utf8_at(it.value(), join_path(path, it.key()))) return bad;
+    }
+  } else if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i)
+      if (auto bad = invalid_utf8_at(j[i], join_path(path, i))) return bad;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 bool json_schema::is_valid(const nlohmann::json& document) const {
+  if (invalid_utf8_at(document, "")) return false;
   impl::lease validator(*impl_);
   valijson::adapters::NlohmannJsonAdapter adapter(document);
   return (*validator).validate(impl_->compiled, adapter, nullptr);
@@ -357,6 +420,7 @@ schema_error json_schema::impl::convert(const valijson::ValidationResults::Error
 }
 
 std::vector<schema_error> json_schema::validate(const nlohmann::json& document, std::size_t max_errors) const {
+  if (auto bad = invalid_utf8_at(document, "")) return {schema_error{*bad, "is not valid UTF-8"}};
   if (is_valid(document)) return {};
   valijson::ValidationResults results;
   {
