@@ -22,6 +22,8 @@
 #include "child.hpp"
 #include "driver.hpp"
 
+#include "support/absence_fixture.hpp"
+
 namespace fs = std::filesystem;
 using namespace schakel::load;
 
@@ -115,20 +117,7 @@ struct work_dir {
 
 nlohmann::json hub_config(const fs::path& data_dir, const options& o, const scenario_shape& shape, std::uint16_t rx_port,
                           const std::string& token, const std::string& secret) {
-  nlohmann::json mapping = nlohmann::json::parse(R"({
-    "mapping": {
-      "type": {"const": "nl.schakel.attendance.absence.recorded"},
-      "source.record_id": {"pointer": "/id", "as": "string", "required": true},
-      "subject.student_key": {"pointer": "/leerling", "as": "string", "required": true},
-      "subject.school.brin": {"pointer": "/brin", "required": true},
-      "subject.class": {"pointer": "/klas"},
-      "content.domain": {"const": "attendance"},
-      "content.indicator": {"const": "absence_hours"},
-      "content.value": {"pointer": "/uren", "as": "number", "required": true},
-      "content.severity": {"pointer": "/ernst", "map": {"laag": "info", "hoog": "concern"}, "default": "info"},
-      "governance.data_category": {"const": "ordinary"}
-    }
-  })");
+  nlohmann::json mapping = schakel::test::absence_mapping();
   nlohmann::json delivery = {
       {"webhook", {{"url", "http://127.0.0.1:" + std::to_string(rx_port) + "/webhook"}, {"secret", secret}}},
       {"retry", {{"max_attempts", 12}, {"max_age", "1h"}, {"initial_backoff", "100ms"}, {"max_backoff", "2s"}}},

@@ -8,23 +8,6 @@
 namespace schakel::test {
 namespace fs = std::filesystem;
 
-nlohmann::json absence_mapping() {
-  return nlohmann::json::parse(R"({
-    "mapping": {
-      "type": {"const": "nl.schakel.attendance.absence.recorded"},
-      "source.record_id": {"pointer": "/id", "as": "string", "required": true},
-      "subject.student_key": {"pointer": "/leerling", "as": "string", "required": true},
-      "subject.school.brin": {"pointer": "/brin", "required": true},
-      "subject.class": {"pointer": "/klas"},
-      "content.domain": {"const": "attendance"},
-      "content.indicator": {"const": "absence_hours"},
-      "content.value": {"pointer": "/uren", "as": "number", "required": true},
-      "content.severity": {"pointer": "/ernst", "map": {"laag": "info", "hoog": "concern"}, "default": "info"},
-      "governance.data_category": {"const": "ordinary"}
-    }
-  })");
-}
-
 std::string absence_records(int n, int first) {
   nlohmann::json arr = nlohmann::json::array();
   for (int i = first; i < first + n; ++i)

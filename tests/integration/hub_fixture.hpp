@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hub_client.hpp"
+#include "support/absence_fixture.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_tls.hpp"
@@ -18,8 +19,6 @@ namespace schakel::test {
 inline const std::string ingest_token = "test-ingest-token-0123456789abcdefghijklmnop";
 inline const std::string webhook_secret = "whsec_uw2N4WfZfUU3NJ96ocX0s5q69eg/nZQKzcechTyyp7U=";
 
-/** A generic-json mapping for simple absence records {id, leerling, brin, klas, uren, ernst}. */
-nlohmann::json absence_mapping();
 
 /** `n` absence records as a JSON array; student keys S-<first+i>. */
 std::string absence_records(int n, int first = 0);
