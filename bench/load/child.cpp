@@ -46,7 +46,9 @@ child child::spawn(const std::vector<std::string>& argv, const std::vector<std::
   return child(pid);
 }
 
-child::child(child&& other) noexcept : pid_(other.pid_), status_(other.status_) { other.pid_ = -1; }
+child::child(child&& other) noexcept : pid_(other.pid_), status_(other.status_) {
+  other.pid_ = -1;
+}
 
 child& child::operator=(child&& other) noexcept {
   if (this != &other) {
@@ -80,7 +82,9 @@ bool child::reap(bool block) {
   return false;
 }
 
-bool child::running() { return !reap(false); }
+bool child::running() {
+  return !reap(false);
+}
 
 std::optional<int> child::terminate(std::chrono::milliseconds grace) {
   if (pid_ <= 0) return std::nullopt;

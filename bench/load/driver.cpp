@@ -92,9 +92,9 @@ asio::awaitable<void> client(run_state& st, int index) {
   const auto interval = open_loop ? std::chrono::duration_cast<clock_type::duration>(
                                         std::chrono::duration<double>(plan.connections / plan.rate))
                                   : clock_type::duration{};
-  const auto offset = open_loop ? std::chrono::duration_cast<clock_type::duration>(
-                                      std::chrono::duration<double>(index / plan.rate))
-                                : clock_type::duration{};
+  const auto offset =
+      open_loop ? std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(index / plan.rate))
+                : clock_type::duration{};
   for (std::uint64_t k = 0; !st.stop; ++k) {
     auto sent_at = clock_type::now();
     if (open_loop) {

@@ -56,7 +56,7 @@ struct load_outcome {
   std::uint64_t status_503_without_retry_after = 0;
   std::map<unsigned, std::uint64_t> other_statuses;
   std::uint64_t transport_errors = 0;
-  std::uint64_t total_503 = 0;  ///< whole run, warm-up included
+  std::uint64_t total_503 = 0;         ///< whole run, warm-up included
   std::vector<double> ack_latency_ms;  ///< every 200 answer in the window
   scrape at_start, at_end, after_drain;
   bool drained = false;

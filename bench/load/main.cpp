@@ -105,7 +105,8 @@ struct work_dir {
   fs::path path;
   bool keep = false;
   explicit work_dir(const std::string& base, bool k) : keep(k) {
-    std::string tmpl = (fs::path(base.empty() ? fs::temp_directory_path().string() : base) / "schakel-load-XXXXXX").string();
+    std::string tmpl =
+        (fs::path(base.empty() ? fs::temp_directory_path().string() : base) / "schakel-load-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a work dir under " + base);
     path = tmpl;
   }
@@ -115,16 +116,15 @@ struct work_dir {
   }
 };
 
-nlohmann::json hub_config(const fs::path& data_dir, const options& o, const scenario_shape& shape, std::uint16_t rx_port,
-                          const std::string& token, const std::string& secret) {
+nlohmann::json hub_config(const fs::path& data_dir, const options& o, const scenario_shape& shape,
+                          std::uint16_t rx_port, const std::string& token, const std::string& secret) {
   nlohmann::json mapping = schakel::test::absence_mapping();
   nlohmann::json delivery = {
       {"webhook", {{"url", "http://127.0.0.1:" + std::to_string(rx_port) + "/webhook"}, {"secret", secret}}},
       {"retry", {{"max_attempts", 12}, {"max_age", "1h"}, {"initial_backoff", "100ms"}, {"max_backoff", "2s"}}},
       {"request_timeout", "10s"},
       {"lanes", o.lanes}};
-  if (shape.batched)
-    delivery["batch"] = {{"max_events", o.batch_max}, {"linger", std::to_string(o.linger_ms) + "ms"}};
+  if (shape.batched) delivery["batch"] = {{"max_events", o.batch_max}, {"linger", std::to_string(o.linger_ms) + "ms"}};
   const std::int64_t max_outbox = o.max_outbox > 0 ? o.max_outbox : (o.overload ? 20000 : 1000000);
   return {{"listen", {{"address", "127.0.0.1"}, {"port", 0}}},
           {"data_dir", data_dir.string()},
@@ -145,7 +145,9 @@ nlohmann::json hub_config(const fs::path& data_dir, const options& o, const scen
 
 std::string fmt(double v, int prec = 1);
 
-double mib(std::uint64_t kib) { return static_cast<double>(kib) / 1024.0; }
+double mib(std::uint64_t kib) {
+  return static_cast<double>(kib) / 1024.0;
+}
 
 /** Least-squares slope of daemon RSS over time, in MiB per minute, from samples at or after t0. */
 double rss_slope_mib_per_min(const std::vector<rss_point>& s, double t0) {
@@ -170,7 +172,9 @@ std::string fmt(double v, int prec) {
   return ss.str();
 }
 
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+nlohmann::json num(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
 
 /** A histogram quantile in ms: "> 10000" when it lies beyond the last bucket. */
 std::string hist_ms(const bucket_histogram& h, double q) {
@@ -200,8 +204,8 @@ int run(const options& o) {
   const std::string token = hex(random_bytes(24));
   const std::string secret = "whsec_" + base64(random_bytes(24));
 
-  std::vector<std::string> rx_args = {receiver_bin, "--listen", "127.0.0.1:0", "--quiet", "--port-file",
-                                      (dir.path / "receiver.port").string()};
+  std::vector<std::string> rx_args = {receiver_bin, "--listen",    "127.0.0.1:0",
+                                      "--quiet",    "--port-file", (dir.path / "receiver.port").string()};
   if (o.overload) {
     rx_args.push_back("--delay-ms");
     rx_args.push_back(std::to_string(o.delay_ms));
@@ -267,10 +271,13 @@ int run(const options& o) {
   auto lat = r.ack_latency_ms;
   const double p50 = percentile(lat, 50), p99 = percentile(lat, 99), pmax = percentile(lat, 100);
   const label_set ok{{"outcome", "ok"}};
-  const double delivered = r.at_end.sum("schakel_deliveries_total", ok) - r.at_start.sum("schakel_deliveries_total", ok);
+  const double delivered =
+      r.at_end.sum("schakel_deliveries_total", ok) - r.at_start.sum("schakel_deliveries_total", ok);
   const double stored = r.at_end.sum("schakel_signals_stored_total") - r.at_start.sum("schakel_signals_stored_total");
-  const auto e2e = r.at_end.histogram("schakel_end_to_end_latency_seconds").minus(r.at_start.histogram("schakel_end_to_end_latency_seconds"));
-  const auto ingest = r.at_end.histogram("schakel_ingest_latency_seconds").minus(r.at_start.histogram("schakel_ingest_latency_seconds"));
+  const auto e2e = r.at_end.histogram("schakel_end_to_end_latency_seconds")
+                       .minus(r.at_start.histogram("schakel_end_to_end_latency_seconds"));
+  const auto ingest = r.at_end.histogram("schakel_ingest_latency_seconds")
+                          .minus(r.at_start.histogram("schakel_ingest_latency_seconds"));
   std::uint64_t other_errors = r.transport_errors;
   for (const auto& [status, n] : r.other_statuses) other_errors += n;
 
@@ -287,7 +294,8 @@ int run(const options& o) {
   double max_depth = 0;
   for (const auto& s : r.samples) max_depth = std::max(max_depth, s.outbox_depth);
 
-  human << "  requests/s (all answers)        " << fmt(r.requests / w, 0) << "  (" << r.requests << " in " << fmt(w, 1) << " s)\n";
+  human << "  requests/s (all answers)        " << fmt(r.requests / w, 0) << "  (" << r.requests << " in " << fmt(w, 1)
+        << " s)\n";
   human << "  records/s accepted (200 only)   " << fmt(r.ok_records / w, 0) << "\n";
   human << "  ingest ack latency, client      p50 " << fmt(p50, 2) << " ms  p99 " << fmt(p99, 2) << " ms  max "
         << fmt(pmax, 2) << " ms  (exact, " << r.ack_latency_ms.size() << " samples"
@@ -302,7 +310,9 @@ int run(const options& o) {
     human << "  outbox drain after load         "
           << (r.drained ? fmt(r.drain_s, 1) + " s" : "NOT drained within " + fmt(o.drain_timeout_s, 0) + " s") << "\n";
   human << "  503 (back-pressure)             " << r.status_503 << " in window, " << r.total_503 << " in run"
-        << (r.status_503_without_retry_after ? ", " + std::to_string(r.status_503_without_retry_after) + " WITHOUT Retry-After" : "")
+        << (r.status_503_without_retry_after
+                ? ", " + std::to_string(r.status_503_without_retry_after) + " WITHOUT Retry-After"
+                : "")
         << "\n";
   human << "  other errors                    " << other_errors << " (transport " << r.transport_errors;
   for (const auto& [status, n] : r.other_statuses) human << ", HTTP " << status << ": " << n;
@@ -333,17 +343,22 @@ int run(const options& o) {
     const bool saw_503 = r.total_503 > 0;
     const bool retry_after_ok = r.status_503_without_retry_after == 0;
     const bool rss_bounded = saw_503 && rss_after <= rss_at_bp * 1.2 + 16;
-    const bool depth_bounded =
-        max_depth <= static_cast<double>(max_outbox + o.connections * shape.records_per_request);
+    const bool depth_bounded = max_depth <= static_cast<double>(max_outbox + o.connections * shape.records_per_request);
     const bool pass = saw_503 && retry_after_ok && rss_bounded && depth_bounded;
     human << "  overload: 503s " << (saw_503 ? "yes" : "NO") << " (first at t=" << fmt(t_bp, 0) << " s)"
           << ", Retry-After on all " << (retry_after_ok ? "yes" : "NO") << ", RSS " << fmt(rss_at_bp, 1) << " -> max "
           << fmt(rss_after, 1) << " MiB " << (rss_bounded ? "bounded" : "NOT bounded") << ", outbox max "
-          << fmt(max_depth, 0) << " (limit " << max_outbox << ") " << (depth_bounded ? "bounded" : "NOT bounded") << "\n";
+          << fmt(max_depth, 0) << " (limit " << max_outbox << ") " << (depth_bounded ? "bounded" : "NOT bounded")
+          << "\n";
     human << "  overload check: " << (pass ? "PASS" : "FAIL") << "\n";
-    overload_json = {{"pass", pass},           {"saw_503", saw_503},       {"retry_after_on_all", retry_after_ok},
-                     {"rss_bounded", rss_bounded}, {"rss_at_backpressure_mib", rss_at_bp},
-                     {"rss_max_after_mib", rss_after}, {"outbox_max", max_depth}, {"outbox_limit", max_outbox},
+    overload_json = {{"pass", pass},
+                     {"saw_503", saw_503},
+                     {"retry_after_on_all", retry_after_ok},
+                     {"rss_bounded", rss_bounded},
+                     {"rss_at_backpressure_mib", rss_at_bp},
+                     {"rss_max_after_mib", rss_after},
+                     {"outbox_max", max_depth},
+                     {"outbox_limit", max_outbox},
                      {"first_503_s", t_bp}};
     if (!pass) exit_code = 1;
   }
@@ -353,38 +368,39 @@ int run(const options& o) {
     for (const auto& s : r.samples) rss_series.push_back(std::lround(mib(s.daemon_kib) * 10) / 10.0);
     nlohmann::json statuses = nlohmann::json::object();
     for (const auto& [status, n] : r.other_statuses) statuses[std::to_string(status)] = n;
-    nlohmann::json j = {{"scenario", o.scenario},
-                        {"overload", o.overload},
-                        {"records_per_request", shape.records_per_request},
-                        {"batched", shape.batched},
-                        {"connections", o.connections},
-                        {"rate_target", o.rate},
-                        {"window_s", w},
-                        {"requests_per_s", r.requests / w},
-                        {"records_accepted_per_s", r.ok_records / w},
-                        {"signals_stored_per_s", stored / w},
-                        {"events_delivered_per_s", delivered / w},
-                        {"ack_ms", {{"p50", num(p50)}, {"p99", num(p99)}, {"max", num(pmax)}, {"samples", r.ack_latency_ms.size()}}},
-                        {"daemon_ingest_ms_interpolated",
-                         {{"p50", num(ingest.quantile(0.5) * 1000)}, {"p99", num(ingest.quantile(0.99) * 1000)}}},
-                        {"end_to_end_ms_interpolated",
-                         {{"p50", num(e2e.quantile(0.5) * 1000)},
-                          {"p99", num(e2e.quantile(0.99) * 1000)},
-                          {"beyond_ms", e2e.last_finite_bound() * 1000},  // a null quantile lies above this
-                          {"deliveries", e2e.count}}},
-                        {"drained", r.drained},
-                        {"drain_s", r.drained ? nlohmann::json(r.drain_s) : nlohmann::json(nullptr)},
-                        {"status_503", r.status_503},
-                        {"status_503_run", r.total_503},
-                        {"status_503_without_retry_after", r.status_503_without_retry_after},
-                        {"transport_errors", r.transport_errors},
-                        {"other_statuses", statuses},
-                        {"other_errors", other_errors},
-                        {"daemon_peak_rss_mib", mib(r.daemon_hwm_kib)},
-                        {"daemon_rss_trend_mib_per_min", slope},
-                        {"receiver_peak_rss_mib", mib(r.receiver_hwm_kib)},
-                        {"outbox_max", max_depth},
-                        {"daemon_rss_mib_per_s", rss_series}};
+    nlohmann::json j = {
+        {"scenario", o.scenario},
+        {"overload", o.overload},
+        {"records_per_request", shape.records_per_request},
+        {"batched", shape.batched},
+        {"connections", o.connections},
+        {"rate_target", o.rate},
+        {"window_s", w},
+        {"requests_per_s", r.requests / w},
+        {"records_accepted_per_s", r.ok_records / w},
+        {"signals_stored_per_s", stored / w},
+        {"events_delivered_per_s", delivered / w},
+        {"ack_ms", {{"p50", num(p50)}, {"p99", num(p99)}, {"max", num(pmax)}, {"samples", r.ack_latency_ms.size()}}},
+        {"daemon_ingest_ms_interpolated",
+         {{"p50", num(ingest.quantile(0.5) * 1000)}, {"p99", num(ingest.quantile(0.99) * 1000)}}},
+        {"end_to_end_ms_interpolated",
+         {{"p50", num(e2e.quantile(0.5) * 1000)},
+          {"p99", num(e2e.quantile(0.99) * 1000)},
+          {"beyond_ms", e2e.last_finite_bound() * 1000},  // a null quantile lies above this
+          {"deliveries", e2e.count}}},
+        {"drained", r.drained},
+        {"drain_s", r.drained ? nlohmann::json(r.drain_s) : nlohmann::json(nullptr)},
+        {"status_503", r.status_503},
+        {"status_503_run", r.total_503},
+        {"status_503_without_retry_after", r.status_503_without_retry_after},
+        {"transport_errors", r.transport_errors},
+        {"other_statuses", statuses},
+        {"other_errors", other_errors},
+        {"daemon_peak_rss_mib", mib(r.daemon_hwm_kib)},
+        {"daemon_rss_trend_mib_per_min", slope},
+        {"receiver_peak_rss_mib", mib(r.receiver_hwm_kib)},
+        {"outbox_max", max_depth},
+        {"daemon_rss_mib_per_s", rss_series}};
     if (o.overload) j["overload_check"] = overload_json;
     std::cout << j.dump() << std::endl;
   }
@@ -402,27 +418,46 @@ int run(const options& o) {
 int main(int argc, char** argv) {
   CLI::App app{"schakel-load: load harness for the schakel daemon (loopback only)"};
   options o;
-  app.add_option("--scenario", o.scenario, "a = 1 record/request, batched deliveries; b = 100 records/request, batched; "
-                                           "c = 1 record/request, one webhook per event")
+  app.add_option("--scenario", o.scenario,
+                 "a = 1 record/request, batched deliveries; b = 100 records/request, batched; "
+                 "c = 1 record/request, one webhook per event")
       ->capture_default_str();
-  app.add_option("--connections", o.connections, "keep-alive client connections")->capture_default_str()->check(CLI::Range(1, 4096));
+  app.add_option("--connections", o.connections, "keep-alive client connections")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
   app.add_option("--duration", o.duration_s, "measured seconds")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--warmup", o.warmup_s, "seconds of load before measuring")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--rate", o.rate, "open loop: target requests/s over all connections (default: closed loop, as fast as possible)")
+  app.add_option("--warmup", o.warmup_s, "seconds of load before measuring")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--rate", o.rate,
+                 "open loop: target requests/s over all connections (default: closed loop, as fast as possible)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--json", o.json, "print one machine-readable JSON result line on stdout (the report goes to stderr)");
-  app.add_flag("--overload", o.overload, "slow receiver and a small outbox limit: check 503 + Retry-After and bounded RSS");
-  app.add_option("--delay-ms", o.delay_ms, "receiver delay per answer with --overload")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--max-outbox", o.max_outbox, "daemon limits.max_outbox_depth (default 1000000; 20000 with --overload)");
-  app.add_option("--lanes", o.lanes, "delivery lanes of the subscription")->capture_default_str()->check(CLI::Range(1, 64));
-  app.add_option("--batch-max", o.batch_max, "events per batched delivery at most")->capture_default_str()->check(CLI::Range(1, 10000));
+  app.add_flag("--overload", o.overload,
+               "slow receiver and a small outbox limit: check 503 + Retry-After and bounded RSS");
+  app.add_option("--delay-ms", o.delay_ms, "receiver delay per answer with --overload")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-outbox", o.max_outbox,
+                 "daemon limits.max_outbox_depth (default 1000000; 20000 with --overload)");
+  app.add_option("--lanes", o.lanes, "delivery lanes of the subscription")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--batch-max", o.batch_max, "events per batched delivery at most")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
   app.add_option("--linger-ms", o.linger_ms, "batch linger")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--records", o.records, "records per request (overrides the scenario's)")->check(CLI::Range(1, 100000));
-  app.add_option("--students", o.students, "distinct student keys in the generated records")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--drain-timeout", o.drain_timeout_s, "seconds to wait for the outbox to empty after the load")->capture_default_str();
+  app.add_option("--records", o.records, "records per request (overrides the scenario's)")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--students", o.students, "distinct student keys in the generated records")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--drain-timeout", o.drain_timeout_s, "seconds to wait for the outbox to empty after the load")
+      ->capture_default_str();
   app.add_option("--daemon", o.daemon, "path of bin/schakel (default: next to this program)");
   app.add_option("--receiver", o.receiver, "path of bin/schakel-receiver (default: next to this program)");
-  app.add_option("--work-dir", o.work_dir, "where to create the temporary data dir (default: $TMPDIR or /tmp); its disk decides fsync cost");
+  app.add_option("--work-dir", o.work_dir,
+                 "where to create the temporary data dir (default: $TMPDIR or /tmp); its disk decides fsync cost");
   app.add_flag("--keep", o.keep, "keep the work dir (config, logs, database) afterwards");
   app.add_flag("--quiet", o.quiet, "no progress line per second");
   CLI11_PARSE(app, argc, argv);

@@ -66,9 +66,8 @@ scrape scrape::parse(std::string_view text) {
 }
 
 bool scrape::matches(const sample& s, const label_set& filter) {
-  return std::all_of(filter.begin(), filter.end(), [&](const auto& f) {
-    return std::find(s.labels.begin(), s.labels.end(), f) != s.labels.end();
-  });
+  return std::all_of(filter.begin(), filter.end(),
+                     [&](const auto& f) { return std::find(s.labels.begin(), s.labels.end(), f) != s.labels.end(); });
 }
 
 double scrape::sum(std::string_view name, const label_set& filter) const {
@@ -97,7 +96,8 @@ bucket_histogram scrape::histogram(std::string_view base, const label_set& filte
 bucket_histogram bucket_histogram::minus(const bucket_histogram& earlier) const {
   bucket_histogram d = *this;
   for (auto& [le, c] : d.buckets) {
-    auto it = std::find_if(earlier.buckets.begin(), earlier.buckets.end(), [le = le](const auto& b) { return b.first == le; });
+    auto it = std::find_if(earlier.buckets.begin(), earlier.buckets.end(),
+                           [le = le](const auto& b) { return b.first == le; });
     if (it != earlier.buckets.end()) c -= it->second;
   }
   d.count -= earlier.count;

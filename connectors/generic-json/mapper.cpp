@@ -12,13 +12,20 @@ using nlohmann::json;
 
 std::string kind_name(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "boolean";
-    case json::value_t::string: return "string";
-    case json::value_t::array: return "array";
-    case json::value_t::object: return "object";
-    case json::value_t::discarded: return "nothing";
-    default: return "number";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "boolean";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::object:
+      return "object";
+    case json::value_t::discarded:
+      return "nothing";
+    default:
+      return "number";
   }
 }
 
@@ -28,7 +35,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -177,7 +186,9 @@ std::optional<std::string> map_key(const json& v) {
   return std::nullopt;
 }
 
-int two(std::string_view s, std::size_t at) { return (s[at] - '0') * 10 + (s[at + 1] - '0'); }
+int two(std::string_view s, std::size_t at) {
+  return (s[at] - '0') * 10 + (s[at + 1] - '0');
+}
 
 bool digits_at(std::string_view s, std::size_t at, std::size_t n) {
   return at + n <= s.size() && all_digits(s.substr(at, n));
@@ -308,8 +319,9 @@ void connector::ingest(std::string_view body, std::string_view content_type, sdk
       start = nl == std::string_view::npos ? body.size() + 1 : nl + 1;
       if (line.empty()) continue;
       if (const std::size_t at = too_deep_at(line)) {
-        ctx.reject(index, "", "JSON nested deeper than " + std::to_string(max_depth) + " levels at byte " +
-                                  std::to_string(at) + " of the line");
+        ctx.reject(index, "",
+                   "JSON nested deeper than " + std::to_string(max_depth) + " levels at byte " + std::to_string(at) +
+                       " of the line");
         continue;
       }
       json record;

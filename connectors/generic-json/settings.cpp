@@ -49,7 +49,8 @@ bool valid_evidence_key(std::string_view key) {
 }
 
 bool known_target(std::string_view t) {
-  if (t.substr(0, evidence_prefix.size()) == evidence_prefix) return valid_evidence_key(t.substr(evidence_prefix.size()));
+  if (t.substr(0, evidence_prefix.size()) == evidence_prefix)
+    return valid_evidence_key(t.substr(evidence_prefix.size()));
   return std::find(targets.begin(), targets.end(), t) != targets.end();
 }
 
@@ -72,18 +73,28 @@ bool valid_type(std::string_view t) {
   return segments >= 3;
 }
 
-nlohmann::json plain(const ojson& v) { return nlohmann::json(v); }
+nlohmann::json plain(const ojson& v) {
+  return nlohmann::json(v);
+}
 
-[[noreturn]] void fail(const std::string& path, const std::string& reason) { throw config_error(path + ": " + reason); }
+[[noreturn]] void fail(const std::string& path, const std::string& reason) {
+  throw config_error(path + ": " + reason);
+}
 
 std::string kind_name(const ojson& v) {
   switch (v.type()) {
-    case ojson::value_t::null: return "null";
-    case ojson::value_t::boolean: return "boolean";
-    case ojson::value_t::string: return "string";
-    case ojson::value_t::array: return "array";
-    case ojson::value_t::object: return "object";
-    default: return "number";
+    case ojson::value_t::null:
+      return "null";
+    case ojson::value_t::boolean:
+      return "boolean";
+    case ojson::value_t::string:
+      return "string";
+    case ojson::value_t::array:
+      return "array";
+    case ojson::value_t::object:
+      return "object";
+    default:
+      return "number";
   }
 }
 
@@ -207,7 +218,9 @@ const nlohmann::json* pointer::find(const nlohmann::json& doc) const noexcept {
   return at;
 }
 
-const std::vector<std::string_view>& settable_targets() { return targets; }
+const std::vector<std::string_view>& settable_targets() {
+  return targets;
+}
 
 settings parse_settings(std::string_view settings_json) {
   ojson doc;

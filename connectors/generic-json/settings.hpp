@@ -29,10 +29,10 @@ enum class conversion { none, string, number, integer, boolean, date };
 
 /** How one signal field gets its value. */
 struct rule {
-  std::string target;                 ///< dotted signal path, e.g. "subject.student_key"
+  std::string target;                  ///< dotted signal path, e.g. "subject.student_key"
   nlohmann::json::json_pointer where;  ///< the same path as a pointer into the signal
-  std::optional<pointer> source;      ///< `pointer` rule; empty for a `const` rule
-  nlohmann::json constant;            ///< `const` rule's value
+  std::optional<pointer> source;       ///< `pointer` rule; empty for a `const` rule
+  nlohmann::json constant;             ///< `const` rule's value
   bool required = false;
   std::optional<nlohmann::json> default_value;  ///< used as-is (not converted, not mapped) when missing
   std::optional<std::unordered_map<std::string, nlohmann::json>> map;
@@ -41,9 +41,9 @@ struct rule {
 };
 
 struct settings {
-  std::optional<pointer> records;  ///< where the array of records is; none: the body is the array/object
-  std::optional<std::string> type; ///< fixed signal type (else a rule targets "type")
-  std::vector<rule> rules;         ///< in the order the settings list them
+  std::optional<pointer> records;   ///< where the array of records is; none: the body is the array/object
+  std::optional<std::string> type;  ///< fixed signal type (else a rule targets "type")
+  std::vector<rule> rules;          ///< in the order the settings list them
 };
 
 /**

@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
   std::string status_sequence;
   long delay_ms = 0;
   app.add_option("--listen", opts.listen, "host:port to listen on (port 0 = any free port)")->capture_default_str();
-  app.add_option("--secret", opts.secret, "Signing secret: whsec_<base64>, or any other value used as raw key bytes; default $SCHAKEL_WEBHOOK_SECRET");
+  app.add_option(
+      "--secret", opts.secret,
+      "Signing secret: whsec_<base64>, or any other value used as raw key bytes; default $SCHAKEL_WEBHOOK_SECRET");
   app.add_option("--tls-cert", opts.tls_cert, "PEM certificate chain: serve HTTPS");
   app.add_option("--tls-key", opts.tls_key, "PEM private key for --tls-cert");
   app.add_option("--fail-first", opts.fail_first, "answer 500 to the first N verified requests");

@@ -144,9 +144,11 @@ struct endpoint_state {
     }
     const std::int64_t now_s =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    const auto vr = delivery::verify(key, rec.webhook_id, rec.timestamp, rec.body, rec.signature, now_s, opts.tolerance);
+    const auto vr =
+        delivery::verify(key, rec.webhook_id, rec.timestamp, rec.body, rec.signature, now_s, opts.tolerance);
     if (vr != delivery::verify_result::ok) {
-      if (!opts.quiet) std::cout << "reject webhook-id=" << rec.webhook_id << ": " << delivery::to_string(vr) << std::endl;
+      if (!opts.quiet)
+        std::cout << "reject webhook-id=" << rec.webhook_id << ": " << delivery::to_string(vr) << std::endl;
       finish(401, std::string(delivery::to_string(vr)) + "\n");
       co_return res;
     }
@@ -253,7 +255,9 @@ receiver::receiver(asio::any_io_executor ex, options opts) {
 
 receiver::~receiver() = default;
 
-std::uint16_t receiver::port() const { return impl_->server->port(); }
+std::uint16_t receiver::port() const {
+  return impl_->server->port();
+}
 
 void receiver::start() {
   const auto& port_file = impl_->state->opts.port_file;
@@ -268,7 +272,9 @@ void receiver::start() {
   }
 }
 
-void receiver::stop() { impl_->server->stop(); }
+void receiver::stop() {
+  impl_->server->stop();
+}
 
 void receiver::on_max_events(std::function<void()> cb) {
   std::lock_guard lock(impl_->state->mutex);

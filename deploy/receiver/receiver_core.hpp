@@ -22,16 +22,16 @@ struct options {
   std::string secret;                  ///< whsec_… ; required
   std::string tls_cert;                ///< PEM chain; with tls_key serves HTTPS
   std::string tls_key;
-  std::uint32_t fail_first = 0;          ///< answer 500 to the first N verified requests
+  std::uint32_t fail_first = 0;           ///< answer 500 to the first N verified requests
   std::vector<unsigned> status_sequence;  ///< then these statuses in order, then 200
-  std::string retry_after;               ///< Retry-After value sent with every non-2xx answer
-  std::chrono::milliseconds delay{0};    ///< wait before answering (slow partner)
-  std::string out_file;                  ///< append one JSON line per accepted event
-  bool quiet = false;                    ///< no human-readable line per event on stdout
-  std::string port_file;                 ///< write the bound port ("<port>\n") here
-  std::size_t max_events = 0;            ///< call on_max_events after this many distinct event ids
+  std::string retry_after;                ///< Retry-After value sent with every non-2xx answer
+  std::chrono::milliseconds delay{0};     ///< wait before answering (slow partner)
+  std::string out_file;                   ///< append one JSON line per accepted event
+  bool quiet = false;                     ///< no human-readable line per event on stdout
+  std::string port_file;                  ///< write the bound port ("<port>\n") here
+  std::size_t max_events = 0;             ///< call on_max_events after this many distinct event ids
   std::size_t max_body_bytes = 16 * 1024 * 1024;
-  std::chrono::seconds tolerance{300};   ///< webhook-timestamp tolerance
+  std::chrono::seconds tolerance{300};  ///< webhook-timestamp tolerance
   /// Keep every request (body included) for requests()/accepted_event_ids(): in-process tests want
   /// it; the standalone receiver turns it off so a long demo or load run does not grow without bound.
   bool keep_requests = true;

@@ -47,8 +47,10 @@ admin_reply admin_request(const admin_target& t, const std::string& method, cons
     }
     asio::ssl::context ctx(asio::ssl::context::tls_client);
     ctx.set_options(asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-    if (t.ca_file.empty()) ctx.set_default_verify_paths();
-    else ctx.load_verify_file(t.ca_file);
+    if (t.ca_file.empty())
+      ctx.set_default_verify_paths();
+    else
+      ctx.load_verify_file(t.ca_file);
     beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
     stream.set_verify_mode(asio::ssl::verify_peer);
     stream.set_verify_callback(asio::ssl::host_name_verification(t.host));

@@ -31,7 +31,9 @@ cli::admin_target target_from(const config::hub_config& cfg, const std::string& 
     // Port 0 in the config: the daemon wrote the port it bound.
     std::ifstream in(std::filesystem::path(cfg.data_dir) / "port");
     in >> port;
-    if (port == 0) throw std::runtime_error("the config uses port 0 and " + cfg.data_dir + "/port is missing; is the daemon running?");
+    if (port == 0)
+      throw std::runtime_error("the config uses port 0 and " + cfg.data_dir +
+                               "/port is missing; is the daemon running?");
   }
   t.port = std::to_string(port);
   t.tls = cfg.listen.tls.has_value();
@@ -91,8 +93,8 @@ int main(int argc, char** argv) {
       auto target = target_from(cfg, ca_file);
       cli::admin_reply reply;
       if (*dl_list) {
-        reply = cli::admin_request(target, "GET",
-                                   "/v1/deadletters" + (dl_subscription.empty() ? "" : "?subscription=" + dl_subscription));
+        reply = cli::admin_request(
+            target, "GET", "/v1/deadletters" + (dl_subscription.empty() ? "" : "?subscription=" + dl_subscription));
       } else {
         reply = cli::admin_request(target, "POST", "/v1/deadletters/" + std::to_string(replay_id) + "/replay");
       }
@@ -104,9 +106,9 @@ int main(int argc, char** argv) {
       if (*dl_list) {
         for (const auto& d : body["dead_letters"])
           std::cout << d["id"] << "\t" << d["subscription"].get<std::string>() << "\t"
-                    << d["webhook_id"].get<std::string>() << "\t" << d["events"] << " event(s)\t"
-                    << d["attempts"] << " attempt(s)\t" << d["dead_at"].get<std::string>() << "\t"
-                    << d["reason"].get<std::string>() << "\n";
+                    << d["webhook_id"].get<std::string>() << "\t" << d["events"] << " event(s)\t" << d["attempts"]
+                    << " attempt(s)\t" << d["dead_at"].get<std::string>() << "\t" << d["reason"].get<std::string>()
+                    << "\n";
         std::cout << body["dead_letters"].size() << " dead letter(s)\n";
       } else {
         std::cout << "replayed " << replay_id << " (" << body["subscription"].get<std::string>() << ")\n";

@@ -16,9 +16,17 @@ void set_level(level l);
 bool parse_level(std::string_view text, level& out);
 void write(level l, std::string_view event, const nlohmann::json& fields = nlohmann::json::object());
 
-inline void debug(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) { write(level::debug, e, f); }
-inline void info(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) { write(level::info, e, f); }
-inline void warn(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) { write(level::warn, e, f); }
-inline void error(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) { write(level::error, e, f); }
+inline void debug(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) {
+  write(level::debug, e, f);
+}
+inline void info(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) {
+  write(level::info, e, f);
+}
+inline void warn(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) {
+  write(level::warn, e, f);
+}
+inline void error(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) {
+  write(level::error, e, f);
+}
 
 }  // namespace schakel::log

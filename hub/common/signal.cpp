@@ -18,10 +18,14 @@ std::optional<severity> parse_severity(std::string_view text) {
 
 std::string_view to_string(severity s) {
   switch (s) {
-    case severity::info: return "info";
-    case severity::attention: return "attention";
-    case severity::concern: return "concern";
-    case severity::urgent: return "urgent";
+    case severity::info:
+      return "info";
+    case severity::attention:
+      return "attention";
+    case severity::concern:
+      return "concern";
+    case severity::urgent:
+      return "urgent";
   }
   return "info";
 }
@@ -41,8 +45,8 @@ std::string format_rfc3339(std::int64_t epoch_ms) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
   return buf;
 }
 

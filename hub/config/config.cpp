@@ -103,7 +103,9 @@ std::string path_of(const segments& segs, const json& root) {
   return out;
 }
 
-std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
+std::string in_quotes(const std::string& s) {
+  return "\"" + s + "\"";
+}
 
 // Only regular files (or links to them): opening a FIFO or a device could block start-up forever.
 bool regular_file(const std::string& file, std::string& why) {
@@ -605,9 +607,8 @@ bool parse_url(const std::string& url, parsed_url& out) {
                  [](unsigned char c) { return std::tolower(c); });
   const std::size_t authority_start = scheme_end + 3;
   const std::size_t authority_end = url.find_first_of("/?#", authority_start);
-  std::string authority = url.substr(authority_start, authority_end == std::string::npos
-                                                          ? std::string::npos
-                                                          : authority_end - authority_start);
+  std::string authority = url.substr(
+      authority_start, authority_end == std::string::npos ? std::string::npos : authority_end - authority_start);
   if (const auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
   if (!authority.empty() && authority.front() == '[') {
     const auto close = authority.find(']');
@@ -625,7 +626,8 @@ bool parse_url(const std::string& url, parsed_url& out) {
   }
   if (out.host.empty()) return false;
   if (!out.port.empty()) {
-    if (out.port.size() > 5 || !std::all_of(out.port.begin(), out.port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    if (out.port.size() > 5 ||
+        !std::all_of(out.port.begin(), out.port.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return false;
     const int p = std::stoi(out.port);
     if (p < 1 || p > 65535) return false;
@@ -676,7 +678,8 @@ class semantic_checker {
         const std::string at = schema::join_path("subscriptions", i);
         cfg.subscriptions.push_back(build_subscription((*subscriptions)[i], at, connector_names));
         if (!names.insert(cfg.subscriptions.back().name).second)
-          errors_.add(schema::join_path(at, "name"), "duplicate subscription name " + in_quotes(cfg.subscriptions.back().name));
+          errors_.add(schema::join_path(at, "name"),
+                      "duplicate subscription name " + in_quotes(cfg.subscriptions.back().name));
       }
     }
     return cfg;
@@ -798,8 +801,9 @@ class semantic_checker {
     std::size_t secret_bytes = 0;
     if (out.secret.rfind("whsec_", 0) == 0) {
       if (!base64_decoded_size(std::string_view(out.secret).substr(6), secret_bytes) || secret_bytes < min_secret_bytes)
-        errors_.add(schema::join_path(hat, "secret"), "starts with \"whsec_\" but is not followed by the base64 of at least " +
-                                                          std::to_string(min_secret_bytes) + " bytes");
+        errors_.add(schema::join_path(hat, "secret"),
+                    "starts with \"whsec_\" but is not followed by the base64 of at least " +
+                        std::to_string(min_secret_bytes) + " bytes");
     } else if (out.secret.size() < min_secret_bytes) {
       errors_.add(schema::join_path(hat, "secret"), "must be at least " + std::to_string(min_secret_bytes) +
                                                         " bytes, or \"whsec_\" followed by the base64 of at least " +
@@ -815,7 +819,8 @@ class semantic_checker {
     if (const auto* retry = find(d, "retry")) {
       const std::string rat = schema::join_path(at, "retry");
       out.max_attempts = retry->value("max_attempts", out.max_attempts);
-      const auto age = duration(*retry, "max_age", rat, std::chrono::duration_cast<std::chrono::milliseconds>(out.max_age));
+      const auto age =
+          duration(*retry, "max_age", rat, std::chrono::duration_cast<std::chrono::milliseconds>(out.max_age));
       // Round up so "500ms" does not become zero seconds.
       out.max_age = std::chrono::ceil<std::chrono::seconds>(age);
       out.initial_backoff = duration(*retry, "initial_backoff", rat, out.initial_backoff);
@@ -844,8 +849,7 @@ bool looks_like_json(const std::string& text) {
 namespace {
 
 hub_config load(const std::string& text_in, const std::string& origin) {
-  if (text_in.size() > max_text_bytes)
-    fail(origin, "", "larger than " + std::to_string(max_text_bytes) + " bytes");
+  if (text_in.size() > max_text_bytes) fail(origin, "", "larger than " + std::to_string(max_text_bytes) + " bytes");
   // A UTF-8 byte order mark is legal at the start of either format; neither parser wants it.
   const std::string text = text_in.rfind("\xEF\xBB\xBF", 0) == 0 ? text_in.substr(3) : text_in;
 

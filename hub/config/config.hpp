@@ -44,24 +44,24 @@ struct limit_settings {
 };
 
 struct connector_instance {
-  std::string name;      ///< instance name, used in URLs and metrics
-  std::string plugin;    ///< plugin file stem, e.g. generic-json
-  std::string token;     ///< bearer token for ingest (>= 32 characters)
+  std::string name;                                    ///< instance name, used in URLs and metrics
+  std::string plugin;                                  ///< plugin file stem, e.g. generic-json
+  std::string token;                                   ///< bearer token for ingest (>= 32 characters)
   nlohmann::json settings = nlohmann::json::object();  ///< handed to the plugin as JSON text
 };
 
 struct subscription_filter {
-  std::vector<std::string> types;      ///< exact types or prefix patterns ending in '*'; empty = all
-  std::vector<std::string> domains;    ///< empty = all
+  std::vector<std::string> types;    ///< exact types or prefix patterns ending in '*'; empty = all
+  std::vector<std::string> domains;  ///< empty = all
   std::optional<severity> min_severity;
   std::vector<std::string> schools;    ///< BRIN (4 chars) or BRIN+vestiging (6); empty = all
   std::vector<std::string> instances;  ///< connector instances; empty = all
 };
 
 struct webhook_delivery {
-  std::string url;     ///< https://… (verified) or http:// to a loopback address only
-  std::string secret;  ///< Standard Webhooks secret, "whsec_" + base64
-  std::string ca_file; ///< extra CA bundle for verifying the partner
+  std::string url;      ///< https://… (verified) or http:// to a loopback address only
+  std::string secret;   ///< Standard Webhooks secret, "whsec_" + base64
+  std::string ca_file;  ///< extra CA bundle for verifying the partner
   bool batched = false;
   std::size_t batch_max_events = 100;
   std::chrono::milliseconds batch_linger{200};

@@ -124,11 +124,12 @@ class hub {
       slot->received = &metrics_.get_counter("schakel_records_received_total", "Source records received", l);
       slot->rejected = &metrics_.get_counter("schakel_records_rejected_total", "Source records rejected", l);
       slot->accepted = &metrics_.get_counter("schakel_signals_stored_total", "Signals stored in the log", l);
-      slot->latency = &metrics_.get_histogram("schakel_ingest_latency_seconds",
-                                              "Ingest request to durable acknowledgement", l);
+      slot->latency =
+          &metrics_.get_histogram("schakel_ingest_latency_seconds", "Ingest request to durable acknowledgement", l);
       instances_.emplace(c.name, std::move(slot));
     }
-    delivery_ = std::make_unique<delivery::delivery_service>(ioc_.get_executor(), *store_, cfg_.subscriptions, metrics_);
+    delivery_ =
+        std::make_unique<delivery::delivery_service>(ioc_.get_executor(), *store_, cfg_.subscriptions, metrics_);
     server_ = std::make_unique<http::server>(ioc_.get_executor(), cfg_.listen, cfg_.limits,
                                              [this](http::request& req) { return handle(req); });
   }
@@ -138,7 +139,8 @@ class hub {
     server_->start();
     const auto port = server_->port();
     std::ofstream(fs::path(cfg_.data_dir) / "port") << port << "\n";
-    log::info("hub.listening", {{"address", cfg_.listen.address}, {"port", port}, {"tls", cfg_.listen.tls.has_value()}});
+    log::info("hub.listening",
+              {{"address", cfg_.listen.address}, {"port", port}, {"tls", cfg_.listen.tls.has_value()}});
   }
 
   /** Graceful drain; `done` runs once everything is closed. */
@@ -192,8 +194,8 @@ class hub {
     if (p.starts_with(connectors_prefix) && p.ends_with(records_suffix) &&
         p.size() > connectors_prefix.size() + records_suffix.size()) {
       if (req.method != "POST") co_return method_not_allowed(p, "POST");
-      co_return co_await ingest(req, p.substr(connectors_prefix.size(),
-                                              p.size() - connectors_prefix.size() - records_suffix.size()));
+      co_return co_await ingest(
+          req, p.substr(connectors_prefix.size(), p.size() - connectors_prefix.size() - records_suffix.size()));
     }
     if (p == "/v1/deadletters" || p.starts_with("/v1/deadletters/")) co_return dead_letters(req);
     co_return http::problem(404, "not-found", "Not found", "no such endpoint", p);
@@ -271,8 +273,8 @@ class hub {
     auto ec = co_await await_append(*store_, std::move(batch.rows), std::move(batch.items));
     if (ec) {
       log::error("ingest.store_failed", {{"instance", slot.config.name}, {"error", ec.message()}});
-      auto r = http::problem(503, "store-unavailable", "Not stored", "the signals could not be stored; retry",
-                             req.path);
+      auto r =
+          http::problem(503, "store-unavailable", "Not stored", "the signals could not be stored; retry", req.path);
       r.headers.emplace_back("Retry-After", "1");
       co_return r;
     }
@@ -372,7 +374,8 @@ int serve(const config::hub_config& config) {
 
 std::vector<std::string> check_plugins(const config::hub_config& config) {
   std::vector<std::string> problems;
-  const fs::path plugin_dir = config.plugin_dir.empty() ? plugin_host::default_plugin_dir() : fs::path(config.plugin_dir);
+  const fs::path plugin_dir =
+      config.plugin_dir.empty() ? plugin_host::default_plugin_dir() : fs::path(config.plugin_dir);
   for (std::size_t i = 0; i < config.connectors.size(); ++i) {
     const auto& c = config.connectors[i];
     plugin_host::load_error err;

@@ -90,7 +90,7 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
           auto shared = std::make_shared<handler_type>(std::move(handler));
           auto work = asio::prefer(lane.strand, asio::execution::outstanding_work.tracked);
           start([shared, work](Args... args) mutable {
-            asio::post(work, [shared, ... a = std::move(args)]() mutable { std::move(*shared)(std::move(a)...); });
+            asio::post(work, [shared, ... a = std::move(args)]() mutable { std::move (*shared)(std::move(a)...); });
           });
         },
         asio::use_awaitable);
@@ -161,7 +161,7 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
     s.attempt_latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count());
     const std::int64_t now = now_ms();
     const nlohmann::json where{{"subscription", s.cfg.name}, {"lane", lane.index}, {"webhook_id", unit.webhook_id},
-                               {"attempt", attempt},           {"status", r.status}, {"events", unit.event_count}};
+                               {"attempt", attempt},         {"status", r.status}, {"events", unit.event_count}};
 
     if (r.transport_ok() && r.status >= 200 && r.status < 300) {
       // Metrics first: they describe what the partner answered, and are then visible to anyone who
@@ -185,9 +185,8 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
       s.failed->add(unit.event_count);
       if (!s.disabled.exchange(true)) {
         log::warn("delivery_subscription_gone", where);
-        const auto ec = co_await store_done(lane, [&](storage::done_fn done) {
-          store.set_subscription_disabled(s.cfg.name, true, std::move(done));
-        });
+        const auto ec = co_await store_done(
+            lane, [&](storage::done_fn done) { store.set_subscription_disabled(s.cfg.name, true, std::move(done)); });
         if (ec) {
           auto f = where;
           f["error"] = ec.message();
@@ -205,7 +204,8 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
     std::string reason = r.transport_ok() ? "HTTP " + std::to_string(r.status) : r.error;
     const bool too_old = now - unit.created_ms >= std::chrono::milliseconds(d.max_age).count();
     if (attempt >= d.max_attempts || too_old) {
-      std::string final_reason = reason + " after " + std::to_string(attempt) + (attempt == 1 ? " attempt" : " attempts");
+      std::string final_reason =
+          reason + " after " + std::to_string(attempt) + (attempt == 1 ? " attempt" : " attempts");
       if (too_old && attempt < d.max_attempts) final_reason += " (max age exceeded)";
       auto f = where;
       f["reason"] = final_reason;
@@ -240,7 +240,8 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
     while (!stopping.load() && !s.disabled.load()) {
       lane.wake_pending = false;
       auto [unit, next_due] = co_await on_store<std::optional<storage::delivery_unit>, std::int64_t>(
-          lane, [&](auto complete) { store.next_unit(s.cfg.name, lane.index, now_ms(), s.batch, std::move(complete)); });
+          lane,
+          [&](auto complete) { store.next_unit(s.cfg.name, lane.index, now_ms(), s.batch, std::move(complete)); });
       if (unit) {
         // The store now counts this unit as in flight: finish it even when stopping, so its outcome is
         // recorded rather than left to the next start.
@@ -259,19 +260,20 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
 
   void start_lane(sub_state& s, lane_state& lane) {
     running.fetch_add(1);
-    asio::co_spawn(lane.strand, [self = shared_from_this(), &s, &lane]() { return self->run_lane(s, lane); },
-                   [self = shared_from_this(), name = s.cfg.name, index = lane.index](std::exception_ptr e) {
-                     if (e) {
-                       try {
-                         std::rethrow_exception(e);
-                       } catch (const std::exception& ex) {
-                         log::error("delivery_lane_crashed", {{"subscription", name}, {"lane", index}, {"error", ex.what()}});
-                       } catch (...) {
-                         log::error("delivery_lane_crashed", {{"subscription", name}, {"lane", index}});
-                       }
-                     }
-                     self->lane_finished();
-                   });
+    asio::co_spawn(
+        lane.strand, [self = shared_from_this(), &s, &lane]() { return self->run_lane(s, lane); },
+        [self = shared_from_this(), name = s.cfg.name, index = lane.index](std::exception_ptr e) {
+          if (e) {
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+              log::error("delivery_lane_crashed", {{"subscription", name}, {"lane", index}, {"error", ex.what()}});
+            } catch (...) {
+              log::error("delivery_lane_crashed", {{"subscription", name}, {"lane", index}});
+            }
+          }
+          self->lane_finished();
+        });
   }
 };
 

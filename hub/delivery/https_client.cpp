@@ -3,6 +3,8 @@
 #include <charconv>
 #include <ctime>
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -11,8 +13,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "common/signal.hpp"
 
@@ -335,8 +335,12 @@ asio::awaitable<http_result> https_client::post(std::vector<std::pair<std::strin
   co_return co_await impl_->post(req);
 }
 
-void https_client::close() { impl_->close(); }
+void https_client::close() {
+  impl_->close();
+}
 
-const url_parts& https_client::url() const { return impl_->url; }
+const url_parts& https_client::url() const {
+  return impl_->url;
+}
 
 }  // namespace schakel::delivery

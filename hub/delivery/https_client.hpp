@@ -28,8 +28,8 @@ namespace schakel::delivery {
 /** A parsed target URL. */
 struct url_parts {
   bool tls = false;
-  std::string host;  ///< without IPv6 brackets
-  std::string port;  ///< numeric, defaulted from the scheme
+  std::string host;          ///< without IPv6 brackets
+  std::string port;          ///< numeric, defaulted from the scheme
   std::string target = "/";  ///< path and query
 };
 
@@ -46,7 +46,7 @@ bool is_loopback_host(std::string_view host);
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::int64_t now_ms);
 
 struct client_options {
-  std::string ca_file;  ///< extra PEM CA bundle, trusted besides the system store
+  std::string ca_file;                       ///< extra PEM CA bundle, trusted besides the system store
   std::chrono::milliseconds timeout{10000};  ///< deadline for one whole request
   std::size_t max_response_body = 64 * 1024;
   std::string user_agent = "schakel/0.1";
@@ -78,8 +78,8 @@ class https_client {
    * given). Never throws for network conditions; reconnects once when a kept-alive connection
    * turned out to be closed by the peer.
    */
-  boost::asio::awaitable<http_result> post(std::vector<std::pair<std::string, std::string>> headers,
-                                           std::string body, std::string content_type);
+  boost::asio::awaitable<http_result> post(std::vector<std::pair<std::string, std::string>> headers, std::string body,
+                                           std::string content_type);
 
   /** Closes the connection (if any); later requests connect afresh. */
   void close();

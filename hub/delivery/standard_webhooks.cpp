@@ -42,19 +42,26 @@ bool hmac_sha256(const std::string& key, std::string_view id, std::string_view t
 
 std::string_view to_string(secret_error e) {
   switch (e) {
-    case secret_error::invalid_base64: return "secret is not valid base64 after \"whsec_\"";
-    case secret_error::empty_key: return "secret key is empty";
+    case secret_error::invalid_base64:
+      return "secret is not valid base64 after \"whsec_\"";
+    case secret_error::empty_key:
+      return "secret key is empty";
   }
   return "unknown secret error";
 }
 
 std::string_view to_string(verify_result r) {
   switch (r) {
-    case verify_result::ok: return "ok";
-    case verify_result::bad_timestamp: return "webhook-timestamp is not an integer";
-    case verify_result::timestamp_out_of_tolerance: return "webhook-timestamp outside tolerance";
-    case verify_result::no_v1_signature: return "no v1 signature in webhook-signature";
-    case verify_result::mismatch: return "signature mismatch";
+    case verify_result::ok:
+      return "ok";
+    case verify_result::bad_timestamp:
+      return "webhook-timestamp is not an integer";
+    case verify_result::timestamp_out_of_tolerance:
+      return "webhook-timestamp outside tolerance";
+    case verify_result::no_v1_signature:
+      return "no v1 signature in webhook-signature";
+    case verify_result::mismatch:
+      return "signature mismatch";
   }
   return "unknown verify result";
 }
@@ -75,7 +82,8 @@ std::optional<std::string> base64_decode(std::string_view text) {
   std::size_t pad = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
-    const bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+    const bool alpha =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
     if (c == '=') {
       if (i + 2 < text.size()) return std::nullopt;
       ++pad;
@@ -109,7 +117,9 @@ std::optional<signing_key> signing_key::parse(std::string_view secret, secret_er
   return signing_key(std::move(*key));
 }
 
-signing_key signing_key::from_bytes(std::string bytes) { return signing_key(std::move(bytes)); }
+signing_key signing_key::from_bytes(std::string bytes) {
+  return signing_key(std::move(bytes));
+}
 
 signing_key::~signing_key() {
   if (!key_.empty()) OPENSSL_cleanse(key_.data(), key_.size());
@@ -152,8 +162,7 @@ verify_result verify(const signing_key& key, std::string_view webhook_id, std::s
     any_v1 = true;
     const std::string_view candidate = entry.substr(3);
     // Every v1 entry is compared fully (no early exit) so timing reveals nothing about which matched.
-    if (candidate.size() == expected.size() &&
-        CRYPTO_memcmp(candidate.data(), expected.data(), expected.size()) == 0) {
+    if (candidate.size() == expected.size() && CRYPTO_memcmp(candidate.data(), expected.data(), expected.size()) == 0) {
       match = true;
     }
   }

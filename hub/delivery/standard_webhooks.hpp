@@ -44,8 +44,7 @@ class signing_key {
 };
 
 /** The header value "v1,<base64(HMAC-SHA256(key, id.timestamp.body))>". */
-std::string sign(const signing_key& key, std::string_view webhook_id, std::int64_t timestamp_s,
-                 std::string_view body);
+std::string sign(const signing_key& key, std::string_view webhook_id, std::int64_t timestamp_s, std::string_view body);
 
 /** Outcome of `verify`; `ok` is the only success. */
 enum class verify_result { ok, bad_timestamp, timestamp_out_of_tolerance, no_v1_signature, mismatch };

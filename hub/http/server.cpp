@@ -36,12 +36,18 @@ const std::string empty_header;
 
 std::string_view reason_title(unsigned status) {
   switch (status) {
-    case 400: return "Bad request";
-    case 408: return "Request timeout";
-    case 413: return "Content too large";
-    case 431: return "Request header fields too large";
-    case 503: return "Service unavailable";
-    default: return "Error";
+    case 400:
+      return "Bad request";
+    case 408:
+      return "Request timeout";
+    case 413:
+      return "Content too large";
+    case 431:
+      return "Request header fields too large";
+    case 503:
+      return "Service unavailable";
+    default:
+      return "Error";
   }
 }
 
@@ -169,9 +175,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
       if (!tls) {
         static const std::string body =
             R"({"type":"urn:schakel:problem:overloaded","title":"Too many connections","status":503})";
-        static const std::string busy = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
-                                        "Content-Type: application/problem+json\r\nConnection: close\r\n"
-                                        "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        static const std::string busy =
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+            "Content-Type: application/problem+json\r\nConnection: close\r\n"
+            "Content-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
         co_await asio::async_write(socket, asio::buffer(busy), nothrow);
       }
       socket.close(ec);
@@ -240,19 +248,24 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
       if (ec) {
         unsigned status = 0;
-        if (ec == bhttp::error::body_limit) status = 413;
-        else if (ec == bhttp::error::header_limit) status = 431;
-        else if (timed_out) status = parser.got_some() ? 408 : 0;
-        else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
-                 ec != bhttp::error::partial_message)
+        if (ec == bhttp::error::body_limit)
+          status = 413;
+        else if (ec == bhttp::error::header_limit)
+          status = 431;
+        else if (timed_out)
+          status = parser.got_some() ? 408 : 0;
+        else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+                 ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
           status = 400;
         if (status != 0) {
-          std::string detail = status == 413   ? "the body exceeds " + std::to_string(limits.max_body_bytes) + " bytes"
-                               : status == 431 ? "the header exceeds " + std::to_string(limits.max_header_bytes) + " bytes"
+          std::string detail = status == 413 ? "the body exceeds " + std::to_string(limits.max_body_bytes) + " bytes"
+                               : status == 431
+                                   ? "the header exceeds " + std::to_string(limits.max_header_bytes) + " bytes"
                                : status == 408 ? "the request was not received in time"
                                                : "malformed HTTP request: " + ec.message();
-          co_await write_response(stream, 11, false, problem(status, status == 400 ? "bad-request" : "limit-exceeded",
-                                                             reason_title(status), detail, ""));
+          co_await write_response(
+              stream, 11, false,
+              problem(status, status == 400 ? "bad-request" : "limit-exceeded", reason_title(status), detail, ""));
         }
         co_return;
       }
@@ -295,7 +308,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
 server::server(asio::any_io_executor executor, config::listener listen, config::limit_settings limits, handler h)
     : impl_(std::make_shared<impl>(executor, std::move(listen), limits, std::move(h))) {}
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+}
 
 void server::start() {
   impl_->setup_tls();
@@ -346,7 +361,11 @@ void server::stop() {
   }
 }
 
-std::size_t server::open_connections() const { return impl_->connections.load(); }
-std::size_t server::requests_in_flight() const { return impl_->in_flight.load(); }
+std::size_t server::open_connections() const {
+  return impl_->connections.load();
+}
+std::size_t server::requests_in_flight() const {
+  return impl_->in_flight.load();
+}
 
 }  // namespace schakel::http

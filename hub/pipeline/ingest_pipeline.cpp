@@ -19,8 +19,8 @@ batch ingest_pipeline::process(const plugin_host::ingest_result& result, const s
   std::set<std::string> touched;
 
   for (std::size_t i = 0; i < result.signals.size(); ++i) {
-    const std::int64_t index = i < result.signal_record_index.size() ? result.signal_record_index[i]
-                                                                     : static_cast<std::int64_t>(i);
+    const std::int64_t index =
+        i < result.signal_record_index.size() ? result.signal_record_index[i] : static_cast<std::int64_t>(i);
     nlohmann::json signal = nlohmann::json::parse(result.signals[i], nullptr, false);
     if (!signal.is_object()) {
       out.rejected.push_back({index, "", "the connector produced a signal that is not a JSON object"});
@@ -52,8 +52,7 @@ batch ingest_pipeline::process(const plugin_host::ingest_result& result, const s
     out.rows.push_back(std::move(row));
     out.accepted.push_back({index, id});
   }
-  std::sort(out.rejected.begin(), out.rejected.end(),
-            [](const auto& a, const auto& b) { return a.index < b.index; });
+  std::sort(out.rejected.begin(), out.rejected.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
   out.touched_subscriptions.assign(touched.begin(), touched.end());
   return out;
 }

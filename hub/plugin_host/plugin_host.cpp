@@ -96,11 +96,21 @@ void cb_log(schakel_host_ctx* host, schakel_log_level level, const char* message
   try {
     log::level l = log::level::info;
     switch (level) {
-      case SCHAKEL_LOG_DEBUG: l = log::level::debug; break;
-      case SCHAKEL_LOG_INFO: l = log::level::info; break;
-      case SCHAKEL_LOG_WARN: l = log::level::warn; break;
-      case SCHAKEL_LOG_ERROR: l = log::level::error; break;
-      default: l = log::level::info; break;
+      case SCHAKEL_LOG_DEBUG:
+        l = log::level::debug;
+        break;
+      case SCHAKEL_LOG_INFO:
+        l = log::level::info;
+        break;
+      case SCHAKEL_LOG_WARN:
+        l = log::level::warn;
+        break;
+      case SCHAKEL_LOG_ERROR:
+        l = log::level::error;
+        break;
+      default:
+        l = log::level::info;
+        break;
     }
     log::write(l, "plugin_log",
                {{"instance", host->instance}, {"plugin", host->plugin}, {"message", clipped(message, len)}});
@@ -138,7 +148,9 @@ schakel_status cb_state_put(schakel_host_ctx* host, const char* key, std::size_t
   }
 }
 
-std::int64_t cb_now_ms(schakel_host_ctx*) noexcept { return schakel::now_ms(); }
+std::int64_t cb_now_ms(schakel_host_ctx*) noexcept {
+  return schakel::now_ms();
+}
 
 const schakel_host_api host_api_table = [] {
   schakel_host_api api{};
@@ -157,14 +169,22 @@ const schakel_host_api host_api_table = [] {
 
 std::string status_text(schakel_status st) {
   switch (st) {
-    case SCHAKEL_STATUS_OK: return "OK";
-    case SCHAKEL_STATUS_INVALID_CONFIG: return "INVALID_CONFIG";
-    case SCHAKEL_STATUS_PARSE_ERROR: return "PARSE_ERROR";
-    case SCHAKEL_STATUS_INTERNAL: return "INTERNAL";
-    case SCHAKEL_STATUS_NOT_FOUND: return "NOT_FOUND";
-    case SCHAKEL_STATUS_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case SCHAKEL_STATUS_UNAVAILABLE: return "UNAVAILABLE";
-    default: return "status " + std::to_string(static_cast<long long>(st));
+    case SCHAKEL_STATUS_OK:
+      return "OK";
+    case SCHAKEL_STATUS_INVALID_CONFIG:
+      return "INVALID_CONFIG";
+    case SCHAKEL_STATUS_PARSE_ERROR:
+      return "PARSE_ERROR";
+    case SCHAKEL_STATUS_INTERNAL:
+      return "INTERNAL";
+    case SCHAKEL_STATUS_NOT_FOUND:
+      return "NOT_FOUND";
+    case SCHAKEL_STATUS_INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case SCHAKEL_STATUS_UNAVAILABLE:
+      return "UNAVAILABLE";
+    default:
+      return "status " + std::to_string(static_cast<long long>(st));
   }
 }
 
@@ -191,8 +211,7 @@ class loaded_connector final : public connector {
   bool create(const std::string& settings, std::string& reason) {
     schakel_call_ctx ctx;
     schakel_instance* inst = nullptr;
-    const schakel_status st =
-        desc_.create(&host_api_table, host_.get(), settings.data(), settings.size(), &inst, &ctx);
+    const schakel_status st = desc_.create(&host_api_table, host_.get(), settings.data(), settings.size(), &inst, &ctx);
     if (st == SCHAKEL_STATUS_OK && inst != nullptr) {
       instance_ = inst;
       return true;

@@ -23,12 +23,12 @@ struct rejection {
 
 /** What one ingest call produced: candidate signals (JSON objects, not yet normalised) and rejections. */
 struct ingest_result {
-  bool parsed = true;          ///< false: the body as a whole could not be read (HTTP 400)
-  std::string parse_error;     ///< set when !parsed
+  bool parsed = true;       ///< false: the body as a whole could not be read (HTTP 400)
+  std::string parse_error;  ///< set when !parsed
   /// Added: with !parsed, the connector itself failed (a bug: exception, out of memory), not the body.
   /// The daemon may answer 500 instead of 400. Emitted signals and rejections are discarded then.
   bool connector_error = false;
-  std::vector<std::string> signals;  ///< JSON text of each mapped signal, in record order
+  std::vector<std::string> signals;               ///< JSON text of each mapped signal, in record order
   std::vector<std::int64_t> signal_record_index;  ///< the record each signal came from
   std::vector<rejection> rejections;
 };

@@ -9,7 +9,8 @@ namespace {
 bool type_matches(const std::vector<std::string>& patterns, std::string_view type) {
   if (patterns.empty()) return true;
   return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
-    if (!p.empty() && p.back() == '*') return type.substr(0, p.size() - 1) == std::string_view(p).substr(0, p.size() - 1);
+    if (!p.empty() && p.back() == '*')
+      return type.substr(0, p.size() - 1) == std::string_view(p).substr(0, p.size() - 1);
     return type == p;
   });
 }

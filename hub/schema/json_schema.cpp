@@ -35,7 +35,9 @@ void strip_for_valijson(json& node, bool root) {
   }
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
 // The text between the last pair of single quotes of a valijson message (a property name).
 std::string quoted_name(const std::string& description) {
@@ -46,7 +48,9 @@ std::string quoted_name(const std::string& description) {
   return description.substr(open + 1, close - open - 1);
 }
 
-std::string scalar_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+std::string scalar_text(const json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
 
 std::string number_text(const json* schema, const char* key) {
   if (schema == nullptr) return "the allowed limit";
@@ -201,19 +205,22 @@ json_schema::json_schema(const nlohmann::json& schema_document) : impl_(std::mak
   }
 }
 
-json_schema::json_schema(std::string_view schema_text) : json_schema([&] {
-    try {
-      return json::parse(schema_text);
-    } catch (const json::parse_error& e) {
-      throw std::invalid_argument(std::string("JSON schema is not valid JSON: ") + e.what());
-    }
-  }()) {}
+json_schema::json_schema(std::string_view schema_text)
+    : json_schema([&] {
+        try {
+          return json::parse(schema_text);
+        } catch (const json::parse_error& e) {
+          throw std::invalid_argument(std::string("JSON schema is not valid JSON: ") + e.what());
+        }
+      }()) {}
 
 json_schema::~json_schema() = default;
 json_schema::json_schema(json_schema&&) noexcept = default;
 json_schema& json_schema::operator=(json_schema&&) noexcept = default;
 
-const nlohmann::json& json_schema::document() const { return impl_->document; }
+const nlohmann::json& json_schema::document() const {
+  return impl_->document;
+}
 
 namespace {
 
@@ -324,9 +331,8 @@ schema_error json_schema::impl::convert(const valijson::ValidationResults::Error
   const json* value = &instance;
   for (std::size_t i = 1; i < error.context.size(); ++i) {
     const std::string& raw = error.context[i];
-    const std::string segment = (raw.size() >= 2 && raw.front() == '[' && raw.back() == ']')
-                                    ? raw.substr(1, raw.size() - 2)
-                                    : raw;
+    const std::string segment =
+        (raw.size() >= 2 && raw.front() == '[' && raw.back() == ']') ? raw.substr(1, raw.size() - 2) : raw;
     if (value != nullptr && value->is_array()) {
       std::size_t index = 0;
       for (char c : segment) index = index * 10 + static_cast<std::size_t>(c - '0');
@@ -376,7 +382,7 @@ schema_error json_schema::impl::convert(const valijson::ValidationResults::Error
     out.reason = reason;
   } else if (starts_with(d, "Failed to match expected value set by 'const'")) {
     out.reason = (schema != nullptr && schema->contains("const")) ? "must be " + scalar_text((*schema)["const"])
-                                                                 : "must be the fixed value";
+                                                                  : "must be the fixed value";
   } else if (starts_with(d, "Value type not permitted")) {
     out.reason = type_reason(schema);
   } else if (starts_with(d, "Failed to match regex")) {

@@ -115,7 +115,9 @@ loaded load(const std::string& plugin, const std::string& settings = "{}", schak
   return out;
 }
 
-std::string file_of(const std::string& plugin) { return (test_dir / (plugin + ".so")).string(); }
+std::string file_of(const std::string& plugin) {
+  return (test_dir / (plugin + ".so")).string();
+}
 
 // ---- refusals: each names the file and the reason ----
 
@@ -300,8 +302,7 @@ TEST(PluginLoader, ConcurrentIngestOnOneInstance) {
       for (int i = 0; i < 200; ++i) {
         const std::string body(static_cast<std::size_t>(t * 1000 + i), 'x');
         auto result = r.connector->ingest(body, "");
-        if (result.signals.size() == 1 &&
-            result.signals[0] == R"({"echo_len":)" + std::to_string(body.size()) + "}" &&
+        if (result.signals.size() == 1 && result.signals[0] == R"({"echo_len":)" + std::to_string(body.size()) + "}" &&
             result.signal_record_index[0] == 7) {
           ++ok;
         }
@@ -338,8 +339,8 @@ TEST(PluginLoader, GenericJsonEndToEnd) {
   auto r = load("generic-json", settings, nullptr, SCHAKEL_REAL_PLUGIN_DIR);
   ASSERT_NE(r.connector, nullptr) << ph::to_string(r.error);
   EXPECT_EQ(r.connector->plugin_name(), "generic-json");
-  auto result = r.connector->ingest(R"([{"leerling":"S-1","brin":"12AB","uren":2},{"brin":"12AB"}])",
-                                    "application/json");
+  auto result =
+      r.connector->ingest(R"([{"leerling":"S-1","brin":"12AB","uren":2},{"brin":"12AB"}])", "application/json");
   ASSERT_TRUE(result.parsed);
   ASSERT_EQ(result.signals.size(), 1u);
   EXPECT_EQ(json::parse(result.signals[0])["subject"]["student_key"], "S-1");

@@ -14,7 +14,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string auth(const std::string& t = ingest_token) { return "Bearer " + t; }
+std::string auth(const std::string& t = ingest_token) {
+  return "Bearer " + t;
+}
 
 struct daemon_test : ::testing::Test {
   temp_dir dir{"schakel-it"};
@@ -25,8 +27,8 @@ struct daemon_test : ::testing::Test {
 TEST_F(daemon_test, tls_ingest_reaches_an_https_partner_as_signed_cloudevents) {
   auto hub_tls = make_test_tls(dir.path(), "hub");
   auto partner_tls = make_test_tls(dir.path(), "partner");
-  receiver_process receiver(dir.path(), {"--tls-cert", partner_tls.server_cert.string(), "--tls-key",
-                                         partner_tls.server_key.string()});
+  receiver_process receiver(
+      dir.path(), {"--tls-cert", partner_tls.server_cert.string(), "--tls-key", partner_tls.server_key.string()});
   hub_options o;
   o.tls = hub_tls;
   o.webhook_url = receiver.url();
@@ -98,7 +100,8 @@ TEST_F(daemon_test, bad_input_gets_specific_problem_answers) {
   EXPECT_EQ(p["status"], 400);
   EXPECT_FALSE(p["detail"].get<std::string>().empty());
   // 422: every record rejected, each named.
-  r = hub.post_records(R"([{"id":"1","brin":"12AB","uren":1},{"id":"2","leerling":"S-1","brin":"12AB","uren":"veel"}])");
+  r = hub.post_records(
+      R"([{"id":"1","brin":"12AB","uren":1},{"id":"2","leerling":"S-1","brin":"12AB","uren":"veel"}])");
   ASSERT_EQ(r.status, 422u) << r.body;
   p = nlohmann::json::parse(r.body);
   ASSERT_EQ(p["rejected"].size(), 2u) << r.body;
@@ -175,10 +178,13 @@ TEST_F(daemon_test, dead_letter_then_replay_from_api_and_cli) {
   ASSERT_EQ(hub.post_records(absence_records(1)).status, 200u);
 
   nlohmann::json list;
-  ASSERT_TRUE(wait_until([&] {
-    list = nlohmann::json::parse(send(hub.port(), {"GET", "/v1/deadletters"}).body);
-    return list["dead_letters"].size() == 1;
-  }, 20s)) << hub.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        list = nlohmann::json::parse(send(hub.port(), {"GET", "/v1/deadletters"}).body);
+        return list["dead_letters"].size() == 1;
+      },
+      20s))
+      << hub.log();
   auto dl = list["dead_letters"][0];
   EXPECT_EQ(dl["subscription"], "partner");
   EXPECT_EQ(dl["attempts"], 2);
@@ -264,7 +270,9 @@ TEST_F(daemon_test, many_ingest_requests_on_one_keep_alive_connection) {
   hub.start(hub_config(hub.data_dir(), o));
   std::vector<http_call> calls;
   for (int i = 0; i < 300; ++i)
-    calls.push_back({"POST", "/v1/connectors/src/records", absence_records(1, i),
+    calls.push_back({"POST",
+                     "/v1/connectors/src/records",
+                     absence_records(1, i),
                      {{"Authorization", auth()}, {"Content-Type", "application/json"}}});
   auto replies = send_keep_alive(hub.port(), calls);
   ASSERT_EQ(replies.size(), 300u);

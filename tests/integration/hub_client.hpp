@@ -32,6 +32,7 @@ http_reply send(std::uint16_t port, const http_call& call, const std::filesystem
 std::vector<http_reply> send_keep_alive(std::uint16_t port, const std::vector<http_call>& calls);
 
 /** Writes raw bytes, then reads until the server closes or `timeout_ms`; returns what came back. */
-std::string raw_exchange(std::uint16_t port, const std::string& bytes, int timeout_ms, bool keep_writing_slowly = false);
+std::string raw_exchange(std::uint16_t port, const std::string& bytes, int timeout_ms,
+                         bool keep_writing_slowly = false);
 
 }  // namespace schakel::test

@@ -25,12 +25,13 @@ nlohmann::json hub_config(const fs::path& data_dir, const hub_options& o) {
   if (o.tls) listen["tls"] = {{"cert_file", o.tls->server_cert.string()}, {"key_file", o.tls->server_key.string()}};
   nlohmann::json webhook = {{"url", o.webhook_url}, {"secret", o.webhook_secret}};
   if (!o.webhook_ca_file.empty()) webhook["ca_file"] = o.webhook_ca_file;
-  nlohmann::json delivery = {
-      {"webhook", webhook},
-      {"retry",
-       {{"max_attempts", o.max_attempts}, {"max_age", "1h"}, {"initial_backoff", o.initial_backoff},
-        {"max_backoff", o.max_backoff}}},
-      {"request_timeout", "5s"}};
+  nlohmann::json delivery = {{"webhook", webhook},
+                             {"retry",
+                              {{"max_attempts", o.max_attempts},
+                               {"max_age", "1h"},
+                               {"initial_backoff", o.initial_backoff},
+                               {"max_backoff", o.max_backoff}}},
+                             {"request_timeout", "5s"}};
   if (o.batched) delivery["batch"] = {{"max_events", 50}, {"linger", "100ms"}};
   return {{"listen", listen},
           {"data_dir", data_dir.string()},
@@ -51,7 +52,8 @@ void hub_process::start(const nlohmann::json& config) {
   fs::create_directories(data_dir());
   fs::remove(data_dir() / "port");
   std::ofstream(config_file()) << config.dump(2);
-  if (config["listen"].contains("tls")) ca_file_ = fs::path(config["listen"]["tls"]["cert_file"].get<std::string>()).parent_path() / "hub-ca.pem";
+  if (config["listen"].contains("tls"))
+    ca_file_ = fs::path(config["listen"]["tls"]["cert_file"].get<std::string>()).parent_path() / "hub-ca.pem";
   proc_.emplace(child_process::spawn({SCHAKEL_BIN, "serve", "--config", config_file().string()}, {}, dir_ / "hub.log"));
   auto port = read_port_file(data_dir() / "port", std::chrono::seconds(20));
   if (!port) throw std::runtime_error("the hub did not start; log:\n" + log());
@@ -66,7 +68,9 @@ std::string hub_process::log() const {
 }
 
 http_reply hub_process::post_records(const std::string& body, const std::string& token, const std::string& instance) {
-  http_call call{"POST", "/v1/connectors/" + instance + "/records", body,
+  http_call call{"POST",
+                 "/v1/connectors/" + instance + "/records",
+                 body,
                  {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}}};
   return send(port_, call, fs::exists(ca_file_) ? ca_file_ : fs::path{});
 }
@@ -74,8 +78,9 @@ http_reply hub_process::post_records(const std::string& body, const std::string&
 receiver_process::receiver_process(const fs::path& dir, const std::vector<std::string>& args,
                                    const std::string& secret) {
   out_ = dir / "received.jsonl";
-  std::vector<std::string> argv = {SCHAKEL_RECEIVER_BIN, "--listen", "127.0.0.1:0", "--port-file",
-                                   (dir / "receiver.port").string(), "--out", out_.string(), "--quiet"};
+  std::vector<std::string> argv = {
+      SCHAKEL_RECEIVER_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "receiver.port").string(), "--out",
+      out_.string(),        "--quiet"};
   for (const auto& a : args) {
     if (a == "--tls-cert") tls_ = true;
     argv.push_back(a);

@@ -19,7 +19,6 @@ namespace schakel::test {
 inline const std::string ingest_token = "test-ingest-token-0123456789abcdefghijklmnop";
 inline const std::string webhook_secret = "whsec_uw2N4WfZfUU3NJ96ocX0s5q69eg/nZQKzcechTyyp7U=";
 
-
 /** `n` absence records as a JSON array; student keys S-<first+i>. */
 std::string absence_records(int n, int first = 0);
 

@@ -84,7 +84,9 @@ bool child_process::reap(bool block) {
   return true;
 }
 
-bool child_process::running() { return pid_ > 0 && !reap(false); }
+bool child_process::running() {
+  return pid_ > 0 && !reap(false);
+}
 
 std::optional<int> child_process::wait_for_exit(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return std::nullopt;

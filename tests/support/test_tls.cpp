@@ -16,9 +16,15 @@ namespace schakel::test {
 
 namespace {
 
-struct pkey_free { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
-struct x509_free { void operator()(X509* p) const { X509_free(p); } };
-struct bio_free { void operator()(BIO* p) const { BIO_free_all(p); } };
+struct pkey_free {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct x509_free {
+  void operator()(X509* p) const { X509_free(p); }
+};
+struct bio_free {
+  void operator()(BIO* p) const { BIO_free_all(p); }
+};
 using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
 using x509_ptr = std::unique_ptr<X509, x509_free>;
 using bio_ptr = std::unique_ptr<BIO, bio_free>;
@@ -59,7 +65,8 @@ x509_ptr new_cert(const std::string& common_name, EVP_PKEY* subject_key, X509* i
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 7L * 24 * 3600);
   X509_set_pubkey(cert.get(), subject_key);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Schakel tests"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Schakel tests"), -1, -1,
+                             0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
                              -1, 0);
   X509* issuer_cert = issuer != nullptr ? issuer : cert.get();

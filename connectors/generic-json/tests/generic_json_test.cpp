@@ -82,7 +82,9 @@ const char* good_record =
 
 // ---- configuration errors ----
 
-TEST(GenericJsonSettings, AcceptsTheReadmeExample) { EXPECT_EQ(config_error_of(base_settings()), "(accepted)"); }
+TEST(GenericJsonSettings, AcceptsTheReadmeExample) {
+  EXPECT_EQ(config_error_of(base_settings()), "(accepted)");
+}
 
 TEST(GenericJsonSettings, UnknownTargetNamesThePath) {
   auto s = base_settings();
@@ -108,7 +110,8 @@ TEST(GenericJsonSettings, RuleShapeErrors) {
   EXPECT_EQ(config_error_of(s), "settings.mapping.subject.class: needs exactly one of 'pointer' and 'const'");
   s = base_settings();
   s["mapping"]["subject.class"] = "klas";
-  EXPECT_EQ(config_error_of(s), "settings.mapping.subject.class: must be an object with 'pointer' or 'const' (got string)");
+  EXPECT_EQ(config_error_of(s),
+            "settings.mapping.subject.class: must be an object with 'pointer' or 'const' (got string)");
   s = base_settings();
   s["mapping"]["content.value"]["as"] = "float";
   EXPECT_EQ(config_error_of(s),
@@ -181,14 +184,14 @@ TEST(GenericJsonMapping, MapsEveryRuleKind) {
   ASSERT_EQ(ctx.signals.size(), 1u);
   const json& s = ctx.signals[0];
   EXPECT_EQ(s["type"], "nl.schakel.attendance.absence.recorded");
-  EXPECT_EQ(s["subject"]["student_key"], "S-1");       // pointer
-  EXPECT_EQ(s["subject"]["school"]["brin"], "12AB");   // nested pointer
+  EXPECT_EQ(s["subject"]["student_key"], "S-1");      // pointer
+  EXPECT_EQ(s["subject"]["school"]["brin"], "12AB");  // nested pointer
   EXPECT_EQ(s["subject"]["class"], "2B");
-  EXPECT_EQ(s["content"]["severity"], "concern");      // map
+  EXPECT_EQ(s["content"]["severity"], "concern");              // map
   EXPECT_DOUBLE_EQ(s["content"]["value"].get<double>(), 2.5);  // as: number, decimal comma
-  EXPECT_EQ(s["content"]["domain"], "attendance");     // const
-  EXPECT_EQ(s["source"]["record_id"], "1001");         // as: string from a number
-  EXPECT_EQ(s["observed_at"], "2026-11-23T00:00:00Z");  // as: date from DD-MM-YYYY
+  EXPECT_EQ(s["content"]["domain"], "attendance");             // const
+  EXPECT_EQ(s["source"]["record_id"], "1001");                 // as: string from a number
+  EXPECT_EQ(s["observed_at"], "2026-11-23T00:00:00Z");         // as: date from DD-MM-YYYY
   EXPECT_EQ(ctx.indexes[0], 0);
 }
 
@@ -205,8 +208,8 @@ TEST(GenericJsonMapping, DefaultsApplyWhenMissingOrNullAndOptionalFieldsAreOmitt
 
 TEST(GenericJsonMapping, MapDefaultAndNonStringKeys) {
   auto s = base_settings();
-  s["mapping"]["content.severity"] = {{"pointer", "/ernst"}, {"map", {{"1", "info"}, {"3", "urgent"}}},
-                                      {"map_default", "attention"}};
+  s["mapping"]["content.severity"] = {
+      {"pointer", "/ernst"}, {"map", {{"1", "info"}, {"3", "urgent"}}}, {"map_default", "attention"}};
   auto ctx = run(s, R"([{"leerling":"a","school":{"brin":"12AB"},"ernst":3},
                         {"leerling":"b","school":{"brin":"12AB"},"ernst":2}])");
   ASSERT_EQ(ctx.signals.size(), 2u);
@@ -218,7 +221,8 @@ TEST(GenericJsonMapping, Conversions) {
   auto s = base_settings();
   s["mapping"]["subject.leerjaar"] = {{"pointer", "/jaar"}, {"as", "integer"}};
   s["mapping"]["content.evidence.gemeld"] = {{"pointer", "/gemeld"}, {"as", "boolean"}};
-  auto ctx = run(s, R"({"leerling":"a","school":{"brin":"12AB"},"jaar":"2","gemeld":"ja","datum":"2026-11-23T08:30:00+01:00"})");
+  auto ctx = run(
+      s, R"({"leerling":"a","school":{"brin":"12AB"},"jaar":"2","gemeld":"ja","datum":"2026-11-23T08:30:00+01:00"})");
   ASSERT_EQ(ctx.signals.size(), 1u) << ctx.rejections.at(0).reason;
   EXPECT_EQ(ctx.signals[0]["subject"]["leerjaar"], 2);
   EXPECT_EQ(ctx.signals[0]["content"]["evidence"]["gemeld"], true);

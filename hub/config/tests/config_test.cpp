@@ -13,9 +13,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string token = "tok_0123456789abcdef0123456789abcdef";        // 36 characters
-const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";      // base64 of 24 bytes
-const std::string secret_marker = "S3CRET-do-not-print-7d1e";            // must never reach a message
+const std::string token = "tok_0123456789abcdef0123456789abcdef";     // 36 characters
+const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";  // base64 of 24 bytes
+const std::string secret_marker = "S3CRET-do-not-print-7d1e";         // must never reach a message
 
 class config_test : public ::testing::Test {
  protected:
@@ -138,7 +138,8 @@ class full_config_test : public config_test {
     EXPECT_EQ(s.filter.min_severity, severity::attention);
     EXPECT_EQ(s.filter.schools, (std::vector<std::string>{"12AB", "12AB01"}));
     EXPECT_EQ(s.filter.instances, std::vector<std::string>{"quickstart"});
-    EXPECT_EQ(s.fields, (std::vector<std::string>{"id", "type", "subject.school", "subject.class", "content.severity"}));
+    EXPECT_EQ(s.fields,
+              (std::vector<std::string>{"id", "type", "subject.school", "subject.class", "content.severity"}));
     EXPECT_EQ(s.delivery.url, "https://jgz.example.org/hooks/schakel");
     EXPECT_EQ(s.delivery.secret, secret);
     EXPECT_TRUE(s.delivery.batched);
@@ -219,7 +220,8 @@ subscriptions:
     partner: P
     fields: [type]
     delivery: { webhook: { url: "http://localhost:9000/hook", secret: "${SCHAKEL_TEST_SECRET}" } }
-)", "t.yaml");
+)",
+                                        "t.yaml");
   const auto& d = c.subscriptions.at(0).delivery;
   EXPECT_FALSE(d.batched);
   EXPECT_EQ(d.max_attempts, 12u);
@@ -252,7 +254,8 @@ TEST_F(config_test, reports_json_syntax_errors_with_line_and_column_but_no_conte
 }
 
 TEST_F(config_test, refuses_duplicate_yaml_keys) {
-  EXPECT_EQ(error_of("data_dir: /d\nlog_level: info\nlog_level: debug\n"), "test.yaml:3:1: duplicate key \"log_level\"");
+  EXPECT_EQ(error_of("data_dir: /d\nlog_level: info\nlog_level: debug\n"),
+            "test.yaml:3:1: duplicate key \"log_level\"");
 }
 
 TEST_F(config_test, refuses_empty_and_multi_document_files) {
@@ -280,9 +283,10 @@ TEST_F(config_test, reports_type_and_enum_errors_with_their_path) {
   EXPECT_EQ(error_of("data_dir: /d\nlisten: { port: 70000 }\n"), "test.yaml: listen.port: must be at most 65535");
   EXPECT_EQ(error_of("data_dir: /d\nlog_level: loud\n"),
             "test.yaml: log_level: must be one of debug, info, warn, error");
-  EXPECT_EQ(error_of("data_dir: /d\nconnectors:\n  - { name: Quick Start, plugin: generic-json, token: " + token + " }\n"),
-            "test.yaml: connectors[0].name: must be 1 to 63 characters: lowercase letters, digits, _ or -, starting "
-            "with a letter or digit");
+  EXPECT_EQ(
+      error_of("data_dir: /d\nconnectors:\n  - { name: Quick Start, plugin: generic-json, token: " + token + " }\n"),
+      "test.yaml: connectors[0].name: must be 1 to 63 characters: lowercase letters, digits, _ or -, starting "
+      "with a letter or digit");
   EXPECT_EQ(error_of("data_dir: /d\nconnectors:\n  - { name: a, plugin: generic-json, token: " + token +
                      ", settings: [1] }\n"),
             "test.yaml: connectors[0].settings: must be an object");
@@ -352,7 +356,8 @@ TEST_F(config_test, checks_webhook_secrets_without_printing_them) {
       base + "must be at least 24 bytes, or \"whsec_\" followed by the base64 of at least 24 bytes";
   const std::string short_marker = secret_marker.substr(0, 20);
   EXPECT_EQ(error_of(subscription_yaml("", "[id]", hook("https://x.example", short_marker))), short_raw);
-  EXPECT_EQ(error_of(subscription_yaml("", "[id]", hook("https://x.example", "whsec_c2hvcnQ="))), bad_whsec);  // 5 bytes
+  EXPECT_EQ(error_of(subscription_yaml("", "[id]", hook("https://x.example", "whsec_c2hvcnQ="))),
+            bad_whsec);  // 5 bytes
   EXPECT_EQ(error_of(subscription_yaml("", "[id]", hook("https://x.example", "whsec_" + secret_marker + "!!"))),
             bad_whsec);
   EXPECT_NO_THROW(load_config_text(
@@ -377,8 +382,8 @@ TEST_F(config_test, refuses_duplicate_names) {
   EXPECT_EQ(error_of("data_dir: /d\nconnectors:\n  - { name: a, plugin: p, token: " + token +
                      " }\n  - { name: a, plugin: q, token: " + token + " }\n"),
             "test.yaml: connectors[1].name: duplicate connector name \"a\"");
-  const std::string sub = "  - name: s\n    partner: P\n    fields: [id]\n    delivery: { webhook: " +
-                          hook("https://x.example") + " }\n";
+  const std::string sub =
+      "  - name: s\n    partner: P\n    fields: [id]\n    delivery: { webhook: " + hook("https://x.example") + " }\n";
   EXPECT_EQ(error_of("data_dir: /d\nsubscriptions:\n" + sub + sub),
             "test.yaml: subscriptions[1].name: duplicate subscription name \"s\"");
 }
@@ -390,11 +395,12 @@ TEST_F(config_test, substitutes_environment_variables) {
   set_env("SCHAKEL_EMPTY_FOR_TEST", "");
   const hub_config c = load_config_text(
       "data_dir: ${SCHAKEL_DATA_DIR}/data\n"
-      "listen:\n  port: ${SCHAKEL_LISTEN_PORT}\n"  // plain: in block style braces need no quotes
+      "listen:\n  port: ${SCHAKEL_LISTEN_PORT}\n"                  // plain: in block style braces need no quotes
       "limits: { max_connections: \"${SCHAKEL_LISTEN_PORT}\" }\n"  // flow style: quoted, typed by the schema
       "plugin_dir: ${SCHAKEL_UNSET_FOR_TEST:-/opt/default}\n"
       "log_level: \"${SCHAKEL_EMPTY_FOR_TEST:-warn}\"\n"
-      "connectors:\n  - { name: a, plugin: p, token: " + token + ", settings: { template: \"$${student} costs $$5\" } }\n",
+      "connectors:\n  - { name: a, plugin: p, token: " +
+          token + ", settings: { template: \"$${student} costs $$5\" } }\n",
       "t.yaml");
   EXPECT_EQ(c.data_dir, "/srv/schakel/data");
   EXPECT_EQ(c.listen.port, 9443);
@@ -407,7 +413,8 @@ TEST_F(config_test, substitutes_environment_variables) {
 TEST_F(config_test, substituted_numbers_are_typed_only_where_the_schema_wants_a_number) {
   set_env("SCHAKEL_TEST_PORT", "8081");
   const hub_config c = load_config_text(R"({"data_dir": "/d", "listen": {"port": "${SCHAKEL_TEST_PORT}"},
-      "connectors": [{"name": "a", "plugin": "p", "token": ")" + token + R"(",
+      "connectors": [{"name": "a", "plugin": "p", "token": ")" +
+                                            token + R"(",
                       "settings": {"n": "${SCHAKEL_TEST_PORT}"}}]})",
                                         "t.json");
   EXPECT_EQ(c.listen.port, 8081);
@@ -445,14 +452,17 @@ TEST_F(config_test, never_prints_secret_values) {
   set_env("SCHAKEL_WEBHOOK_SECRET", marker);
   set_env("SCHAKEL_WEBHOOK_URL", "http://partner.example/?key=" + secret_marker);
   const std::string secret_file = write_file("secret", "whsec_" + secret_marker + "\n");
-  const std::string e = error_of(
-      "data_dir: /d\nadmin_token: " + marker + "\nconnectors:\n"
-      "  - { name: a, plugin: p, token: \"${SCHAKEL_INGEST_TOKEN}\" }\n"
-      "subscriptions:\n"
-      "  - name: s\n    partner: P\n    fields: [id]\n"
-      "    delivery: { webhook: { url: \"${SCHAKEL_WEBHOOK_URL}\", secret: \"${file:" + secret_file + "}\" } }\n"
-      "  - name: t\n    partner: P\n    fields: [id]\n"
-      "    delivery: { webhook: { url: \"https://x.example\", secret: \"${SCHAKEL_WEBHOOK_SECRET}\" } }\n");
+  const std::string e =
+      error_of("data_dir: /d\nadmin_token: " + marker +
+               "\nconnectors:\n"
+               "  - { name: a, plugin: p, token: \"${SCHAKEL_INGEST_TOKEN}\" }\n"
+               "subscriptions:\n"
+               "  - name: s\n    partner: P\n    fields: [id]\n"
+               "    delivery: { webhook: { url: \"${SCHAKEL_WEBHOOK_URL}\", secret: \"${file:" +
+               secret_file +
+               "}\" } }\n"
+               "  - name: t\n    partner: P\n    fields: [id]\n"
+               "    delivery: { webhook: { url: \"https://x.example\", secret: \"${SCHAKEL_WEBHOOK_SECRET}\" } }\n");
   EXPECT_NE(e.find("admin_token"), std::string::npos) << e;
   EXPECT_NE(e.find("connectors[0].token"), std::string::npos) << e;
   EXPECT_NE(e.find("subscriptions[0].delivery.webhook.url"), std::string::npos) << e;
@@ -461,15 +471,16 @@ TEST_F(config_test, never_prints_secret_values) {
   EXPECT_EQ(e.find(secret_marker), std::string::npos) << e;
   EXPECT_EQ(e.find(marker), std::string::npos) << e;
   // A secret in a place where a schema error is raised is not printed either.
-  const std::string e2 = error_of("data_dir: /d\nlog_level: " + secret_marker + "\nlisten: { port: " + secret_marker + " }\n");
+  const std::string e2 =
+      error_of("data_dir: /d\nlog_level: " + secret_marker + "\nlisten: { port: " + secret_marker + " }\n");
   EXPECT_EQ(e2.find(secret_marker), std::string::npos) << e2;
 }
 
 TEST_F(config_test, parses_durations) {
   const auto linger = [&](const std::string& value) {
-    return load_config_text(subscription_yaml("", "[id]", hook("https://x.example"),
-                                              "      batch: { linger: " + value + " }\n"),
-                            "t.yaml")
+    return load_config_text(
+               subscription_yaml("", "[id]", hook("https://x.example"), "      batch: { linger: " + value + " }\n"),
+               "t.yaml")
         .subscriptions.at(0)
         .delivery.batch_linger;
   };
@@ -493,12 +504,12 @@ TEST_F(config_test, parses_durations) {
                                        "      retry: { initial_backoff: 10m, max_backoff: 1m }\n")),
             "test.yaml: subscriptions[0].delivery.retry.initial_backoff: must not exceed max_backoff");
   // max_age is whole seconds, rounded up.
-  EXPECT_EQ(load_config_text(subscription_yaml("", "[id]", hook("https://x.example"),
-                                               "      retry: { max_age: 1500ms }\n"),
-                             "t.yaml")
-                .subscriptions.at(0)
-                .delivery.max_age,
-            std::chrono::seconds(2));
+  EXPECT_EQ(
+      load_config_text(subscription_yaml("", "[id]", hook("https://x.example"), "      retry: { max_age: 1500ms }\n"),
+                       "t.yaml")
+          .subscriptions.at(0)
+          .delivery.max_age,
+      std::chrono::seconds(2));
 }
 
 TEST_F(config_test, requires_tls_off_loopback_and_readable_tls_files) {
@@ -510,9 +521,10 @@ TEST_F(config_test, requires_tls_off_loopback_and_readable_tls_files) {
   }
   const std::string cert = write_file("cert.pem", "-----BEGIN CERTIFICATE-----\n");
   const std::string key = write_file("key.pem", "-----BEGIN PRIVATE KEY-----\n");
-  const hub_config c = load_config_text("data_dir: /d\nlisten: { address: 0.0.0.0, port: 443, tls: { cert_file: " +
-                                            cert + ", key_file: " + key + " } }\n",
-                                        "t");
+  const hub_config c =
+      load_config_text("data_dir: /d\nlisten: { address: 0.0.0.0, port: 443, tls: { cert_file: " + cert +
+                           ", key_file: " + key + " } }\n",
+                       "t");
   ASSERT_TRUE(c.listen.tls.has_value());
   EXPECT_EQ(c.listen.tls->cert_file, cert);
   EXPECT_EQ(c.listen.tls->key_file, key);
@@ -521,8 +533,8 @@ TEST_F(config_test, requires_tls_off_loopback_and_readable_tls_files) {
   EXPECT_EQ(error_of("data_dir: /d\nlisten: { address: 0.0.0.0, tls: { cert_file: " + cert + ", key_file: " + key +
                      ", client_ca_file: " + missing + " } }\n"),
             "test.yaml: listen.tls.client_ca_file: cannot read file " + missing + " (No such file or directory)");
-  EXPECT_EQ(error_of("data_dir: /d\nlisten: { address: 0.0.0.0, tls: { cert_file: " + dir_.string() + ", key_file: " +
-                     key + " } }\n"),
+  EXPECT_EQ(error_of("data_dir: /d\nlisten: { address: 0.0.0.0, tls: { cert_file: " + dir_.string() +
+                     ", key_file: " + key + " } }\n"),
             "test.yaml: listen.tls.cert_file: cannot read file " + dir_.string() + " (is a directory)");
   EXPECT_EQ(error_of("data_dir: /d\nlisten: { tls: { cert_file: " + cert + " } }\n"),
             "test.yaml: listen.tls: missing required key \"key_file\"");
@@ -551,10 +563,10 @@ TEST_F(config_test, survives_alias_bombs_and_deep_nesting) {
 // Found by fuzzing: nlohmann throws out_of_range (not parse_error) for a huge number, and
 // yaml-cpp 0.7's LoadAll never returns on some inputs with control characters.
 TEST_F(config_test, regression_fuzz_inputs_are_refused_cleanly) {
-  EXPECT_EQ(error_of("{\"data_dir\": 330e0000000000000000522757}", "c.json"), "c.json: invalid JSON (number out of range)");
+  EXPECT_EQ(error_of("{\"data_dir\": 330e0000000000000000522757}", "c.json"),
+            "c.json: invalid JSON (number out of range)");
   static const char garbage[] = ", \"adm\xc4in_fieldl\xff\xff\xff\x0cisten: y ad\x10\x10\0\0dress";
-  EXPECT_EQ(error_of(std::string(garbage, sizeof garbage - 1)),
-            "test.yaml:1:20: invalid YAML: control character");
+  EXPECT_EQ(error_of(std::string(garbage, sizeof garbage - 1)), "test.yaml:1:20: invalid YAML: control character");
 }
 
 TEST_F(config_test, reports_an_unreadable_file) {

@@ -306,7 +306,8 @@ TEST_F(delivery_service_test, keeps_order_within_each_lane_despite_failures) {
       if (id.rfind("l" + std::to_string(lane) + "-", 0) == 0) seen.push_back(id);
     }
     ASSERT_EQ(seen.size(), static_cast<std::size_t>(per_lane));
-    for (int seq = 0; seq < per_lane; ++seq) EXPECT_EQ(seen[seq], "l" + std::to_string(lane) + "-" + std::to_string(seq));
+    for (int seq = 0; seq < per_lane; ++seq)
+      EXPECT_EQ(seen[seq], "l" + std::to_string(lane) + "-" + std::to_string(seq));
   }
   EXPECT_GE(store_.reschedules().size(), 3u);
 }

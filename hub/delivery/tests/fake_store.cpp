@@ -20,7 +20,9 @@ fake_store::fake_store() {
   });
 }
 
-fake_store::~fake_store() { close(); }
+fake_store::~fake_store() {
+  close();
+}
 
 void fake_store::close() {
   {
@@ -71,8 +73,12 @@ void fake_store::append(std::vector<storage::signal_row>, std::vector<storage::o
   post([done = std::move(done)] { done({}); });
 }
 
-std::optional<std::string> fake_store::get_signal(const std::string&) { return std::nullopt; }
-std::int64_t fake_store::signal_count() { return 0; }
+std::optional<std::string> fake_store::get_signal(const std::string&) {
+  return std::nullopt;
+}
+std::int64_t fake_store::signal_count() {
+  return 0;
+}
 
 void fake_store::next_unit(const std::string& subscription, std::uint32_t lane, std::int64_t now,
                            const storage::batching& batch,
@@ -215,7 +221,9 @@ std::vector<storage::dead_letter> fake_store::list_dead_letters(const std::strin
   return out;
 }
 
-bool fake_store::replay_dead_letter(std::int64_t) { return false; }
+bool fake_store::replay_dead_letter(std::int64_t) {
+  return false;
+}
 
 std::int64_t fake_store::outbox_depth(const std::string& subscription) {
   std::lock_guard lock(mutex_);
@@ -227,8 +235,12 @@ std::int64_t fake_store::outbox_depth(const std::string& subscription) {
   return n;
 }
 
-std::int64_t fake_store::outbox_depth_total() { return 0; }
-std::optional<std::string> fake_store::state_get(const std::string&, const std::string&) { return std::nullopt; }
+std::int64_t fake_store::outbox_depth_total() {
+  return 0;
+}
+std::optional<std::string> fake_store::state_get(const std::string&, const std::string&) {
+  return std::nullopt;
+}
 void fake_store::state_put(const std::string&, const std::string&, const std::string&) {}
 
 }  // namespace schakel::delivery::testing

@@ -28,7 +28,8 @@ const std::string event = R"({"specversion":"1.0","id":"ev-1","type":"nl.schakel
 std::vector<std::pair<std::string, std::string>> signed_headers(const std::string& id, const std::string& body) {
   const auto key = signing_key::parse(secret);
   const std::int64_t ts = now_ms() / 1000;
-  return {{"webhook-id", id}, {"webhook-timestamp", std::to_string(ts)}, {"webhook-signature", sign(*key, id, ts, body)}};
+  return {
+      {"webhook-id", id}, {"webhook-timestamp", std::to_string(ts)}, {"webhook-signature", sign(*key, id, ts, body)}};
 }
 
 TEST(https_client_url, parses_urls) {
@@ -123,7 +124,8 @@ TEST_F(https_client_tls, delivers_over_verified_tls_and_reuses_the_connection) {
     client_options o;
     o.ca_file = good_.ca_cert.string();
     std::string err;
-    auto client = https_client::create(io_.executor(), "https://" + host + ":" + std::to_string(rx_->port()) + "/hook", o, &err);
+    auto client =
+        https_client::create(io_.executor(), "https://" + host + ":" + std::to_string(rx_->port()) + "/hook", o, &err);
     ASSERT_NE(client, nullptr) << err;
     const auto first = post(*client, "msg_a_" + host);
     EXPECT_TRUE(first.transport_ok()) << first.error;
@@ -148,7 +150,8 @@ TEST_F(https_client_tls, refuses_a_certificate_from_an_untrusted_ca) {
   start_receiver(other);
   client_options o;
   o.ca_file = good_.ca_cert.string();  // trusts "good", server presents "other"
-  auto client = https_client::create(io_.executor(), "https://127.0.0.1:" + std::to_string(rx_->port()) + "/", o, nullptr);
+  auto client =
+      https_client::create(io_.executor(), "https://127.0.0.1:" + std::to_string(rx_->port()) + "/", o, nullptr);
   ASSERT_NE(client, nullptr);
   const auto r = post(*client, "msg_untrusted");
   EXPECT_FALSE(r.transport_ok());
@@ -166,7 +169,8 @@ TEST_F(https_client_tls, refuses_a_certificate_for_another_host) {
   }
   client_options o;
   o.ca_file = good_.ca_cert.string();
-  auto client = https_client::create(io_.executor(), "https://127.0.0.2:" + std::to_string(rx_->port()) + "/", o, nullptr);
+  auto client =
+      https_client::create(io_.executor(), "https://127.0.0.2:" + std::to_string(rx_->port()) + "/", o, nullptr);
   ASSERT_NE(client, nullptr);
   const auto r = post(*client, "msg_wrong_host");
   EXPECT_EQ(r.status, 0u);
@@ -178,7 +182,8 @@ TEST_F(https_client_tls, gives_up_at_the_deadline) {
   client_options o;
   o.ca_file = good_.ca_cert.string();
   o.timeout = std::chrono::milliseconds(300);
-  auto client = https_client::create(io_.executor(), "https://localhost:" + std::to_string(rx_->port()) + "/", o, nullptr);
+  auto client =
+      https_client::create(io_.executor(), "https://localhost:" + std::to_string(rx_->port()) + "/", o, nullptr);
   ASSERT_NE(client, nullptr);
   const auto t0 = std::chrono::steady_clock::now();
   const auto r = post(*client, "msg_slow");

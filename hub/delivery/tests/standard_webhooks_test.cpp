@@ -41,7 +41,8 @@ TEST(standard_webhooks, verifies_the_published_vector) {
 }
 
 TEST(standard_webhooks, accepts_any_matching_entry_of_a_list) {
-  const std::string header = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= v1a,ignored " + std::string(spec_signature);
+  const std::string header =
+      "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= v1a,ignored " + std::string(spec_signature);
   EXPECT_EQ(verify(spec_key(), spec_id, "1614265330", spec_body, header, spec_ts), verify_result::ok);
 }
 

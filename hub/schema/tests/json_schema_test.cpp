@@ -79,8 +79,8 @@ namespace schakel::schema {
 // Regression (fuzz find in the config loader): valijson's UTF-8 length walk read past the end of a
 // string ending in a truncated multi-byte sequence. Such strings are now refused before valijson.
 TEST(json_schema_utf8, invalid_utf8_is_an_error_at_its_path_not_a_crash) {
-  json_schema schema(nlohmann::json::parse(
-      R"({"type":"object","properties":{"dir":{"type":"string","minLength":1}}})"));
+  json_schema schema(
+      nlohmann::json::parse(R"({"type":"object","properties":{"dir":{"type":"string","minLength":1}}})"));
   nlohmann::json doc = {{"dir", std::string("/\xef\xba")}};  // truncated 3-byte sequence
   EXPECT_FALSE(schema.is_valid(doc));
   auto errors = schema.validate(doc);
@@ -88,7 +88,7 @@ TEST(json_schema_utf8, invalid_utf8_is_an_error_at_its_path_not_a_crash) {
   EXPECT_EQ(errors[0].path, "dir");
   EXPECT_EQ(errors[0].reason, "is not valid UTF-8");
   EXPECT_TRUE(schema.is_valid(nlohmann::json{{"dir", "/caf\xc3\xa9"}}));
-  EXPECT_FALSE(schema.is_valid(nlohmann::json{{"dir", std::string("\xc0\xaf")}}));  // overlong
+  EXPECT_FALSE(schema.is_valid(nlohmann::json{{"dir", std::string("\xc0\xaf")}}));      // overlong
   EXPECT_FALSE(schema.is_valid(nlohmann::json{{"dir", std::string("\xed\xa0\x80")}}));  // surrogate
 }
 

@@ -148,7 +148,8 @@ TEST_F(signal_validator_test, rejects_each_kind_of_constraint_with_a_value_free_
       {"/subject/school_year", "2026/2027", "subject.school_year", "must be YYYY-YYYY"},
       {"/content/domain", "finance", "content.domain",
        "must be one of emotional, behavioural, social, wellbeing, attendance, health"},
-      {"/content/indicator", "Absence", "content.indicator", "must be lowercase: a letter, then letters, digits, _ or ."},
+      {"/content/indicator", "Absence", "content.indicator",
+       "must be lowercase: a letter, then letters, digits, _ or ."},
       {"/content/value", json::object(), "content.value", "must be a number, a string or a boolean"},
       {"/content/evidence/nested", json::array(), "content.evidence.nested",
        "must be a string, a number, a boolean or a null"},
@@ -192,9 +193,9 @@ TEST_F(signal_validator_test, rejects_a_document_that_is_not_an_object) {
 
 TEST_F(signal_validator_test, derives_field_paths_from_the_schema) {
   const auto& paths = validator().field_paths();
-  for (const char* expected : {"id", "type", "source.record_id", "subject.school", "subject.school.brin",
-                               "subject.class", "content.severity", "content.evidence", "governance.retention_days",
-                               "derived_from"}) {
+  for (const char* expected :
+       {"id", "type", "source.record_id", "subject.school", "subject.school.brin", "subject.class", "content.severity",
+        "content.evidence", "governance.retention_days", "derived_from"}) {
     EXPECT_NE(std::find(paths.begin(), paths.end(), expected), paths.end()) << expected;
   }
   EXPECT_EQ(std::find(paths.begin(), paths.end(), "subject.bsn"), paths.end());

@@ -89,9 +89,7 @@ class host {
     return api_->state_put(ctx_, key.data(), key.size(), value.data(), value.size()) == SCHAKEL_STATUS_OK;
   }
 
-  std::int64_t now_ms() const noexcept {
-    return api_ != nullptr && api_->now_ms != nullptr ? api_->now_ms(ctx_) : 0;
-  }
+  std::int64_t now_ms() const noexcept { return api_ != nullptr && api_->now_ms != nullptr ? api_->now_ms(ctx_) : 0; }
 
  private:
   const schakel_host_api* api_;
@@ -104,9 +102,7 @@ namespace detail {
 class host_ingest_context final : public ingest_context {
  public:
   host_ingest_context(const schakel_host_api* api, schakel_call_ctx* ctx) noexcept : api_(api), ctx_(ctx) {}
-  void emit(std::string json, std::int64_t index) override {
-    api_->emit_signal(ctx_, json.data(), json.size(), index);
-  }
+  void emit(std::string json, std::int64_t index) override { api_->emit_signal(ctx_, json.data(), json.size(), index); }
   void reject(std::int64_t index, std::string_view field, std::string_view reason) override {
     api_->reject(ctx_, index, field.data(), field.size(), reason.data(), reason.size());
   }
@@ -181,10 +177,10 @@ schakel_status ingest(schakel_instance* p, const char* body, std::size_t body_le
   auto* inst = reinterpret_cast<instance<T>*>(p);
   try {
     host_ingest_context context(inst->api, ctx);
-    inst->connector.ingest(std::string_view(body != nullptr ? body : "", body != nullptr ? body_len : 0),
-                           std::string_view(content_type != nullptr ? content_type : "",
-                                            content_type != nullptr ? content_type_len : 0),
-                           context);
+    inst->connector.ingest(
+        std::string_view(body != nullptr ? body : "", body != nullptr ? body_len : 0),
+        std::string_view(content_type != nullptr ? content_type : "", content_type != nullptr ? content_type_len : 0),
+        context);
     return context.failed() ? SCHAKEL_STATUS_PARSE_ERROR : SCHAKEL_STATUS_OK;
   } catch (const std::bad_alloc&) {
     set_error(inst->api, ctx, "out of memory in connector ingest");
@@ -217,17 +213,17 @@ constexpr schakel_plugin_descriptor make_descriptor(const char* name, const char
 }  // namespace schakel::sdk
 
 /** Defines the entry symbol of a connector plugin; use once per plugin, at global scope. */
-#define SCHAKEL_CONNECTOR(class_name, plugin_name, plugin_version)                                      \
-  extern "C" SCHAKEL_PLUGIN_EXPORT const schakel_plugin_descriptor* schakel_plugin_entry(void) {        \
-    static const schakel_plugin_descriptor descriptor =                                                 \
-        ::schakel::sdk::detail::make_descriptor<class_name>(plugin_name, plugin_version, nullptr);      \
-    return &descriptor;                                                                                 \
+#define SCHAKEL_CONNECTOR(class_name, plugin_name, plugin_version)                                 \
+  extern "C" SCHAKEL_PLUGIN_EXPORT const schakel_plugin_descriptor* schakel_plugin_entry(void) {   \
+    static const schakel_plugin_descriptor descriptor =                                            \
+        ::schakel::sdk::detail::make_descriptor<class_name>(plugin_name, plugin_version, nullptr); \
+    return &descriptor;                                                                            \
   }
 
 /** Same, with a one-line description for listings. */
-#define SCHAKEL_CONNECTOR_DESCRIBED(class_name, plugin_name, plugin_version, description)               \
-  extern "C" SCHAKEL_PLUGIN_EXPORT const schakel_plugin_descriptor* schakel_plugin_entry(void) {        \
-    static const schakel_plugin_descriptor descriptor =                                                 \
-        ::schakel::sdk::detail::make_descriptor<class_name>(plugin_name, plugin_version, description);  \
-    return &descriptor;                                                                                 \
+#define SCHAKEL_CONNECTOR_DESCRIBED(class_name, plugin_name, plugin_version, description)              \
+  extern "C" SCHAKEL_PLUGIN_EXPORT const schakel_plugin_descriptor* schakel_plugin_entry(void) {       \
+    static const schakel_plugin_descriptor descriptor =                                                \
+        ::schakel::sdk::detail::make_descriptor<class_name>(plugin_name, plugin_version, description); \
+    return &descriptor;                                                                                \
   }
