@@ -126,14 +126,21 @@ bool regular_file(const std::string& file, std::string& why) {
   return true;
 }
 
-bool read_small_file(const std::string& file, std::size_t limit, std::string& out, std::string& why) {
+/** Opens a regular file for reading; on failure `why` says why (no content is ever quoted). */
+bool open_regular_file(const std::string& file, std::ifstream& in, std::string& why) {
   if (!regular_file(file, why)) return false;
   errno = 0;
-  std::ifstream in(file, std::ios::binary);
+  in.open(file, std::ios::binary);
   if (!in) {
     why = errno != 0 ? std::strerror(errno) : "cannot open";
     return false;
   }
+  return true;
+}
+
+bool read_small_file(const std::string& file, std::size_t limit, std::string& out, std::string& why) {
+  std::ifstream in;
+  if (!open_regular_file(file, in, why)) return false;
   std::string data;
   char buffer[8192];
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
@@ -152,14 +159,8 @@ bool read_small_file(const std::string& file, std::size_t limit, std::string& ou
 }
 
 bool readable_file(const std::string& file, std::string& why) {
-  if (!regular_file(file, why)) return false;
-  errno = 0;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    why = errno != 0 ? std::strerror(errno) : "cannot open";
-    return false;
-  }
-  return true;
+  std::ifstream in;
+  return open_regular_file(file, in, why);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -319,14 +319,12 @@ class hub {
     } catch (const std::exception&) {
       return http::problem(400, "bad-id", "Bad dead-letter id", "the id must be an integer", p);
     }
-    std::string subscription;
-    for (const auto& d : store_->list_dead_letters(""))
-      if (d.unit_id == id) subscription = d.subscription;
-    if (subscription.empty() || !store_->replay_dead_letter(id))
+    const auto subscription = store_->replay_dead_letter(id);
+    if (!subscription)
       return http::problem(404, "unknown-dead-letter", "Unknown dead letter", "no dead letter with that id", p);
-    log::info("deadletter.replayed", {{"id", id}, {"subscription", subscription}});
-    delivery_->notify(subscription);
-    return json_response(200, {{"replayed", id}, {"subscription", subscription}});
+    log::info("deadletter.replayed", {{"id", id}, {"subscription", *subscription}});
+    delivery_->notify(*subscription);
+    return json_response(200, {{"replayed", id}, {"subscription", *subscription}});
   }
 
   const config::hub_config& cfg_;

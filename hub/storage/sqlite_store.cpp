@@ -207,10 +207,14 @@ class sqlite_store final : public store {
              wrap(std::move(done))});
   }
 
-  bool replay_dead_letter(std::int64_t unit_id) override {
+  std::optional<std::string> replay_dead_letter(std::int64_t unit_id) override {
+    std::string subscription;
     const auto ec =
-        run_sync({"replay_dead_letter", [this, unit_id](effects& fx) { return do_replay(unit_id, fx); }, {}});
-    return !ec;
+        run_sync({"replay_dead_letter",
+                  [this, unit_id, &subscription](effects& fx) { return do_replay(unit_id, subscription, fx); },
+                  {}});
+    if (ec) return std::nullopt;
+    return subscription;
   }
 
   void state_put(const std::string& ns, const std::string& key, const std::string& value) override {
@@ -876,7 +880,7 @@ class sqlite_store final : public store {
     return {};
   }
 
-  std::error_code do_replay(std::int64_t unit_id, effects& fx) {
+  std::error_code do_replay(std::int64_t unit_id, std::string& subscription, effects& fx) {
     live_unit u;
     if (auto ec = find_unit(unit_id, true, u)) return ec;
     int rc = SQLITE_OK;
@@ -889,6 +893,7 @@ class sqlite_store final : public store {
     if (!st) return from_sqlite(rc);
     if (auto ec = step_done(st->bind(1, u.subscription).bind(2, u.lane).bind(3, unit_id))) return ec;
     fx.depth.emplace_back(u.subscription, u.event_count);
+    subscription = u.subscription;
     return {};
   }
 

@@ -139,8 +139,11 @@ class store {
   virtual bool subscription_disabled(const std::string& subscription) = 0;
 
   virtual std::vector<dead_letter> list_dead_letters(const std::string& subscription_or_empty) = 0;
-  /** Puts a dead letter back at the head of its lane with fresh attempts; false when unknown. */
-  virtual bool replay_dead_letter(std::int64_t unit_id) = 0;
+  /**
+   * Puts a dead letter back at the head of its lane with fresh attempts. Returns its subscription
+   * (so the caller can wake that subscription's delivery), or nullopt when no such dead letter exists.
+   */
+  virtual std::optional<std::string> replay_dead_letter(std::int64_t unit_id) = 0;
 
   /** Events not yet delivered nor dead-lettered, per subscription (kept in memory, O(1)). */
   virtual std::int64_t outbox_depth(const std::string& subscription) = 0;

@@ -79,7 +79,7 @@ class fake_store final : public schakel::storage::store {
   void set_subscription_disabled(const std::string&, bool, schakel::storage::done_fn done) override { done({}); }
   bool subscription_disabled(const std::string&) override { return false; }
   std::vector<schakel::storage::dead_letter> list_dead_letters(const std::string&) override { return {}; }
-  bool replay_dead_letter(std::int64_t) override { return false; }
+  std::optional<std::string> replay_dead_letter(std::int64_t) override { return std::nullopt; }
   std::int64_t outbox_depth(const std::string&) override { return 0; }
   std::int64_t outbox_depth_total() override { return 0; }
   std::optional<std::string> state_get(const std::string& ns, const std::string& key) override {

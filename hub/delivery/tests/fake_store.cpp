@@ -221,8 +221,8 @@ std::vector<storage::dead_letter> fake_store::list_dead_letters(const std::strin
   return out;
 }
 
-bool fake_store::replay_dead_letter(std::int64_t) {
-  return false;
+std::optional<std::string> fake_store::replay_dead_letter(std::int64_t) {
+  return std::nullopt;
 }
 
 std::int64_t fake_store::outbox_depth(const std::string& subscription) {

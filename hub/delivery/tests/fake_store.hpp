@@ -51,7 +51,7 @@ class fake_store final : public storage::store {
   void set_subscription_disabled(const std::string& subscription, bool disabled, storage::done_fn done) override;
   bool subscription_disabled(const std::string& subscription) override;
   std::vector<storage::dead_letter> list_dead_letters(const std::string& subscription_or_empty) override;
-  bool replay_dead_letter(std::int64_t unit_id) override;
+  std::optional<std::string> replay_dead_letter(std::int64_t unit_id) override;
   std::int64_t outbox_depth(const std::string& subscription) override;
   std::int64_t outbox_depth_total() override;
   std::optional<std::string> state_get(const std::string& ns, const std::string& key) override;

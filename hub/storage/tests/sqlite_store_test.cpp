@@ -357,9 +357,9 @@ TEST_F(sqlite_store_test, dead_letter_and_replay) {
   ASSERT_EQ(s->list_dead_letters("a").size(), 1u);
 
   // Replayed while D2 is in flight: it goes to the head and comes next.
-  EXPECT_TRUE(s->replay_dead_letter(u1->unit_id));
-  EXPECT_FALSE(s->replay_dead_letter(u1->unit_id)) << "no longer a dead letter";
-  EXPECT_FALSE(s->replay_dead_letter(987654));
+  EXPECT_EQ(s->replay_dead_letter(u1->unit_id), std::optional<std::string>("a"));
+  EXPECT_FALSE(s->replay_dead_letter(u1->unit_id).has_value()) << "no longer a dead letter";
+  EXPECT_FALSE(s->replay_dead_letter(987654).has_value());
   EXPECT_EQ(s->outbox_depth("a"), 2);
   EXPECT_EQ(s->list_dead_letters("a").size(), 0u);
   ASSERT_FALSE(call([&](done_fn d) { s->mark_delivered(u2->unit_id, std::move(d)); }));
@@ -388,7 +388,7 @@ TEST_F(sqlite_store_test, depth_counters_follow_every_transition) {
   ASSERT_TRUE(ub);
   ASSERT_FALSE(call([&](done_fn d) { s->move_to_dead_letters(ub->unit_id, "http 410", std::move(d)); }));
   EXPECT_EQ(s->outbox_depth("b"), 0);
-  EXPECT_TRUE(s->replay_dead_letter(ub->unit_id));
+  EXPECT_EQ(s->replay_dead_letter(ub->unit_id), std::optional<std::string>("b"));
   EXPECT_EQ(s->outbox_depth("b"), 1);
 
   auto [batch, d1] = next(*s, "a", 0, now, {.enabled = true, .max_events = 3, .linger_ms = 0});
@@ -612,7 +612,7 @@ TEST_F(sqlite_store_test, close_drains_the_queue_and_later_calls_fail) {
     EXPECT_FALSE(u);
   });
   EXPECT_TRUE(called);
-  EXPECT_FALSE(s->replay_dead_letter(1));
+  EXPECT_FALSE(s->replay_dead_letter(1).has_value());
   EXPECT_FALSE(s->get_signal("Q1"));
   s->close();  // idempotent
 
@@ -628,7 +628,7 @@ TEST_F(sqlite_store_test, blocking_calls_from_a_completion_do_not_deadlock) {
   std::promise<bool> replayed;
   s->move_to_dead_letters(u->unit_id, "http 400", [&](std::error_code ec) {
     s->state_put("ns", "k", "v");
-    replayed.set_value(!ec && s->replay_dead_letter(u->unit_id));
+    replayed.set_value(!ec && s->replay_dead_letter(u->unit_id).has_value());
   });
   auto f = replayed.get_future();
   ASSERT_EQ(f.wait_for(timeout), std::future_status::ready);
