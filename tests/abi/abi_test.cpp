@@ -20,8 +20,9 @@ namespace {
 
 // ---- the pinned ABI ----
 
-// SHA-256 of plugins/include/schakel/plugin.h as published for ABI 1.0.
-constexpr const char* pinned_plugin_h_sha256 = "01c98a4f040396deb6d36c90d50c7a1c02990230aaa3656b2d05ecd2229d76fe";
+// SHA-256 of plugins/include/schakel/plugin.h as published for ABI 1.1 (1.0 was
+// 01c98a4f040396deb6d36c90d50c7a1c02990230aaa3656b2d05ecd2229d76fe).
+constexpr const char* pinned_plugin_h_sha256 = "2d3d6f9dc23d88d6f47e26f4cb80630d483a1835d392ea341f4f8b1756a27366";
 
 std::string sha256_hex(const std::string& data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -47,9 +48,15 @@ TEST(PluginAbi, HeaderHashIsPinned) {
          "hash in tests/abi/abi_test.cpp.";
 }
 
-TEST(PluginAbi, VersionAndLayoutOf10) {
+TEST(PluginAbi, VersionAndLayoutOf11) {
   EXPECT_EQ(SCHAKEL_ABI_MAJOR, 1);
-  EXPECT_EQ(SCHAKEL_ABI_MINOR, 0);
+  EXPECT_EQ(SCHAKEL_ABI_MINOR, 1);
+  // 1.1 only appended: the 1.0 fields keep their places, the new ones follow them.
+  EXPECT_GT(offsetof(schakel_host_api, school_day_kind), offsetof(schakel_host_api, now_ms));
+  EXPECT_GT(offsetof(schakel_host_api, emit_derived), offsetof(schakel_host_api, school_day_kind));
+  EXPECT_GT(offsetof(schakel_plugin_descriptor, process), offsetof(schakel_plugin_descriptor, description));
+  EXPECT_GT(offsetof(schakel_plugin_descriptor, consumes), offsetof(schakel_plugin_descriptor, flush));
+  EXPECT_EQ(sizeof(schakel_day_kind), 4u);
   // The header every version shares: size first, then major/minor.
   EXPECT_EQ(offsetof(schakel_plugin_descriptor, struct_size), 0u);
   EXPECT_EQ(offsetof(schakel_plugin_descriptor, abi_major), 4u);
@@ -82,6 +89,11 @@ class fake_store final : public schakel::storage::store {
   std::optional<std::string> replay_dead_letter(std::int64_t) override { return std::nullopt; }
   std::int64_t outbox_depth(const std::string&) override { return 0; }
   std::int64_t outbox_depth_total() override { return 0; }
+  void append_with_state(std::vector<schakel::storage::signal_row>, std::vector<schakel::storage::outbox_item>,
+                         std::vector<schakel::storage::state_write>, schakel::storage::done_fn done) override {
+    done({});
+  }
+  std::vector<schakel::storage::logged_signal> read_signals_after(std::int64_t, std::size_t) override { return {}; }
   std::optional<std::string> state_get(const std::string& ns, const std::string& key) override {
     std::lock_guard lock(mu_);
     auto it = state_.find(ns + "\n" + key);
@@ -126,9 +138,9 @@ TEST(PluginLoader, RefusesAnotherMajor) {
   EXPECT_EQ(r.connector, nullptr);
   EXPECT_EQ(r.error.instance, "inst-1");
   EXPECT_EQ(r.error.file, file_of("abi_wrong_major"));
-  EXPECT_EQ(r.error.reason, "ABI major 2 not supported (host 1.0)");
+  EXPECT_EQ(r.error.reason, "ABI major 2 not supported (host 1.1)");
   EXPECT_EQ(ph::to_string(r.error),
-            "instance 'inst-1': " + file_of("abi_wrong_major") + ": ABI major 2 not supported (host 1.0)");
+            "instance 'inst-1': " + file_of("abi_wrong_major") + ": ABI major 2 not supported (host 1.1)");
 }
 
 TEST(PluginLoader, RefusesANewerMinor) {
@@ -136,7 +148,7 @@ TEST(PluginLoader, RefusesANewerMinor) {
   EXPECT_EQ(r.connector, nullptr);
   EXPECT_EQ(r.error.file, file_of("abi_newer_minor"));
   EXPECT_EQ(r.error.reason,
-            "ABI 1.1 is newer than the host's (host 1.0); rebuild the plugin against ABI 1.0 or upgrade the hub");
+            "ABI 1.2 is newer than the host's (host 1.1); rebuild the plugin against ABI 1.1 or upgrade the hub");
 }
 
 TEST(PluginLoader, RefusesAMissingEntrySymbol) {
@@ -150,14 +162,14 @@ TEST(PluginLoader, RefusesADescriptorSmallerThanTheRequiredPart) {
   auto r = load("abi_too_small");
   EXPECT_EQ(r.connector, nullptr);
   EXPECT_EQ(r.error.reason, "descriptor size 16 is smaller than the ABI 1.0 minimum " +
-                                std::to_string(SCHAKEL_DESCRIPTOR_MIN_SIZE) + " (plugin ABI 1.0, host 1.0)");
+                                std::to_string(SCHAKEL_DESCRIPTOR_MIN_SIZE) + " (plugin ABI 1.0, host 1.1)");
 }
 
 TEST(PluginLoader, RefusesAnUnknownLargerDescriptor) {
   auto r = load("abi_too_big");
   EXPECT_EQ(r.connector, nullptr);
   EXPECT_EQ(r.error.reason, "descriptor size " + std::to_string(sizeof(schakel_plugin_descriptor) + 8) +
-                                " unknown for ABI 1.0 (host 1.0 expects at most " +
+                                " unknown for ABI 1.1 (host 1.1 expects at most " +
                                 std::to_string(sizeof(schakel_plugin_descriptor)) + ")");
 }
 
@@ -367,3 +379,65 @@ TEST(PluginLoader, DefaultPluginDirIsBesideTheExecutable) {
 }
 
 }  // namespace
+
+// ---- processors (ABI 1.1) ----
+
+namespace {
+
+std::unique_ptr<ph::processor> load_proc(const std::string& plugin, ph::load_error& error,
+                                         const std::string& settings = "{}") {
+  return ph::load_processor(test_dir, {"rules-1", plugin, settings}, {}, error);
+}
+
+}  // namespace
+
+TEST(ProcessorLoader, LoadsAProcessorWithItsConsumedTypes) {
+  ph::load_error error;
+  auto p = load_proc("abi_processor", error);
+  ASSERT_NE(p, nullptr) << ph::to_string(error);
+  EXPECT_EQ(p->plugin_name(), "abi-processor");
+  EXPECT_EQ(p->plugin_version(), "1.2.3");
+  EXPECT_EQ(p->instance_name(), "rules-1");
+  EXPECT_EQ(p->consumes(), (std::vector<std::string>{"nl.schakel.test.event", "nl.schakel.test.more.*"}));
+}
+
+TEST(ProcessorLoader, RefusesAConnectorAsProcessorAndAProcessorAsConnector) {
+  ph::load_error error;
+  EXPECT_EQ(load_proc("abi_good", error), nullptr);
+  EXPECT_EQ(error.reason, "plugin kind 1 is not a processor (kind 2)");
+  auto r = load("abi_processor");
+  EXPECT_EQ(r.connector, nullptr);
+  EXPECT_EQ(r.error.reason, "plugin kind 2 is not a connector (kind 1)");
+}
+
+TEST(ProcessorLoader, ProcessorSettingsErrorsNameThePath) {
+  ph::load_error error;
+  EXPECT_EQ(load_proc("abi_processor", error, R"({"threshold":0})"), nullptr);
+  EXPECT_EQ(error.reason, "settings rejected: settings.threshold: must be at least 1");
+}
+
+TEST(ProcessorLoader, EmitOutsideABatchIsRefusedAndAFailingSignalIsReportedWithoutContent) {
+  ph::load_error error;
+  auto p = load_proc("abi_processor", error);
+  ASSERT_NE(p, nullptr);
+  ph::batch_state state;
+  std::vector<std::string> got;
+  p->begin_batch(state, [&](std::string_view json, std::string&) {
+    got.emplace_back(json);
+    return std::string("01JDZ3K7Q8M2X4V6N8P0R2T4W6");
+  });
+  const std::string throwing = R"({"id":"x","subject":{"student_key":"S-000123"},"content":{"evidence":{"action":"throw"}}})";
+  std::string why;
+  EXPECT_FALSE(p->process(throwing, why));
+  EXPECT_EQ(why, "process failed (INTERNAL): processor raised an exception while processing a signal");
+  EXPECT_EQ(why.find("S-000123"), std::string::npos);
+  // Three counted signals: the third derives one signal and stores the id the sink returned.
+  const std::string counted = R"({"id":"01JDZ3K7Q8M2X4V6N8P0R2T4W5","subject":{"student_key":"S-1"},"content":{}})";
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(p->process(counted, why));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(state.writes.at("alert:S-1"), "01JDZ3K7Q8M2X4V6N8P0R2T4W6");
+  EXPECT_EQ(state.writes.at("n:S-1"), "3");
+  EXPECT_TRUE(p->flush(why));
+  EXPECT_EQ(state.writes.at("flushes"), "1");
+  p->end_batch();
+}

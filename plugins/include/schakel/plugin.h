@@ -1,7 +1,7 @@
 #ifndef SCHAKEL_PLUGIN_H
 #define SCHAKEL_PLUGIN_H
 /**
- * Schakel plugin C ABI, version 1.0.
+ * Schakel plugin C ABI, version 1.1 (1.1 added processors and school calendars; 1.0 plugins still load).
  *
  * A plugin is a shared library that exports one symbol, `schakel_plugin_entry`, returning a
  * descriptor. The host checks the descriptor's size and ABI version before it calls anything else.
@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define SCHAKEL_ABI_MAJOR 1
-#define SCHAKEL_ABI_MINOR 0
+#define SCHAKEL_ABI_MINOR 1
 
 /** Name of the one exported symbol; its type is schakel_plugin_entry_fn. */
 #define SCHAKEL_PLUGIN_ENTRY_SYMBOL "schakel_plugin_entry"
@@ -67,8 +67,17 @@ typedef enum schakel_status {
 
 typedef enum schakel_plugin_kind {
   SCHAKEL_PLUGIN_CONNECTOR = 1, /**< bytes -> signals */
-  SCHAKEL_PLUGIN_PROCESSOR = 2  /**< reserved: signals -> derived signals (not loadable in ABI 1.0) */
+  SCHAKEL_PLUGIN_PROCESSOR = 2  /**< signals -> derived signals (since ABI 1.1) */
 } schakel_plugin_kind;
+
+/** What a date is for one school (school_day_kind, since ABI 1.1). Fixed at 32 bits. */
+typedef enum schakel_day_kind {
+  SCHAKEL_DAY_SCHOOL = 0,    /**< a weekday that is neither a holiday nor a study day of that school */
+  SCHAKEL_DAY_WEEKEND = 1,   /**< Saturday or Sunday */
+  SCHAKEL_DAY_HOLIDAY = 2,   /**< a weekday inside one of the school's holidays */
+  SCHAKEL_DAY_STUDY_DAY = 3, /**< a weekday the school has set aside (no lessons) */
+  SCHAKEL_DAY_FORCE_32BIT_ = 0x7fffffff
+} schakel_day_kind;
 
 typedef enum schakel_log_level {
   SCHAKEL_LOG_DEBUG = 0,
@@ -145,6 +154,26 @@ typedef struct schakel_host_api {
 
   /** Wall-clock time, milliseconds since the Unix epoch. */
   int64_t (*now_ms)(schakel_host_ctx* host);
+
+  /* ---- since ABI 1.1 ---- */
+
+  /**
+   * What `day` (days since 1970-01-01, the school's local date) is for the school `brin` (4 characters)
+   * with `vestiging` (2 digits, or empty). The host looks up BRIN+vestiging first, then the BRIN. On OK it
+   * sets *out_kind to a schakel_day_kind. NOT_FOUND: the hub has no calendar for that school (the plugin
+   * decides what that means and says so in its documentation). Any hook, any time; in memory, fast.
+   */
+  schakel_status (*school_day_kind)(schakel_host_ctx* host, const char* brin, size_t brin_len, const char* vestiging,
+                                    size_t vestiging_len, int32_t day, uint32_t* out_kind);
+
+  /**
+   * Processors only, during process or flush: hands over one derived signal (as emit_signal; the host
+   * copies it) and gives the id the host assigned to it to `id_sink` (called once, before returning, only
+   * on OK) so that later signals can name it (derived_from, retractions). The host validates the signal
+   * now: INVALID_ARGUMENT means it was refused and dropped (the reason is in the host's log).
+   */
+  schakel_status (*emit_derived)(schakel_call_ctx* ctx, const char* json, size_t json_len,
+                                 schakel_value_sink_fn id_sink, void* sink_ctx);
 } schakel_host_api;
 
 /** True when the host's callback table contains `field` (use for callbacks added after 1.0). */
@@ -178,6 +207,23 @@ typedef schakel_status (*schakel_ingest_fn)(schakel_instance* instance, const ch
                                             schakel_call_ctx* ctx);
 
 /**
+ * Processors (since ABI 1.1). The host feeds a processor the stored signals whose type matches its
+ * `consumes` patterns, one at a time, in log order, from one thread, in batches; each batch ends with
+ * flush. Everything a batch emits and every state_put made during it are committed in ONE transaction
+ * together with the processor's position in the log, so a crash replays the whole batch from the
+ * committed position and the processor never sees its own half-applied state. state_get reads the
+ * batch's own uncommitted writes first. A processor never sees signals it emitted itself.
+ *
+ * process: `signal_json` is the stored signal (borrowed for the call). Returns OK, or INTERNAL after
+ * set_error; the host logs that (without content) and moves on, so one bad signal cannot stop the rules.
+ */
+typedef schakel_status (*schakel_process_fn)(schakel_instance* instance, const char* signal_json, size_t signal_len,
+                                             schakel_call_ctx* ctx);
+
+/** End of a batch: emit what was deferred, write state. May emit and call state_put. */
+typedef schakel_status (*schakel_flush_fn)(schakel_instance* instance, schakel_call_ctx* ctx);
+
+/**
  * What the entry symbol returns. Owned by the plugin, static: valid and unchanged for as long as the
  * library is loaded. Append-only.
  */
@@ -193,10 +239,16 @@ typedef struct schakel_plugin_descriptor {
   uint32_t reserved0;   /**< 0 */
   schakel_create_fn create;
   schakel_destroy_fn destroy;
-  schakel_ingest_fn ingest; /**< required for SCHAKEL_PLUGIN_CONNECTOR */
+  schakel_ingest_fn ingest; /**< required for SCHAKEL_PLUGIN_CONNECTOR; NULL for a processor */
 
   /* ---- since ABI 1.0: optional (may be NULL, or absent from a shorter struct) ---- */
   const char* description; /**< NUL-terminated one-line summary for listings */
+
+  /* ---- since ABI 1.1: processors (process and consumes required for SCHAKEL_PLUGIN_PROCESSOR) ---- */
+  schakel_process_fn process;
+  schakel_flush_fn flush; /**< optional */
+  /** NUL-terminated, space-separated signal types; a pattern ending in '*' is a prefix ("nl.schakel.attendance.*"). */
+  const char* consumes;
 } schakel_plugin_descriptor;
 
 /**

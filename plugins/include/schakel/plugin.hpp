@@ -14,6 +14,19 @@
  * no exception ever crosses the ABI. An exception from ingest becomes an INTERNAL status with a
  * fixed message (its what() is not forwarded: library messages may quote record content).
  * ingest may run concurrently on one object, hence `const` is recommended.
+ *
+ * A processor (ABI 1.1) is a class
+ *
+ *   class my_processor {
+ *    public:
+ *     my_processor(std::string_view settings_json, const schakel::sdk::host& host);
+ *     void process(std::string_view signal_json, schakel::sdk::processor_context& ctx);
+ *     void flush(schakel::sdk::processor_context& ctx);   // end of a batch: emit deferred signals, write state
+ *   };
+ *   SCHAKEL_PROCESSOR(my_processor, "my-processor", "0.1.0", "nl.schakel.x.* nl.schakel.y.z")
+ *
+ * process and flush run on one thread at a time; state written through host::state_put during them is
+ * committed with the batch's derived signals (see plugin.h).
  */
 #include <cstdint>
 #include <exception>
@@ -50,6 +63,21 @@ class ingest_context {
   virtual void fail(std::string_view reason) = 0;
   virtual bool failed() const = 0;
 };
+
+/**
+ * Where a processor hands its derived signals. The SDK implements it over the host; tests implement it
+ * to run a processor without loading it.
+ */
+class processor_context {
+ public:
+  virtual ~processor_context() = default;
+  /** One derived signal (JSON object text); returns the id the host gave it, or "" when refused. */
+  virtual std::string emit(std::string json) = 0;
+};
+
+/** What a date is for a school (plugin.h schakel_day_kind). */
+enum class day_kind { school_day = SCHAKEL_DAY_SCHOOL, weekend = SCHAKEL_DAY_WEEKEND, holiday = SCHAKEL_DAY_HOLIDAY,
+                      study_day = SCHAKEL_DAY_STUDY_DAY };
 
 /** Host services for the instance's lifetime: logging, persisted state and the clock. */
 class host {
@@ -90,6 +118,22 @@ class host {
   }
 
   std::int64_t now_ms() const noexcept { return api_ != nullptr && api_->now_ms != nullptr ? api_->now_ms(ctx_) : 0; }
+
+  /**
+   * What `day` (days since 1970-01-01) is for the school; nullopt when the hub has no calendar for it
+   * (or is older than ABI 1.1).
+   */
+  std::optional<day_kind> school_day(std::string_view brin, std::string_view vestiging, std::int32_t day) const noexcept {
+    if (api_ == nullptr || !SCHAKEL_HOST_HAS(api_, school_day_kind) || api_->school_day_kind == nullptr) {
+      return std::nullopt;
+    }
+    std::uint32_t kind = 0;
+    if (api_->school_day_kind(ctx_, brin.data(), brin.size(), vestiging.data(), vestiging.size(), day, &kind) !=
+        SCHAKEL_STATUS_OK) {
+      return std::nullopt;
+    }
+    return static_cast<day_kind>(kind);
+  }
 
  private:
   const schakel_host_api* api_;
@@ -191,6 +235,83 @@ schakel_status ingest(schakel_instance* p, const char* body, std::size_t body_le
   }
 }
 
+/** processor_context over the host callbacks of one process or flush call. */
+class host_processor_context final : public processor_context {
+ public:
+  host_processor_context(const schakel_host_api* api, schakel_call_ctx* ctx) noexcept : api_(api), ctx_(ctx) {}
+  std::string emit(std::string json) override {
+    std::string id;
+    if (!SCHAKEL_HOST_HAS(api_, emit_derived) || api_->emit_derived == nullptr) return id;
+    auto sink = [](void* c, const char* data, std::size_t len) noexcept {
+      try {
+        static_cast<std::string*>(c)->assign(data, len);
+      } catch (...) {
+      }
+    };
+    if (api_->emit_derived(ctx_, json.data(), json.size(), sink, &id) != SCHAKEL_STATUS_OK) id.clear();
+    return id;
+  }
+
+ private:
+  const schakel_host_api* api_;
+  schakel_call_ctx* ctx_;
+};
+
+template <class T>
+schakel_status process(schakel_instance* p, const char* json, std::size_t len, schakel_call_ctx* ctx) noexcept {
+  if (p == nullptr) return SCHAKEL_STATUS_INVALID_ARGUMENT;
+  auto* inst = reinterpret_cast<instance<T>*>(p);
+  try {
+    host_processor_context context(inst->api, ctx);
+    inst->connector.process(std::string_view(json != nullptr ? json : "", json != nullptr ? len : 0), context);
+    return SCHAKEL_STATUS_OK;
+  } catch (const std::bad_alloc&) {
+    set_error(inst->api, ctx, "out of memory in processor");
+    return SCHAKEL_STATUS_INTERNAL;
+  } catch (...) {
+    set_error(inst->api, ctx, "processor raised an exception while processing a signal");
+    return SCHAKEL_STATUS_INTERNAL;
+  }
+}
+
+template <class T>
+schakel_status flush(schakel_instance* p, schakel_call_ctx* ctx) noexcept {
+  if (p == nullptr) return SCHAKEL_STATUS_INVALID_ARGUMENT;
+  auto* inst = reinterpret_cast<instance<T>*>(p);
+  try {
+    host_processor_context context(inst->api, ctx);
+    inst->connector.flush(context);
+    return SCHAKEL_STATUS_OK;
+  } catch (const std::bad_alloc&) {
+    set_error(inst->api, ctx, "out of memory in processor flush");
+    return SCHAKEL_STATUS_INTERNAL;
+  } catch (...) {
+    set_error(inst->api, ctx, "processor raised an exception during flush");
+    return SCHAKEL_STATUS_INTERNAL;
+  }
+}
+
+template <class T>
+constexpr schakel_plugin_descriptor make_processor_descriptor(const char* name, const char* version,
+                                                              const char* consumes) noexcept {
+  schakel_plugin_descriptor d{};
+  d.struct_size = sizeof(schakel_plugin_descriptor);
+  d.abi_major = SCHAKEL_ABI_MAJOR;
+  d.abi_minor = SCHAKEL_ABI_MINOR;
+  d.name = name;
+  d.version = version;
+  d.kind = SCHAKEL_PLUGIN_PROCESSOR;
+  d.reserved0 = 0;
+  d.create = &create<T>;
+  d.destroy = &destroy<T>;
+  d.ingest = nullptr;
+  d.description = nullptr;
+  d.process = &process<T>;
+  d.flush = &flush<T>;
+  d.consumes = consumes;
+  return d;
+}
+
 template <class T>
 constexpr schakel_plugin_descriptor make_descriptor(const char* name, const char* version,
                                                     const char* description) noexcept {
@@ -226,4 +347,12 @@ constexpr schakel_plugin_descriptor make_descriptor(const char* name, const char
     static const schakel_plugin_descriptor descriptor =                                                \
         ::schakel::sdk::detail::make_descriptor<class_name>(plugin_name, plugin_version, description); \
     return &descriptor;                                                                                \
+  }
+
+/** Defines the entry symbol of a processor plugin (ABI 1.1); `consumes` is plugin.h's type pattern list. */
+#define SCHAKEL_PROCESSOR(class_name, plugin_name, plugin_version, consumes)                                 \
+  extern "C" SCHAKEL_PLUGIN_EXPORT const schakel_plugin_descriptor* schakel_plugin_entry(void) {             \
+    static const schakel_plugin_descriptor descriptor =                                                      \
+        ::schakel::sdk::detail::make_processor_descriptor<class_name>(plugin_name, plugin_version, consumes); \
+    return &descriptor;                                                                                      \
   }
