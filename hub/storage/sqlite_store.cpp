@@ -25,7 +25,7 @@ namespace {
 using detail::connection;
 using detail::from_sqlite;
 
-constexpr int current_schema = 1;
+constexpr int current_schema = 2;
 constexpr std::string_view single_content_type = "application/cloudevents+json";
 constexpr std::string_view batch_content_type = "application/cloudevents-batch+json";
 constexpr std::size_t max_error_text = 1024;   // last_error / dead reason: status lines, not documents
@@ -75,6 +75,22 @@ CREATE TABLE state (
   updated_ms INTEGER NOT NULL,
   PRIMARY KEY (ns, key)
 ) WITHOUT ROWID;
+)sql",
+    // 1 -> 2: the log position becomes an explicit INTEGER PRIMARY KEY. A bare rowid may be renumbered
+    // by VACUUM, and processors keep their position in the log as a number that must never move.
+    R"sql(
+CREATE TABLE signals_v2 (
+  seq       INTEGER PRIMARY KEY,
+  id        TEXT    NOT NULL UNIQUE,
+  type      TEXT    NOT NULL,
+  instance  TEXT    NOT NULL,
+  stored_ms INTEGER NOT NULL,
+  json      TEXT    NOT NULL
+);
+INSERT INTO signals_v2 (seq, id, type, instance, stored_ms, json)
+  SELECT rowid, id, type, instance, stored_ms, json FROM signals ORDER BY rowid;
+DROP TABLE signals;
+ALTER TABLE signals_v2 RENAME TO signals;
 )sql",
 };
 static_assert(std::size(migrations) == current_schema);
@@ -158,6 +174,46 @@ class sqlite_store final : public store {
              [done = std::move(done)](std::error_code ec) {
                if (done) done(ec);
              }});
+  }
+
+  void append_with_state(std::vector<signal_row> signals, std::vector<outbox_item> items,
+                         std::vector<state_write> state, done_fn done) override {
+    struct payload {
+      std::vector<signal_row> signals;
+      std::vector<outbox_item> items;
+      std::vector<state_write> state;
+    };
+    auto data = std::make_shared<payload>(payload{std::move(signals), std::move(items), std::move(state)});
+    enqueue({"append_with_state",
+             [this, data](effects& fx) {
+               if (auto ec = do_append(data->signals, data->items, fx)) return ec;
+               return do_state_writes(data->state, fx);
+             },
+             [done = std::move(done)](std::error_code ec) {
+               if (done) done(ec);
+             }});
+  }
+
+  std::vector<logged_signal> read_signals_after(std::int64_t after_seq, std::size_t limit) override {
+    std::vector<logged_signal> out;
+    std::lock_guard lock(reader_mu_);
+    if (!reader_.is_open()) return out;
+    int rc = SQLITE_OK;
+    auto st =
+        reader_.prepare("SELECT seq, id, type, instance, json FROM signals WHERE seq > ?1 ORDER BY seq LIMIT ?2", rc);
+    if (!st) return read_failed("read_signals_after", rc), out;
+    st->bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
+    while ((rc = st->step()) == SQLITE_ROW) {
+      logged_signal s;
+      s.seq = st->int64(0);
+      s.id = st->text(1);
+      s.type = st->text(2);
+      s.instance = st->text(3);
+      s.json = st->text(4);
+      out.push_back(std::move(s));
+    }
+    if (rc != SQLITE_DONE) read_failed("read_signals_after", rc);
+    return out;
   }
 
   void next_unit(const std::string& subscription, std::uint32_t lane, std::int64_t now_ms, const batching& batch,
@@ -681,6 +737,33 @@ class sqlite_store final : public store {
     }
     fx.signals = static_cast<std::int64_t>(signals.size());
     for (const auto& it : items) fx.depth.emplace_back(it.subscription, 1);
+    return {};
+  }
+
+  std::error_code do_state_writes(const std::vector<state_write>& writes, effects& fx) {
+    if (writes.empty()) return {};
+    int rc = SQLITE_OK;
+    auto put = writer_.prepare(
+        "INSERT INTO state (ns, key, value, updated_ms) VALUES (?1, ?2, ?3, ?4) "
+        "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
+        rc);
+    if (!put) return from_sqlite(rc);
+    auto del = writer_.prepare("DELETE FROM state WHERE ns = ?1 AND key = ?2", rc);
+    if (!del) return from_sqlite(rc);
+    const auto now = schakel::now_ms();
+    for (const auto& w : writes) {
+      if (w.ns.empty()) {
+        fx.detail = "a state write has an empty namespace";
+        return storage_errc::invalid_argument;
+      }
+      auto ec = w.erase ? step_done(del->bind(1, w.ns).bind(2, w.key))
+                        : step_done(put->bind(1, w.ns).bind(2, w.key).bind_blob(3, w.value).bind(4, now));
+      if (ec) {
+        fx.detail = writer_.last_error() + " (state of " + w.ns + ")";
+        return ec;
+      }
+      (w.erase ? del : put)->reset();
+    }
     return {};
   }
 

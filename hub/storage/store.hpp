@@ -94,6 +94,23 @@ struct dead_letter {
   std::string reason;  ///< never contains event content: status codes and transport errors only
 };
 
+/** One plugin-state change committed together with an append (see store::append_with_state). */
+struct state_write {
+  std::string ns;
+  std::string key;
+  std::string value;
+  bool erase = false;  ///< true: remove the key (value ignored)
+};
+
+/** A stored signal with its position in the log (strictly increasing in commit order). */
+struct logged_signal {
+  std::int64_t seq = 0;
+  std::string id;
+  std::string type;
+  std::string instance;
+  std::string json;
+};
+
 /** How a subscription's pending events are grouped into delivery units. */
 struct batching {
   bool enabled = false;
@@ -112,6 +129,19 @@ class store {
    * on disk (fsync'd). Many concurrent appends share one commit (group commit).
    */
   virtual void append(std::vector<signal_row> signals, std::vector<outbox_item> items, done_fn done) = 0;
+
+  /**
+   * As append, and in the same transaction the state changes: what makes a drop-folder file's "already
+   * ingested" mark, or a processor's derived signals, state and log position, all-or-nothing.
+   */
+  virtual void append_with_state(std::vector<signal_row> signals, std::vector<outbox_item> items,
+                                 std::vector<state_write> state, done_fn done) = 0;
+
+  /**
+   * Up to `limit` signals stored after position `after_seq`, in log order (seq ascending). Blocking;
+   * for processors, which follow the log from a committed position.
+   */
+  virtual std::vector<logged_signal> read_signals_after(std::int64_t after_seq, std::size_t limit) = 0;
 
   /** A stored signal's JSON, or nullopt. Blocking; not for network threads. */
   virtual std::optional<std::string> get_signal(const std::string& id) = 0;

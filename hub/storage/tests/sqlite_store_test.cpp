@@ -125,7 +125,7 @@ TEST_F(sqlite_store_test, opens_in_wal_mode_with_versioned_schema) {
     return out;
   };
   EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(pragma("PRAGMA user_version"), "1");
+  EXPECT_EQ(pragma("PRAGMA user_version"), "2");
   ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   try {
@@ -651,4 +651,86 @@ TEST_F(sqlite_store_test, state_get_put) {
 }
 
 }  // namespace
+}  // namespace schakel::storage
+
+namespace schakel::storage {
+
+TEST_F(sqlite_store_test, append_with_state_commits_signals_outbox_and_state_together) {
+  auto s = open();
+  ASSERT_FALSE(call([&](auto done) {
+    s->append_with_state({sig("S1")}, {item("a", "S1")}, {{"rules", "k", "v1", false}, {"pos", "rules", "7", false}},
+                         done);
+  }));
+  EXPECT_EQ(s->state_get("rules", "k"), "v1");
+  EXPECT_EQ(s->state_get("pos", "rules"), "7");
+  EXPECT_EQ(s->outbox_depth("a"), 1);
+  // An erase and a write in one job.
+  ASSERT_FALSE(
+      call([&](auto done) { s->append_with_state({}, {}, {{"rules", "k", "", true}, {"rules", "j", "x", false}}, done); }));
+  EXPECT_EQ(s->state_get("rules", "k"), std::nullopt);
+  EXPECT_EQ(s->state_get("rules", "j"), "x");
+}
+
+TEST_F(sqlite_store_test, a_failing_append_with_state_writes_no_state) {
+  auto s = open();
+  ASSERT_FALSE(append(*s, {sig("S1")}, {}));
+  // A duplicate signal id fails the job: its state write must not survive either.
+  EXPECT_TRUE(call([&](auto done) { s->append_with_state({sig("S1")}, {}, {{"rules", "k", "v", false}}, done); }));
+  EXPECT_EQ(s->state_get("rules", "k"), std::nullopt);
+  EXPECT_TRUE(call([&](auto done) { s->append_with_state({}, {}, {{"", "k", "v", false}}, done); }));
+}
+
+TEST_F(sqlite_store_test, read_signals_after_follows_the_log_in_commit_order_across_reopen) {
+  {
+    auto s = open();
+    ASSERT_FALSE(append(*s, {sig("B"), sig("A")}, {}));
+    ASSERT_FALSE(append(*s, {sig("C")}, {}));
+  }
+  auto s = open();
+  auto all = s->read_signals_after(0, 10);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].id, "B");
+  EXPECT_EQ(all[1].id, "A");
+  EXPECT_EQ(all[2].id, "C");
+  EXPECT_LT(all[0].seq, all[1].seq);
+  EXPECT_EQ(all[2].type, "nl.schakel.test.thing.happened");
+  EXPECT_EQ(all[2].json, R"({"id":"C"})");
+  auto tail = s->read_signals_after(all[0].seq, 1);
+  ASSERT_EQ(tail.size(), 1u);
+  EXPECT_EQ(tail[0].id, "A");
+  EXPECT_TRUE(s->read_signals_after(all[2].seq, 10).empty());
+}
+
+TEST_F(sqlite_store_test, a_version_1_database_migrates_keeping_signals_in_order) {
+  // The schema as version 1 wrote it: signals without an explicit seq column.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE signals (id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, instance TEXT NOT NULL, "
+                         "stored_ms INTEGER NOT NULL, json TEXT NOT NULL);"
+                         "INSERT INTO signals VALUES ('Z', 't.a.b', 'i', 1, '{}'), ('Y', 't.a.b', 'i', 2, '{}');"
+                         "CREATE TABLE outbox (unit_id INTEGER PRIMARY KEY AUTOINCREMENT, subscription TEXT NOT NULL,"
+                         " lane INTEGER NOT NULL, seq INTEGER NOT NULL, is_batch INTEGER NOT NULL DEFAULT 0,"
+                         " batch_id INTEGER, signal_id TEXT, webhook_id TEXT NOT NULL, body TEXT NOT NULL,"
+                         " event_count INTEGER NOT NULL DEFAULT 1, created_ms INTEGER NOT NULL,"
+                         " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER NOT NULL DEFAULT 0,"
+                         " last_error TEXT, formed INTEGER NOT NULL DEFAULT 0, dead_at_ms INTEGER, dead_reason TEXT);"
+                         "CREATE TABLE disabled_subscriptions (subscription TEXT PRIMARY KEY NOT NULL,"
+                         " since_ms INTEGER NOT NULL) WITHOUT ROWID;"
+                         "CREATE TABLE state (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
+                         " updated_ms INTEGER NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID;"
+                         "PRAGMA user_version = 1;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto s = open();
+  auto all = s->read_signals_after(0, 10);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].id, "Z");
+  EXPECT_EQ(all[0].seq, 1);
+  EXPECT_EQ(all[1].id, "Y");
+  ASSERT_FALSE(append(*s, {sig("X")}, {}));
+  EXPECT_EQ(s->read_signals_after(all[1].seq, 10).at(0).id, "X");
+}
+
 }  // namespace schakel::storage
