@@ -19,11 +19,16 @@ namespace bhttp = beast::http;
 namespace {
 
 template <class Stream>
-admin_reply exchange(Stream& stream, const admin_target& t, const std::string& method, const std::string& path) {
+admin_reply exchange(Stream& stream, const admin_target& t, const std::string& method, const std::string& path,
+                     const std::string& body) {
   bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), path, 11};
   req.set(bhttp::field::host, t.host);
   req.set(bhttp::field::user_agent, "schakel-cli");
   if (!t.token.empty()) req.set(bhttp::field::authorization, "Bearer " + t.token);
+  if (!body.empty()) {
+    req.set(bhttp::field::content_type, "application/json");
+    req.body() = body;
+  }
   req.prepare_payload();
   bhttp::write(stream, req);
   beast::flat_buffer buffer;
@@ -34,7 +39,8 @@ admin_reply exchange(Stream& stream, const admin_target& t, const std::string& m
 
 }  // namespace
 
-admin_reply admin_request(const admin_target& t, const std::string& method, const std::string& path) {
+admin_reply admin_request(const admin_target& t, const std::string& method, const std::string& path,
+                          const std::string& body) {
   try {
     asio::io_context ioc;
     asio::ip::tcp::resolver resolver(ioc);
@@ -43,7 +49,7 @@ admin_reply admin_request(const admin_target& t, const std::string& method, cons
       beast::tcp_stream stream(ioc);
       stream.expires_after(std::chrono::seconds(30));
       stream.connect(endpoints);
-      return exchange(stream, t, method, path);
+      return exchange(stream, t, method, path, body);
     }
     asio::ssl::context ctx(asio::ssl::context::tls_client);
     ctx.set_options(asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
@@ -58,7 +64,7 @@ admin_reply admin_request(const admin_target& t, const std::string& method, cons
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
     beast::get_lowest_layer(stream).connect(endpoints);
     stream.handshake(asio::ssl::stream_base::client);
-    return exchange(stream, t, method, path);
+    return exchange(stream, t, method, path, body);
   } catch (const std::exception& e) {
     throw std::runtime_error(t.host + ":" + t.port + ": " + e.what());
   }

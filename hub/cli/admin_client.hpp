@@ -18,6 +18,7 @@ struct admin_reply {
 };
 
 /** Throws std::runtime_error with the address and the transport error. */
-admin_reply admin_request(const admin_target& target, const std::string& method, const std::string& path);
+admin_reply admin_request(const admin_target& target, const std::string& method, const std::string& path,
+                          const std::string& body = {});
 
 }  // namespace schakel::cli

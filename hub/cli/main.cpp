@@ -1,4 +1,4 @@
-// The `schakel` command: serve, check-config, version, deadletters.
+// The `schakel` command: serve, check-config, version, deadletters, alerts, calendar.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "calendar/calendar.hpp"
+#include "calendar/calendar_cli.hpp"
 #include "cli/admin_client.hpp"
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
@@ -71,11 +73,34 @@ int main(int argc, char** argv) {
   dl_replay->add_option("--config,-c", dl_config, "The hub's configuration file")->required();
   dl_replay->add_option("--ca-file", ca_file, "CA bundle to verify the hub's TLS certificate");
 
+  auto* alerts = app.add_subcommand("alerts", "Act on alerts of a running hub");
+  alerts->require_subcommand(1);
+  std::string alert_id, alert_config, informed_on, informed_by;
+  auto* refer = alerts->add_subcommand(
+      "refer", "Record that the parents were informed, so the alert may be referred (M@ZL to the JGZ doctor)");
+  refer->add_option("id", alert_id, "The alert's signal id (the CloudEvent id the coordinator received)")->required();
+  refer->add_option("--config,-c", alert_config, "The hub's configuration file")->required();
+  refer->add_option("--parents-informed-on", informed_on, "Date the parents were informed (YYYY-MM-DD)")->required();
+  refer->add_option("--informed-by", informed_by, "Role of who informed them (e.g. mentor)")->required();
+  refer->add_option("--ca-file", ca_file, "CA bundle to verify the hub's TLS certificate");
+
+  auto* cal = app.add_subcommand("calendar", "Check calendar files or show a school's school weeks");
+  cal->require_subcommand(1);
+  std::vector<std::string> cal_files;
+  std::string cal_config, cal_school, cal_from, cal_to;
+  auto* cal_check = cal->add_subcommand("check", "Load .ics/.csv calendar files and report errors with file:line");
+  cal_check->add_option("files", cal_files, "Calendar files")->required();
+  auto* cal_show = cal->add_subcommand("show", "Print a school's weeks: school days, days off, skipped weeks");
+  cal_show->add_option("--config,-c", cal_config, "Configuration file with the schools section")->required();
+  cal_show->add_option("--school", cal_school, "BRIN, or BRIN + 2-digit vestiging")->required();
+  cal_show->add_option("--from", cal_from, "First date (YYYY-MM-DD), default 2026-08-01");
+  cal_show->add_option("--to", cal_to, "Last date (YYYY-MM-DD), default 2027-07-31");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (*version) {
-      std::cout << "schakel " << SCHAKEL_VERSION << " (signal schema v1, plugin ABI 1.0)\n";
+      std::cout << "schakel " << SCHAKEL_VERSION << " (signal schema v1, plugin ABI 1.1)\n";
       return 0;
     }
     if (*serve) return daemon::serve(config::load_config_file(config_file));
@@ -85,7 +110,34 @@ int main(int argc, char** argv) {
       for (const auto& p : problems) std::cerr << check_file << ": " << p << "\n";
       if (!problems.empty()) return 1;
       std::cout << check_file << ": ok (" << cfg.connectors.size() << " connector instance(s), "
+                << cfg.processors.size() << " processor(s), " << cfg.schools.size() << " school(s), "
                 << cfg.subscriptions.size() << " subscription(s))\n";
+      return 0;
+    }
+    if (*cal_check) return calendar::calendar_check(cal_files, std::cout, std::cerr);
+    if (*cal_show) {
+      auto cfg = config::load_config_file(cal_config);
+      const auto registry = calendar::registry_from_config(cfg.schools, cfg.config_dir);
+      const auto from = calendar::parse_date(cal_from.empty() ? "2026-08-01" : cal_from);
+      const auto to = calendar::parse_date(cal_to.empty() ? "2027-07-31" : cal_to);
+      if (!from || !to) return fail("--from and --to must be dates (YYYY-MM-DD or dd-mm-jjjj)");
+      if (cal_school.size() != 4 && cal_school.size() != 6)
+        return fail("--school must be a BRIN (4 characters) or BRIN + vestiging (6)");
+      return calendar::calendar_show(registry, std::string_view(cal_school).substr(0, 4),
+                                     cal_school.size() == 6 ? std::string_view(cal_school).substr(4) : "", *from, *to,
+                                     std::cout);
+    }
+    if (*refer) {
+      auto cfg = config::load_config_file(alert_config);
+      auto target = target_from(cfg, ca_file);
+      const nlohmann::json body = {{"parents_informed_on", informed_on}, {"informed_by", informed_by}};
+      auto reply = cli::admin_request(target, "POST", "/v1/alerts/" + alert_id + "/referral", body.dump());
+      auto answer = nlohmann::json::parse(reply.body, nullptr, false);
+      if (reply.status != 202) {
+        std::string detail = answer.is_object() ? answer.value("detail", reply.body) : reply.body;
+        return fail("HTTP " + std::to_string(reply.status) + ": " + detail);
+      }
+      std::cout << "referral recorded for alert " << alert_id << " (" << answer.value("referral", "") << ")\n";
       return 0;
     }
     if (*dl) {

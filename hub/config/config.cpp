@@ -647,6 +647,19 @@ bool base64_decoded_size(std::string_view text, std::size_t& bytes) {
   return true;
 }
 
+/**
+ * "content.evidence.<key>": one property of the evidence object. The schema leaves evidence open
+ * (any small scalar map), so its keys cannot come from the schema; allowing them one by one lets a
+ * subscription take the two facts it needs instead of all evidence.
+ */
+bool evidence_key_path(const std::string& path) {
+  constexpr std::string_view prefix = "content.evidence.";
+  if (path.size() <= prefix.size() || path.compare(0, prefix.size(), prefix) != 0) return false;
+  return std::all_of(path.begin() + static_cast<std::ptrdiff_t>(prefix.size()), path.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
 class semantic_checker {
  public:
   semantic_checker(problems& errors, const json& doc) : errors_(errors), doc_(doc) {}
@@ -673,11 +686,40 @@ class semantic_checker {
         errors_.add(schema::join_path(schema::join_path("connectors", i), "name"),
                     "duplicate connector name " + in_quotes(cfg.connectors[i].name));
     }
+    // Names beginning with "schakel" are the core's own sources (e.g. schakel-alerts for referrals).
+    const auto reserved = [&](const std::string& name, const std::string& at) {
+      if (name.rfind("schakel", 0) == 0)
+        errors_.add(schema::join_path(at, "name"), "names beginning with \"schakel\" are reserved for the hub itself");
+    };
+    for (std::size_t i = 0; i < cfg.connectors.size(); ++i)
+      reserved(cfg.connectors[i].name, schema::join_path("connectors", i));
+    // Processors share the instance namespace: a signal's source.instance names either kind.
+    std::set<std::string> instance_names = connector_names;
+    if (const auto* processors = find(doc_, "processors")) {
+      for (std::size_t i = 0; i < processors->size(); ++i) {
+        const std::string at = schema::join_path("processors", i);
+        cfg.processors.push_back(build_processor((*processors)[i], at, connector_names));
+        reserved(cfg.processors.back().name, at);
+        if (!instance_names.insert(cfg.processors.back().name).second)
+          errors_.add(schema::join_path(at, "name"),
+                      "duplicate instance name " + in_quotes(cfg.processors.back().name) +
+                          " (connectors and processors share one namespace)");
+      }
+    }
+    std::set<std::string> drop_paths;
+    for (std::size_t i = 0; i < cfg.connectors.size(); ++i) {
+      if (!cfg.connectors[i].drop_folder) continue;
+      const auto norm = std::filesystem::path(cfg.connectors[i].drop_folder->path).lexically_normal().string();
+      if (!drop_paths.insert(norm).second)
+        errors_.add(schema::join_path(schema::join_path(schema::join_path("connectors", i), "drop_folder"), "path"),
+                    "another connector instance already watches this folder");
+    }
+    if (const auto* schools = find(doc_, "schools")) cfg.schools = *schools;
     if (const auto* subscriptions = find(doc_, "subscriptions")) {
       std::set<std::string> names;
       for (std::size_t i = 0; i < subscriptions->size(); ++i) {
         const std::string at = schema::join_path("subscriptions", i);
-        cfg.subscriptions.push_back(build_subscription((*subscriptions)[i], at, connector_names));
+        cfg.subscriptions.push_back(build_subscription((*subscriptions)[i], at, instance_names));
         if (!names.insert(cfg.subscriptions.back().name).second)
           errors_.add(schema::join_path(at, "name"),
                       "duplicate subscription name " + in_quotes(cfg.subscriptions.back().name));
@@ -742,6 +784,29 @@ class semantic_checker {
     out.token = c.at("token").get<std::string>();
     if (out.token.size() < min_token_chars) errors_.add(schema::join_path(at, "token"), too_short_message());
     if (const auto* settings = find(c, "settings")) out.settings = *settings;
+    if (const auto* drop = find(c, "drop_folder")) {
+      const std::string dat = schema::join_path(at, "drop_folder");
+      drop_folder_settings d;
+      d.path = drop->at("path").get<std::string>();
+      d.poll_interval = duration(*drop, "poll_interval", dat, d.poll_interval);
+      d.settle = duration(*drop, "settle", dat, d.settle, true);
+      d.max_file_bytes = drop->value("max_file_bytes", d.max_file_bytes);
+      out.drop_folder = std::move(d);
+    }
+    return out;
+  }
+
+  processor_instance build_processor(const json& p, const std::string& at, const std::set<std::string>& connectors) {
+    processor_instance out;
+    out.name = p.at("name").get<std::string>();
+    out.plugin = p.at("plugin").get<std::string>();
+    out.inputs = p.value("inputs", std::vector<std::string>{});
+    for (std::size_t i = 0; i < out.inputs.size(); ++i) {
+      if (connectors.count(out.inputs[i]) == 0)
+        errors_.add(schema::join_path(schema::join_path(at, "inputs"), i),
+                    "no connector instance named " + in_quotes(out.inputs[i]));
+    }
+    if (const auto* settings = find(p, "settings")) out.settings = *settings;
     return out;
   }
 
@@ -763,7 +828,7 @@ class semantic_checker {
       for (std::size_t i = 0; i < out.filter.instances.size(); ++i) {
         if (connectors.count(out.filter.instances[i]) == 0)
           errors_.add(schema::join_path(schema::join_path(fat, "instances"), i),
-                      "no connector instance named " + in_quotes(out.filter.instances[i]));
+                      "no connector or processor instance named " + in_quotes(out.filter.instances[i]));
       }
     }
     out.fields = s.at("fields").get<std::vector<std::string>>();
@@ -771,7 +836,7 @@ class semantic_checker {
     std::set<std::string> seen;
     for (std::size_t i = 0; i < out.fields.size(); ++i) {
       const std::string fpath = schema::join_path(schema::join_path(at, "fields"), i);
-      if (std::find(known.begin(), known.end(), out.fields[i]) == known.end()) {
+      if (std::find(known.begin(), known.end(), out.fields[i]) == known.end() && !evidence_key_path(out.fields[i])) {
         errors_.add(fpath, "unknown signal field " + in_quotes(out.fields[i]) + " (see docs/signal-schema.md)");
       } else if (!seen.insert(out.fields[i]).second) {
         errors_.add(fpath, "field " + in_quotes(out.fields[i]) + " listed twice");
@@ -903,7 +968,11 @@ hub_config load_config_file(const std::filesystem::path& file) {
   errno = 0;
   if (!read_small_file(file.string(), max_text_bytes, text, why))
     throw config_error(file.string() + ": cannot read configuration file (" + why + ")");
-  return load_config_text(text, file.string());
+  hub_config cfg = load_config_text(text, file.string());
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(file, ec);
+  cfg.config_dir = (ec ? file : absolute).parent_path().string();
+  return cfg;
 }
 
 }  // namespace schakel::config

@@ -43,10 +43,27 @@ struct limit_settings {
   std::int64_t max_outbox_depth = 1'000'000;  ///< above this ingest answers 503 + Retry-After
 };
 
+/** A watched folder of one connector instance (docs/drop-folder.md). */
+struct drop_folder_settings {
+  std::string path;
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds settle{2000};
+  std::uint64_t max_file_bytes = 256ull << 20;
+};
+
 struct connector_instance {
   std::string name;                                    ///< instance name, used in URLs and metrics
   std::string plugin;                                  ///< plugin file stem, e.g. generic-json
-  std::string token;                                   ///< bearer token for ingest (>= 32 characters)
+  std::string token;                                   ///< bearer token for ingest (>= 24 characters)
+  nlohmann::json settings = nlohmann::json::object();  ///< handed to the plugin as JSON text
+  std::optional<drop_folder_settings> drop_folder;
+};
+
+/** A processor plugin instance: reads stored signals, derives new ones (alerts). */
+struct processor_instance {
+  std::string name;                                    ///< unique among connectors and processors
+  std::string plugin;                                  ///< plugin file stem, e.g. attendance-rules
+  std::vector<std::string> inputs;                     ///< connector instances it reads; empty = all
   nlohmann::json settings = nlohmann::json::object();  ///< handed to the plugin as JSON text
 };
 
@@ -90,7 +107,12 @@ struct hub_config {
   std::string log_level = "info";
   limit_settings limits;
   std::vector<connector_instance> connectors;
+  std::vector<processor_instance> processors;
   std::vector<subscription> subscriptions;
+  /// The `schools` section as given (schema-checked); calendar::registry_from_config reads it, with
+  /// relative calendar files resolved against config_dir.
+  nlohmann::json schools = nlohmann::json::array();
+  std::string config_dir;  ///< folder of the configuration file ("" for text without a file)
 };
 
 /**

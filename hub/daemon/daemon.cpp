@@ -3,9 +3,12 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
+#include <set>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -19,13 +22,16 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "calendar/calendar.hpp"
 #include "common/log.hpp"
 #include "common/signal.hpp"
 #include "delivery/delivery_service.hpp"
 #include "http/server.hpp"
+#include "ingress/drop_folder.hpp"
 #include "metrics/metrics.hpp"
 #include "pipeline/ingest_pipeline.hpp"
 #include "plugin_host/plugin_host.hpp"
+#include "processing/processor_runner.hpp"
 #include "routing/router.hpp"
 #include "schema/signal_validator.hpp"
 #include "storage/store.hpp"
@@ -42,14 +48,20 @@ namespace {
  * co_await expression twice, and a by-value executor copy there freed the connection's strand.
  */
 asio::awaitable<std::error_code> await_append(storage::store& store, std::vector<storage::signal_row> rows,
-                                              std::vector<storage::outbox_item> items) {
+                                              std::vector<storage::outbox_item> items,
+                                              std::vector<storage::state_write> state = {}) {
   const auto ex = co_await asio::this_coro::executor;
-  auto initiation = [&store, &rows, &items, &ex](auto handler) {
+  auto initiation = [&store, &rows, &items, &state, &ex](auto handler) {
     auto shared = std::make_shared<decltype(handler)>(std::move(handler));
     auto target = asio::get_associated_executor(*shared, ex);
-    store.append(std::move(rows), std::move(items), [shared, target](std::error_code ec) {
+    auto done = [shared, target](std::error_code ec) {
       asio::post(target, [shared, ec]() mutable { (*shared)(ec); });
-    });
+    };
+    if (state.empty()) {
+      store.append(std::move(rows), std::move(items), std::move(done));
+    } else {
+      store.append_with_state(std::move(rows), std::move(items), std::move(state), std::move(done));
+    }
   };
   auto ec = co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(initiation,
                                                                                                 asio::use_awaitable);
@@ -88,6 +100,24 @@ http::response json_response(unsigned status, const nlohmann::json& body) {
   return r;
 }
 
+/** The instance name the core itself uses as the source of the signals it makes (referrals). */
+constexpr const char* core_alerts_instance = "schakel-alerts";
+/** State namespaces of the core's own marks. */
+constexpr const char* drop_namespace_prefix = "schakel.drop:";
+constexpr const char* referral_namespace = "schakel.referrals";
+
+std::string date_problem(std::string_view s) {
+  // YYYY-MM-DD with a real calendar date; "" when fine, else why.
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return "must be a date YYYY-MM-DD";
+  for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u})
+    if (s[i] < '0' || s[i] > '9') return "must be a date YYYY-MM-DD";
+  const std::chrono::year_month_day ymd{std::chrono::year{std::stoi(std::string(s.substr(0, 4)))},
+                                        std::chrono::month{static_cast<unsigned>(std::stoi(std::string(s.substr(5, 2))))},
+                                        std::chrono::day{static_cast<unsigned>(std::stoi(std::string(s.substr(8, 2))))}};
+  if (!ymd.ok()) return "is not a calendar date";
+  return {};
+}
+
 struct instance_slot {
   config::connector_instance config;
   std::unique_ptr<plugin_host::connector> connector;
@@ -96,6 +126,7 @@ struct instance_slot {
   metrics::counter* rejected = nullptr;
   metrics::counter* accepted = nullptr;
   metrics::histogram* latency = nullptr;
+  std::unique_ptr<ingress::drop_folder> drop;
 };
 
 class hub {
@@ -105,14 +136,16 @@ class hub {
 
   void open() {
     fs::create_directories(cfg_.data_dir);
+    calendars_ = std::make_shared<const calendar::calendar_registry>(
+        calendar::registry_from_config(cfg_.schools, cfg_.config_dir));
     store_ = storage::open_sqlite_store({(fs::path(cfg_.data_dir) / "schakel.db").string()});
     register_metrics();
     const fs::path plugin_dir = cfg_.plugin_dir.empty() ? plugin_host::default_plugin_dir() : fs::path(cfg_.plugin_dir);
+    const plugin_host::host_services services{store_.get(), school_day_lookup(calendars_)};
     for (const auto& c : cfg_.connectors) {
       auto slot = std::make_unique<instance_slot>();
       slot->config = c;
       plugin_host::load_error err;
-      plugin_host::host_services services{store_.get()};
       slot->connector = plugin_host::load_connector(plugin_dir, {c.name, c.plugin, c.settings.dump()}, services, err);
       if (!slot->connector) {
         slot->load_error = err.file + ": " + err.reason;
@@ -130,12 +163,17 @@ class hub {
     }
     delivery_ =
         std::make_unique<delivery::delivery_service>(ioc_.get_executor(), *store_, cfg_.subscriptions, metrics_);
+    open_processors(plugin_dir, services);
+    open_drop_folders();
     server_ = std::make_unique<http::server>(ioc_.get_executor(), cfg_.listen, cfg_.limits,
                                              [this](http::request& req) { return handle(req); });
   }
 
   void start() {
     delivery_->start();
+    for (auto& r : runners_) r->start();
+    for (auto& [name, slot] : instances_)
+      if (slot->drop) slot->drop->start();
     server_->start();
     const auto port = server_->port();
     std::ofstream(fs::path(cfg_.data_dir) / "port") << port << "\n";
@@ -154,6 +192,11 @@ class hub {
       t.expires_after(std::chrono::milliseconds(5));
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     }
+    // Drop folders and processors finish the unit in hand (each commits or leaves it for the next
+    // start); they block only on the store, never on this executor.
+    for (auto& [name, slot] : instances_)
+      if (slot->drop) slot->drop->stop();
+    for (auto& r : runners_) r->stop();
     auto stopped = std::make_shared<std::atomic<bool>>(false);
     delivery_->stop([stopped] { *stopped = true; });
     while (!*stopped) {
@@ -165,6 +208,126 @@ class hub {
   }
 
  private:
+  static plugin_host::school_day_fn school_day_lookup(std::shared_ptr<const calendar::calendar_registry> calendars) {
+    return [calendars](std::string_view brin, std::string_view vestiging,
+                       std::int32_t day) -> std::optional<std::uint32_t> {
+      const auto* c = calendars->find(brin, vestiging);
+      if (c == nullptr) return std::nullopt;
+      switch (c->kind(std::chrono::sys_days{std::chrono::days{day}})) {
+        case calendar::day_kind::school_day:
+          return 0u;
+        case calendar::day_kind::weekend:
+          return 1u;
+        case calendar::day_kind::holiday:
+          return 2u;
+        case calendar::day_kind::study_day:
+          return 3u;
+      }
+      return std::nullopt;
+    };
+  }
+
+  void open_processors(const fs::path& plugin_dir, const plugin_host::host_services& services) {
+    for (const auto& p : cfg_.processors) {
+      plugin_host::load_error err;
+      auto processor = plugin_host::load_processor(plugin_dir, {p.name, p.plugin, p.settings.dump()}, services, err);
+      if (!processor) {
+        processors_not_loaded_.push_back(p.name);
+        log::error("processor.load_failed", {{"instance", p.name}, {"file", err.file}, {"reason", err.reason}});
+        continue;
+      }
+      std::set<std::string> skip;
+      if (!p.inputs.empty())
+        for (const auto& c : cfg_.connectors)
+          if (std::find(p.inputs.begin(), p.inputs.end(), c.name) == p.inputs.end()) skip.insert(c.name);
+      runners_.push_back(std::make_unique<processing::processor_runner>(
+          std::move(processor), std::move(skip), *store_, pipeline_,
+          [this](const std::vector<std::string>& subscriptions) {
+            for (const auto& s : subscriptions) delivery_->notify(s);
+            wake_processors();  // a derived signal may feed another processor
+          },
+          &metrics_));
+    }
+  }
+
+  void wake_processors() {
+    for (auto& r : runners_) r->wake();
+  }
+
+  void open_drop_folders() {
+    for (auto& [name, slot_ptr] : instances_) {
+      auto* slot = slot_ptr.get();
+      if (!slot->config.drop_folder || !slot->connector) continue;
+      const auto& d = *slot->config.drop_folder;
+      ingress::drop_folder_settings settings;
+      settings.dir = d.path;
+      settings.poll_interval = d.poll_interval;
+      settings.settle = d.settle;
+      settings.max_file_bytes = d.max_file_bytes;
+      const std::string ns = drop_namespace_prefix + name;
+      slot->drop = std::make_unique<ingress::drop_folder>(
+          name, settings,
+          [this, slot](const std::string&, std::string body, const std::string& content_type,
+                       const std::string& digest) { return ingest_file(*slot, std::move(body), content_type, digest); },
+          [this, ns](const std::string& digest) { return store_->state_get(ns, digest).has_value(); });
+    }
+  }
+
+  /** One dropped file as one unit: its signals and its "ingested" mark in one transaction. Blocking. */
+  ingress::file_result ingest_file(instance_slot& slot, std::string body, const std::string& content_type,
+                                   const std::string& digest) {
+    using outcome = ingress::file_result::outcome;
+    ingress::file_result out;
+    if (draining_) {
+      out.result = outcome::retry_later;
+      out.error = "the hub is shutting down";
+      return out;
+    }
+    if (store_->outbox_depth_total() >= cfg_.limits.max_outbox_depth) {
+      overload_->add();
+      out.result = outcome::retry_later;
+      out.error = "deliveries are behind (outbox full)";
+      return out;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const std::int64_t received = now_ms();
+    auto result = slot.connector->ingest(body, content_type);
+    if (!result.parsed) {
+      slot.rejected->add();
+      out.result = outcome::unparseable;
+      out.error = result.parse_error;
+      return out;
+    }
+    auto batch = pipeline_.process(result, slot.config.name, slot.config.plugin, received);
+    slot.received->add(batch.accepted.size() + batch.rejected.size());
+    slot.rejected->add(batch.rejected.size());
+    out.accepted = batch.accepted.size();
+    out.rejected = std::move(batch.rejected);
+    if (batch.accepted.empty()) return out;  // nothing to store; the drop folder reports the rejections
+
+    std::vector<storage::state_write> mark{{drop_namespace_prefix + slot.config.name, digest,
+                                            nlohmann::json{{"accepted", out.accepted},
+                                                           {"rejected", out.rejected.size()},
+                                                           {"at", format_rfc3339(received)}}
+                                                .dump(),
+                                            false}};
+    std::promise<std::error_code> done;
+    auto stored = done.get_future();
+    store_->append_with_state(std::move(batch.rows), std::move(batch.items), std::move(mark),
+                              [&done](std::error_code ec) { done.set_value(ec); });
+    if (const auto ec = stored.get()) {
+      log::error("drop.store_failed", {{"instance", slot.config.name}, {"error", ec.message()}});
+      out.result = outcome::retry_later;
+      out.error = "the signals could not be stored";
+      return out;
+    }
+    slot.accepted->add(out.accepted);
+    for (const auto& s : batch.touched_subscriptions) delivery_->notify(s);
+    wake_processors();
+    slot.latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return out;
+  }
+
   void register_metrics() {
     for (const auto& s : cfg_.subscriptions) {
       auto* st = store_.get();
@@ -198,6 +361,20 @@ class hub {
           req, p.substr(connectors_prefix.size(), p.size() - connectors_prefix.size() - records_suffix.size()));
     }
     if (p == "/v1/deadletters" || p.starts_with("/v1/deadletters/")) co_return dead_letters(req);
+    if (p == "/v1/processors") {
+      if (!admin_or_local(req)) co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
+      if (req.method != "GET") co_return method_not_allowed(p, "GET");
+      co_return processors_status();
+    }
+    constexpr std::string_view alerts_prefix = "/v1/alerts/";
+    constexpr std::string_view referral_suffix = "/referral";
+    if (p.starts_with(alerts_prefix) && p.ends_with(referral_suffix) &&
+        p.size() > alerts_prefix.size() + referral_suffix.size()) {
+      if (!admin_or_local(req)) co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
+      if (req.method != "POST") co_return method_not_allowed(p, "POST");
+      co_return co_await record_referral(
+          req, p.substr(alerts_prefix.size(), p.size() - alerts_prefix.size() - referral_suffix.size()));
+    }
     co_return http::problem(404, "not-found", "Not found", "no such endpoint", p);
   }
 
@@ -215,6 +392,7 @@ class hub {
     nlohmann::json failed = nlohmann::json::array();
     for (const auto& [name, slot] : instances_)
       if (!slot->connector) failed.push_back(name);
+    for (const auto& name : processors_not_loaded_) failed.push_back(name);
     nlohmann::json body = {{"status", draining_ ? "draining" : "ready"}, {"instances_not_loaded", failed}};
     return json_response(draining_ ? 503 : 200, body);
   }
@@ -280,6 +458,7 @@ class hub {
     }
     slot.accepted->add(batch.accepted.size());
     for (const auto& s : batch.touched_subscriptions) delivery_->notify(s);
+    wake_processors();
     slot.latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 
     nlohmann::json accepted = nlohmann::json::array();
@@ -287,9 +466,125 @@ class hub {
     co_return json_response(200, {{"accepted", accepted}, {"rejected", rejections_json(batch.rejected)}});
   }
 
+  /** The admin token, or a loopback client when no admin token is configured (the demo). */
+  bool admin_or_local(const http::request& req) const {
+    return admin_ok(req) || (req.from_loopback && cfg_.admin_token.empty());
+  }
+
+  http::response processors_status() const {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& r : runners_) {
+      const auto st = r->status();
+      list.push_back({{"name", st.name},
+                      {"position", st.position},
+                      {"caught_up", st.caught_up},
+                      {"processed", st.processed},
+                      {"derived", st.derived},
+                      {"errors", st.errors}});
+    }
+    for (const auto& name : processors_not_loaded_) list.push_back({{"name", name}, {"loaded", false}});
+    return json_response(200, {{"processors", list}});
+  }
+
+  /**
+   * POST /v1/alerts/{id}/referral: the school records that the parents were informed, so the rules
+   * may refer the alert outside the school (M@ZL to the JGZ doctor). The core stores the fact as a
+   * signal the processors read; it never decides itself what the referral means.
+   */
+  asio::awaitable<http::response> record_referral(http::request& req, std::string alert_id) {
+    // The checks and the signal are built outside the coroutine body: g++ 12 miscompiles braced
+    // initialiser lists that live in a coroutine frame ("array used as initializer").
+    pipeline::batch b;
+    std::string referral_id;
+    if (auto refused = prepare_referral(req, alert_id, b, referral_id)) co_return std::move(*refused);
+    auto state = referral_mark(alert_id, referral_id);
+    auto ec = co_await await_append(*store_, std::move(b.rows), std::move(b.items), std::move(state));
+    co_return referral_outcome(ec, req.path, alert_id, referral_id, b.touched_subscriptions);
+  }
+
+  std::vector<storage::state_write> referral_mark(const std::string& alert_id, const std::string& referral_id) const {
+    std::vector<storage::state_write> out;
+    out.push_back({referral_namespace, alert_id, referral_id, false});
+    return out;
+  }
+
+  http::response referral_outcome(std::error_code ec, const std::string& path, const std::string& alert_id,
+                                  const std::string& referral_id, const std::vector<std::string>& touched) {
+    if (ec) {
+      log::error("referral.store_failed", {{"error", ec.message()}});
+      auto r = http::problem(503, "store-unavailable", "Not stored", "the referral could not be stored; retry", path);
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
+    for (const auto& s : touched) delivery_->notify(s);
+    wake_processors();
+    log::info("referral.recorded", {{"alert", alert_id}, {"referral", referral_id}});
+    return json_response(202, {{"referral", referral_id}, {"alert", alert_id}, {"status", "recorded"}});
+  }
+
+  /** Validates a referral request and forms its signal into `b`; a problem response when refused. */
+  std::optional<http::response> prepare_referral(const http::request& req, const std::string& alert_id,
+                                                 pipeline::batch& b, std::string& referral_id) {
+    const std::string& p = req.path;
+    const auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (!body.is_object())
+      return http::problem(400, "invalid-body", "Invalid body",
+                           "send a JSON object with parents_informed_on and informed_by", p);
+    const auto field_problem = [&](const char* field, const std::string& why) {
+      return http::problem(422, "invalid-referral", "Invalid referral", std::string(field) + " " + why, p,
+                           {{"errors", nlohmann::json::array({{{"field", std::string("/") + field}, {"reason", why}}})}});
+    };
+    if (!body.contains("parents_informed_on") || !body["parents_informed_on"].is_string())
+      return field_problem("parents_informed_on", "is required: the date the parents were informed (YYYY-MM-DD)");
+    const std::string informed_on = body["parents_informed_on"].get<std::string>();
+    if (auto why = date_problem(informed_on); !why.empty()) return field_problem("parents_informed_on", why);
+    if (informed_on > format_rfc3339(now_ms()).substr(0, 10))
+      return field_problem("parents_informed_on", "lies in the future");
+    if (!body.contains("informed_by") || !body["informed_by"].is_string())
+      return field_problem("informed_by", "is required: the role of who informed the parents (e.g. mentor)");
+    const std::string informed_by = body["informed_by"].get<std::string>();
+    if (informed_by.empty() || informed_by.size() > 64 ||
+        std::any_of(informed_by.begin(), informed_by.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+      return field_problem("informed_by", "must be 1 to 64 printable characters (a role, not a name)");
+
+    const auto stored = store_->get_signal(alert_id);
+    if (!stored) return http::problem(404, "unknown-alert", "Unknown alert", "no signal with that id", p);
+    const auto alert = nlohmann::json::parse(*stored, nullptr, false);
+    const nlohmann::json::json_pointer referral_ptr("/content/evidence/referral");
+    if (!alert.is_object() || !alert.contains(referral_ptr) || alert.at(referral_ptr) != "pending")
+      return http::problem(409, "no-referral-pending", "No referral pending",
+                           "this signal is not an alert that waits for a referral", p);
+    if (store_->state_get(referral_namespace, alert_id))
+      return http::problem(409, "referral-exists", "Referral already recorded",
+                           "a referral for this alert was recorded before", p);
+
+    nlohmann::json referral = {
+        {"type", "nl.schakel.alert.referral.recorded"},
+        {"observed_at", format_rfc3339(now_ms())},
+        {"subject", alert.at("subject")},
+        {"content",
+         {{"domain", alert.at("content").value("domain", "attendance")},
+          {"indicator", "referral"},
+          {"severity", "info"},
+          {"evidence",
+           {{"alert", alert_id},
+            {"alert_type", alert.value("type", "")},
+            {"parents_informed_on", informed_on},
+            {"informed_by", informed_by}}}}},
+        {"governance", {{"data_category", alert.at("governance").value("data_category", "ordinary")}}},
+        {"derived_from", nlohmann::json::array({alert_id})}};
+    std::string error;
+    referral_id = pipeline_.derive(referral.dump(), core_alerts_instance, "schakel", now_ms(), b, error);
+    if (referral_id.empty()) {
+      log::error("referral.invalid", {{"reason", error}});
+      return http::problem(500, "referral-failed", "Referral not recorded", "the referral could not be formed", p);
+    }
+    return std::nullopt;
+  }
+
   http::response dead_letters(const http::request& req) {
     const std::string& p = req.path;
-    if (!admin_ok(req) && !(req.from_loopback && cfg_.admin_token.empty()))
+    if (!admin_or_local(req))
       return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
     if (p == "/v1/deadletters") {
       if (req.method != "GET") return method_not_allowed(p, "GET");
@@ -336,6 +631,9 @@ class hub {
   std::unique_ptr<storage::store> store_;
   std::map<std::string, std::unique_ptr<instance_slot>> instances_;
   std::unique_ptr<delivery::delivery_service> delivery_;
+  std::shared_ptr<const calendar::calendar_registry> calendars_;
+  std::vector<std::unique_ptr<processing::processor_runner>> runners_;
+  std::vector<std::string> processors_not_loaded_;
   std::unique_ptr<http::server> server_;
   metrics::counter* http_requests_ = nullptr;
   metrics::counter* overload_ = nullptr;
@@ -380,6 +678,18 @@ std::vector<std::string> check_plugins(const config::hub_config& config) {
     auto conn = plugin_host::load_connector(plugin_dir, {c.name, c.plugin, c.settings.dump()}, {}, err);
     if (!conn)
       problems.push_back("connectors[" + std::to_string(i) + "] (" + c.name + "): " + err.file + ": " + err.reason);
+  }
+  try {
+    (void)calendar::registry_from_config(config.schools, config.config_dir);
+  } catch (const std::exception& e) {
+    problems.push_back(e.what());
+  }
+  for (std::size_t i = 0; i < config.processors.size(); ++i) {
+    const auto& p = config.processors[i];
+    plugin_host::load_error err;
+    auto proc = plugin_host::load_processor(plugin_dir, {p.name, p.plugin, p.settings.dump()}, {}, err);
+    if (!proc)
+      problems.push_back("processors[" + std::to_string(i) + "] (" + p.name + "): " + err.file + ": " + err.reason);
   }
   return problems;
 }

@@ -57,4 +57,26 @@ batch ingest_pipeline::process(const plugin_host::ingest_result& result, const s
   return out;
 }
 
+std::string ingest_pipeline::derive(std::string_view json, const std::string& instance, const std::string& plugin,
+                                    std::int64_t received_ms, batch& out, std::string& error) const {
+  plugin_host::ingest_result one;
+  one.signals.emplace_back(json);
+  one.signal_record_index.push_back(0);
+  batch b = process(one, instance, plugin, received_ms);
+  if (b.accepted.empty()) {
+    error = b.rejected.empty() ? std::string("refused")
+                               : (b.rejected.front().field.empty() ? std::string() : b.rejected.front().field + ": ") +
+                                     b.rejected.front().reason;
+    return {};
+  }
+  for (auto& r : b.rows) out.rows.push_back(std::move(r));
+  for (auto& i : b.items) out.items.push_back(std::move(i));
+  for (auto& s : b.touched_subscriptions)
+    if (std::find(out.touched_subscriptions.begin(), out.touched_subscriptions.end(), s) ==
+        out.touched_subscriptions.end())
+      out.touched_subscriptions.push_back(std::move(s));
+  out.accepted.push_back(b.accepted.front());
+  return b.accepted.front().id;
+}
+
 }  // namespace schakel::pipeline

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "plugin_host/plugin_host.hpp"
@@ -45,6 +46,14 @@ class ingest_pipeline {
    */
   batch process(const plugin_host::ingest_result& result, const std::string& instance, const std::string& plugin,
                 std::int64_t received_ms) const;
+
+  /**
+   * The same for one signal a processor or the core itself derived: normalised (its provenance is
+   * `instance`), validated and routed into `out`. Returns its new id, or "" with `error` naming the
+   * failing field when it is refused.
+   */
+  std::string derive(std::string_view json, const std::string& instance, const std::string& plugin,
+                     std::int64_t received_ms, batch& out, std::string& error) const;
 
  private:
   const schema::signal_validator& validator_;

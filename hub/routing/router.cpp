@@ -25,13 +25,25 @@ bool contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
+std::string routing_type(const nlohmann::json& signal) {
+  static const nlohmann::json::json_pointer type_ptr("/type"), retracts_ptr("/content/evidence/retracts_type");
+  std::string type = string_at(signal, type_ptr);
+  // A retraction follows what it retracts: it reaches exactly the subscriptions that take the
+  // retracted type, so a partner hears that an alert it received no longer holds, and no partner
+  // learns of an alert it never received.
+  if (type.ends_with(".retracted")) {
+    std::string retracted = string_at(signal, retracts_ptr);
+    if (!retracted.empty() && !retracted.ends_with(".retracted")) return retracted;
+  }
+  return type;
+}
+
 }  // namespace
 
 bool matches(const config::subscription_filter& filter, const nlohmann::json& signal) {
-  static const nlohmann::json::json_pointer type_ptr("/type"), domain_ptr("/content/domain"),
-      severity_ptr("/content/severity"), brin_ptr("/subject/school/brin"), vest_ptr("/subject/school/vestiging"),
-      instance_ptr("/source/instance");
-  if (!type_matches(filter.types, string_at(signal, type_ptr))) return false;
+  static const nlohmann::json::json_pointer domain_ptr("/content/domain"), severity_ptr("/content/severity"),
+      brin_ptr("/subject/school/brin"), vest_ptr("/subject/school/vestiging"), instance_ptr("/source/instance");
+  if (!type_matches(filter.types, routing_type(signal))) return false;
   if (!filter.domains.empty() && !contains(filter.domains, string_at(signal, domain_ptr))) return false;
   if (filter.min_severity) {
     auto s = parse_severity(string_at(signal, severity_ptr));

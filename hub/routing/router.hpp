@@ -15,7 +15,11 @@
 
 namespace schakel::routing {
 
-/** True when a (validated) signal passes the filter: every non-empty criterion must match. */
+/**
+ * True when a (validated) signal passes the filter: every non-empty criterion must match. A
+ * retraction (a type ending in ".retracted" with content.evidence.retracts_type) is matched as the
+ * type it retracts, so it reaches exactly the subscriptions that took the retracted signal's type.
+ */
 bool matches(const config::subscription_filter& filter, const nlohmann::json& signal);
 
 /**

@@ -320,7 +320,7 @@ TEST_F(config_test, checks_the_filter) {
   EXPECT_EQ(error_of(subscription_yaml("{ min_severity: critical }", "[id]", hook("https://x.example"))),
             "test.yaml: subscriptions[0].filter.min_severity: must be one of info, attention, concern, urgent");
   EXPECT_EQ(error_of(subscription_yaml("{ instances: [quickstart, other] }", "[id]", hook("https://x.example"))),
-            "test.yaml: subscriptions[0].filter.instances[1]: no connector instance named \"other\"");
+            "test.yaml: subscriptions[0].filter.instances[1]: no connector or processor instance named \"other\"");
   EXPECT_EQ(error_of(subscription_yaml("{ domains: [money] }", "[id]", hook("https://x.example"))),
             "test.yaml: subscriptions[0].filter.domains[0]: must be one of emotional, behavioural, social, "
             "wellbeing, attendance, health");

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include "storage/store.hpp"
@@ -54,6 +55,14 @@ class fake_store final : public storage::store {
   std::optional<std::string> replay_dead_letter(std::int64_t unit_id) override;
   std::int64_t outbox_depth(const std::string& subscription) override;
   std::int64_t outbox_depth_total() override;
+  /** Delivery never appends with state nor follows the log; both fail loudly if it starts to. */
+  void append_with_state(std::vector<storage::signal_row>, std::vector<storage::outbox_item>,
+                         std::vector<storage::state_write>, storage::done_fn done) override {
+    done(storage::storage_errc::internal);
+  }
+  std::vector<storage::logged_signal> read_signals_after(std::int64_t, std::size_t) override {
+    throw std::logic_error("fake_store: read_signals_after is not used by delivery");
+  }
   std::optional<std::string> state_get(const std::string& ns, const std::string& key) override;
   void state_put(const std::string& ns, const std::string& key, const std::string& value) override;
   void close() override;
