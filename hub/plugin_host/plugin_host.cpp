@@ -39,13 +39,18 @@ struct schakel_host_ctx {
   std::string instance;
   std::string plugin;
   schakel::storage::store* state = nullptr;
+  schakel::plugin_host::school_day_fn school_day;
+  schakel::plugin_host::batch_state* batch = nullptr;  // set by a processor runner during a batch
 };
 
 struct schakel_call_ctx {
   bool in_ingest = false;
+  bool in_process = false;  // a processor's process or flush hook
   bool has_error = false;
   std::string error;
   schakel::plugin_host::ingest_result* result = nullptr;  // null during create
+  const schakel::plugin_host::derived_sink* sink = nullptr;
+  std::size_t refused = 0;  // derived signals the sink refused during this call
 };
 
 namespace schakel::plugin_host {
@@ -53,7 +58,27 @@ namespace {
 
 // ---- host callbacks: none of them may throw into plugin code ----
 
+schakel_status cb_emit_derived(schakel_call_ctx* ctx, const char* json, std::size_t len, schakel_value_sink_fn id_sink,
+                               void* sink_ctx) noexcept {
+  if (ctx == nullptr || !ctx->in_process || ctx->sink == nullptr || !*ctx->sink || (json == nullptr && len != 0)) {
+    return SCHAKEL_STATUS_INVALID_ARGUMENT;
+  }
+  try {
+    std::string error;
+    const std::string id = (*ctx->sink)(std::string_view(json != nullptr ? json : "", len), error);
+    if (id.empty()) {
+      ++ctx->refused;
+      return SCHAKEL_STATUS_INVALID_ARGUMENT;
+    }
+    if (id_sink != nullptr) id_sink(sink_ctx, id.data(), id.size());
+    return SCHAKEL_STATUS_OK;
+  } catch (...) {
+    return SCHAKEL_STATUS_INTERNAL;
+  }
+}
+
 schakel_status cb_emit_signal(schakel_call_ctx* ctx, const char* json, std::size_t len, std::int64_t index) noexcept {
+  if (ctx != nullptr && ctx->in_process) return cb_emit_derived(ctx, json, len, nullptr, nullptr);
   if (ctx == nullptr || !ctx->in_ingest || ctx->result == nullptr || (json == nullptr && len != 0)) {
     return SCHAKEL_STATUS_INVALID_ARGUMENT;
   }
@@ -121,9 +146,19 @@ void cb_log(schakel_host_ctx* host, schakel_log_level level, const char* message
 schakel_status cb_state_get(schakel_host_ctx* host, const char* key, std::size_t key_len, schakel_value_sink_fn sink,
                             void* sink_ctx) noexcept {
   if (host == nullptr || sink == nullptr || (key == nullptr && key_len != 0)) return SCHAKEL_STATUS_INVALID_ARGUMENT;
-  if (host->state == nullptr) return SCHAKEL_STATUS_NOT_FOUND;
   try {
-    auto value = host->state->state_get(host->instance, std::string(key != nullptr ? key : "", key_len));
+    const std::string k(key != nullptr ? key : "", key_len);
+    if (host->batch != nullptr) {
+      // Read-your-writes inside a processor batch: the uncommitted value wins over the stored one.
+      const auto it = host->batch->writes.find(k);
+      if (it != host->batch->writes.end()) {
+        if (!it->second) return SCHAKEL_STATUS_NOT_FOUND;
+        sink(sink_ctx, it->second->data(), it->second->size());
+        return SCHAKEL_STATUS_OK;
+      }
+    }
+    if (host->state == nullptr) return SCHAKEL_STATUS_NOT_FOUND;
+    auto value = host->state->state_get(host->instance, k);
     if (!value) return SCHAKEL_STATUS_NOT_FOUND;
     // The value stays in host memory; the plugin copies it inside the sink with its own allocator.
     sink(sink_ctx, value->data(), value->size());
@@ -138,8 +173,13 @@ schakel_status cb_state_put(schakel_host_ctx* host, const char* key, std::size_t
   if (host == nullptr || (key == nullptr && key_len != 0) || (value == nullptr && value_len != 0)) {
     return SCHAKEL_STATUS_INVALID_ARGUMENT;
   }
-  if (host->state == nullptr) return SCHAKEL_STATUS_UNAVAILABLE;
   try {
+    if (host->batch != nullptr) {
+      host->batch->writes[std::string(key != nullptr ? key : "", key_len)] =
+          std::string(value != nullptr ? value : "", value_len);
+      return SCHAKEL_STATUS_OK;
+    }
+    if (host->state == nullptr) return SCHAKEL_STATUS_UNAVAILABLE;
     host->state->state_put(host->instance, std::string(key != nullptr ? key : "", key_len),
                            std::string(value != nullptr ? value : "", value_len));
     return SCHAKEL_STATUS_OK;
@@ -150,6 +190,24 @@ schakel_status cb_state_put(schakel_host_ctx* host, const char* key, std::size_t
 
 std::int64_t cb_now_ms(schakel_host_ctx*) noexcept {
   return schakel::now_ms();
+}
+
+schakel_status cb_school_day_kind(schakel_host_ctx* host, const char* brin, std::size_t brin_len, const char* vestiging,
+                                  std::size_t vestiging_len, std::int32_t day, std::uint32_t* out_kind) noexcept {
+  if (host == nullptr || out_kind == nullptr || (brin == nullptr && brin_len != 0) ||
+      (vestiging == nullptr && vestiging_len != 0)) {
+    return SCHAKEL_STATUS_INVALID_ARGUMENT;
+  }
+  if (!host->school_day) return SCHAKEL_STATUS_NOT_FOUND;
+  try {
+    const auto kind = host->school_day(std::string_view(brin != nullptr ? brin : "", brin_len),
+                                       std::string_view(vestiging != nullptr ? vestiging : "", vestiging_len), day);
+    if (!kind) return SCHAKEL_STATUS_NOT_FOUND;
+    *out_kind = *kind;
+    return SCHAKEL_STATUS_OK;
+  } catch (...) {
+    return SCHAKEL_STATUS_INTERNAL;
+  }
 }
 
 const schakel_host_api host_api_table = [] {
@@ -164,6 +222,8 @@ const schakel_host_api host_api_table = [] {
   api.state_get = &cb_state_get;
   api.state_put = &cb_state_put;
   api.now_ms = &cb_now_ms;
+  api.school_day_kind = &cb_school_day_kind;
+  api.emit_derived = &cb_emit_derived;
   return api;
 }();
 
@@ -188,22 +248,24 @@ std::string status_text(schakel_status st) {
   }
 }
 
-/** A loaded, created instance. Holds the library handle and never dlcloses it (see header). */
-class loaded_connector final : public connector {
+/**
+ * A loaded, created plugin instance: the part connectors and processors share. Holds the library
+ * handle and never dlcloses it: code of the library stays mapped, so no function pointer or static
+ * the plugin handed out can dangle (e.g. thread_local destructors, atexit handlers).
+ */
+class plugin_core {
  public:
-  loaded_connector(void* handle, const schakel_plugin_descriptor& desc, std::unique_ptr<schakel_host_ctx> host)
+  plugin_core(void* handle, const schakel_plugin_descriptor& desc, std::unique_ptr<schakel_host_ctx> host)
       : handle_(handle),
         desc_(desc),
         host_(std::move(host)),
         plugin_name_(desc.name),
         plugin_version_(desc.version != nullptr ? desc.version : "") {}
 
-  loaded_connector(const loaded_connector&) = delete;
-  loaded_connector& operator=(const loaded_connector&) = delete;
+  plugin_core(const plugin_core&) = delete;
+  plugin_core& operator=(const plugin_core&) = delete;
 
-  ~loaded_connector() override {
-    // Code of the library stays mapped: dlclose is deliberately never called, so no function pointer
-    // or static the plugin handed out can dangle (e.g. thread_local destructors, atexit handlers).
+  ~plugin_core() {
     if (instance_ != nullptr) desc_.destroy(instance_);
   }
 
@@ -226,17 +288,29 @@ class loaded_connector final : public connector {
     return false;
   }
 
-  const std::string& instance_name() const override { return host_->instance; }
-  const std::string& plugin_name() const override { return plugin_name_; }
-  const std::string& plugin_version() const override { return plugin_version_; }
+  [[maybe_unused]] void* handle_;  // kept so a debugger (and a future unload) can find the library
+  schakel_plugin_descriptor desc_;
+  std::unique_ptr<schakel_host_ctx> host_;
+  schakel_instance* instance_ = nullptr;
+  std::string plugin_name_;
+  std::string plugin_version_;
+};
+
+class loaded_connector final : public connector {
+ public:
+  explicit loaded_connector(std::unique_ptr<plugin_core> core) : core_(std::move(core)) {}
+
+  const std::string& instance_name() const override { return core_->host_->instance; }
+  const std::string& plugin_name() const override { return core_->plugin_name_; }
+  const std::string& plugin_version() const override { return core_->plugin_version_; }
 
   ingest_result ingest(std::string_view body, std::string_view content_type) override {
     ingest_result result;
     schakel_call_ctx ctx;
     ctx.in_ingest = true;
     ctx.result = &result;
-    const schakel_status st =
-        desc_.ingest(instance_, body.data(), body.size(), content_type.data(), content_type.size(), &ctx);
+    const schakel_status st = core_->desc_.ingest(core_->instance_, body.data(), body.size(), content_type.data(),
+                                                  content_type.size(), &ctx);
     ctx.in_ingest = false;
     if (st == SCHAKEL_STATUS_OK) return result;
 
@@ -252,18 +326,78 @@ class loaded_connector final : public connector {
       result.connector_error = true;
       result.parse_error = "connector error (" + status_text(st) + ")" + (ctx.has_error ? ": " + ctx.error : "");
       log::error("plugin_ingest_failed",
-                 {{"instance", host_->instance}, {"plugin", plugin_name_}, {"error", result.parse_error}});
+                 {{"instance", core_->host_->instance}, {"plugin", core_->plugin_name_}, {"error", result.parse_error}});
     }
     return result;
   }
 
  private:
-  [[maybe_unused]] void* handle_;  // kept so a debugger (and a future unload) can find the library
-  schakel_plugin_descriptor desc_;
-  std::unique_ptr<schakel_host_ctx> host_;
-  schakel_instance* instance_ = nullptr;
-  std::string plugin_name_;
-  std::string plugin_version_;
+  std::unique_ptr<plugin_core> core_;
+};
+
+std::vector<std::string> split_patterns(const char* text) {
+  std::vector<std::string> out;
+  if (text == nullptr) return out;
+  std::string current;
+  for (const char* p = text; *p != '\0'; ++p) {
+    if (*p == ' ' || *p == ',' || *p == '\t' || *p == '\n') {
+      if (!current.empty()) out.push_back(std::move(current));
+      current.clear();
+    } else {
+      current.push_back(*p);
+    }
+  }
+  if (!current.empty()) out.push_back(std::move(current));
+  return out;
+}
+
+class loaded_processor final : public processor {
+ public:
+  explicit loaded_processor(std::unique_ptr<plugin_core> core)
+      : core_(std::move(core)), consumes_(split_patterns(core_->desc_.consumes)) {}
+
+  const std::string& instance_name() const override { return core_->host_->instance; }
+  const std::string& plugin_name() const override { return core_->plugin_name_; }
+  const std::string& plugin_version() const override { return core_->plugin_version_; }
+  const std::vector<std::string>& consumes() const override { return consumes_; }
+
+  void begin_batch(batch_state& state, derived_sink sink) override {
+    core_->host_->batch = &state;
+    sink_ = std::move(sink);
+  }
+
+  bool process(std::string_view signal_json, std::string& error) override {
+    schakel_call_ctx ctx;
+    ctx.in_process = true;
+    ctx.sink = &sink_;
+    const schakel_status st = core_->desc_.process(core_->instance_, signal_json.data(), signal_json.size(), &ctx);
+    return outcome(st, ctx, "process", error);
+  }
+
+  bool flush(std::string& error) override {
+    if (core_->desc_.flush == nullptr) return true;
+    schakel_call_ctx ctx;
+    ctx.in_process = true;
+    ctx.sink = &sink_;
+    const schakel_status st = core_->desc_.flush(core_->instance_, &ctx);
+    return outcome(st, ctx, "flush", error);
+  }
+
+  void end_batch() override {
+    core_->host_->batch = nullptr;
+    sink_ = nullptr;
+  }
+
+ private:
+  static bool outcome(schakel_status st, const schakel_call_ctx& ctx, const char* hook, std::string& error) {
+    if (st == SCHAKEL_STATUS_OK) return true;
+    error = std::string(hook) + " failed (" + status_text(st) + ")" + (ctx.has_error ? ": " + ctx.error : "");
+    return false;
+  }
+
+  std::unique_ptr<plugin_core> core_;
+  std::vector<std::string> consumes_;
+  derived_sink sink_;
 };
 
 bool valid_plugin_name(const std::string& name) {
@@ -289,11 +423,18 @@ std::filesystem::path default_plugin_dir() {
   return (exe.parent_path() / ".." / "lib" / "schakel" / "plugins").lexically_normal();
 }
 
-std::unique_ptr<connector> load_connector(const std::filesystem::path& plugin_dir, const load_request& request,
-                                          const host_services& services, load_error& error) {
+namespace {
+
+/**
+ * Loads the file, checks the descriptor's version and size and creates the instance with the
+ * kind-specific hook checks done by `check_kind`. nullptr with `error` filled on any failure.
+ */
+std::unique_ptr<plugin_core> open_plugin(const std::filesystem::path& plugin_dir, const load_request& request,
+                                         const host_services& services, load_error& error,
+                                         const std::function<std::string(const schakel_plugin_descriptor&)>& check_kind) {
   error = load_error{};
   error.instance = request.instance;
-  auto fail = [&](std::string reason) -> std::unique_ptr<connector> {
+  auto fail = [&](std::string reason) -> std::unique_ptr<plugin_core> {
     error.reason = std::move(reason);
     log::error("plugin_load_failed", {{"instance", error.instance}, {"file", error.file}, {"reason", error.reason}});
     return nullptr;
@@ -316,7 +457,7 @@ std::unique_ptr<connector> load_connector(const std::filesystem::path& plugin_di
     const char* why = ::dlerror();
     return fail(std::string("dlopen failed: ") + (why != nullptr ? why : "unknown error"));
   }
-  // From here on the handle is never closed (see loaded_connector); a failed load leaks one mapping,
+  // From here on the handle is never closed (see plugin_core); a failed load leaks one mapping,
   // which is cheaper than the risk of unloading code a constructor may have registered somewhere.
 
   ::dlerror();
@@ -357,29 +498,68 @@ std::unique_ptr<connector> load_connector(const std::filesystem::path& plugin_di
   std::memcpy(&desc, remote, size);
 
   if (desc.name == nullptr || desc.name[0] == '\0') return fail("descriptor has no name");
-  if (desc.kind != SCHAKEL_PLUGIN_CONNECTOR) {
-    return fail("plugin kind " + std::to_string(desc.kind) + " is not a connector (kind " +
-                std::to_string(SCHAKEL_PLUGIN_CONNECTOR) + ")");
-  }
   if (desc.create == nullptr) return fail("required hook 'create' is missing");
   if (desc.destroy == nullptr) return fail("required hook 'destroy' is missing");
-  if (desc.ingest == nullptr) return fail("required hook 'ingest' is missing");
+  if (auto why = check_kind(desc); !why.empty()) return fail(std::move(why));
 
   auto host = std::make_unique<schakel_host_ctx>();
   host->instance = request.instance;
   host->plugin = desc.name;
   host->state = services.state;
-  auto loaded = std::make_unique<loaded_connector>(handle, desc, std::move(host));
+  host->school_day = services.school_day;
+  auto core = std::make_unique<plugin_core>(handle, desc, std::move(host));
   std::string reason;
-  if (!loaded->create(request.settings_json, reason)) return fail(std::move(reason));
+  if (!core->create(request.settings_json, reason)) return fail(std::move(reason));
 
   log::info("plugin_loaded", {{"instance", request.instance},
                               {"file", error.file},
-                              {"plugin", loaded->plugin_name()},
-                              {"version", loaded->plugin_version()},
+                              {"plugin", core->plugin_name_},
+                              {"version", core->plugin_version_},
                               {"abi", plugin_version}});
   error = load_error{};
-  return loaded;
+  return core;
+}
+
+}  // namespace
+
+bool type_matches(const std::vector<std::string>& patterns, std::string_view type) {
+  for (const auto& p : patterns) {
+    if (!p.empty() && p.back() == '*') {
+      if (type.substr(0, p.size() - 1) == std::string_view(p).substr(0, p.size() - 1)) return true;
+    } else if (type == p) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::unique_ptr<connector> load_connector(const std::filesystem::path& plugin_dir, const load_request& request,
+                                          const host_services& services, load_error& error) {
+  auto core = open_plugin(plugin_dir, request, services, error, [](const schakel_plugin_descriptor& desc) {
+    if (desc.kind != SCHAKEL_PLUGIN_CONNECTOR) {
+      return "plugin kind " + std::to_string(desc.kind) + " is not a connector (kind " +
+             std::to_string(SCHAKEL_PLUGIN_CONNECTOR) + ")";
+    }
+    if (desc.ingest == nullptr) return std::string("required hook 'ingest' is missing");
+    return std::string();
+  });
+  if (!core) return nullptr;
+  return std::make_unique<loaded_connector>(std::move(core));
+}
+
+std::unique_ptr<processor> load_processor(const std::filesystem::path& plugin_dir, const load_request& request,
+                                          const host_services& services, load_error& error) {
+  auto core = open_plugin(plugin_dir, request, services, error, [](const schakel_plugin_descriptor& desc) {
+    if (desc.kind != SCHAKEL_PLUGIN_PROCESSOR) {
+      return "plugin kind " + std::to_string(desc.kind) + " is not a processor (kind " +
+             std::to_string(SCHAKEL_PLUGIN_PROCESSOR) + ")";
+    }
+    if (desc.process == nullptr) return std::string("required hook 'process' is missing (processors need ABI 1.1)");
+    if (split_patterns(desc.consumes).empty()) return std::string("a processor must declare the types it consumes");
+    return std::string();
+  });
+  if (!core) return nullptr;
+  return std::make_unique<loaded_processor>(std::move(core));
 }
 
 }  // namespace schakel::plugin_host

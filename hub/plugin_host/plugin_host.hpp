@@ -5,7 +5,10 @@
  */
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,10 +66,52 @@ struct load_request {
   std::string settings_json;  ///< the instance's settings as JSON text
 };
 
-/** Host services plugins may call (state API). The store may be null in check-config. */
+/**
+ * What a date is for a school: a schakel_day_kind value (0 school day, 1 weekend, 2 holiday, 3 study
+ * day), or nullopt when the hub has no calendar for that school. `day` counts days since 1970-01-01.
+ */
+using school_day_fn = std::function<std::optional<std::uint32_t>(std::string_view brin, std::string_view vestiging,
+                                                                  std::int32_t day)>;
+
+/** Host services plugins may call (state API, calendars). Any may be null/empty in check-config. */
 struct host_services {
   storage::store* state = nullptr;
+  school_day_fn school_day;
 };
+
+/**
+ * State writes of one processor batch, not yet committed: state_get reads them first, and the runner
+ * commits them with the batch's derived signals and log position. nullopt = erased.
+ */
+struct batch_state {
+  std::map<std::string, std::optional<std::string>> writes;
+};
+
+/**
+ * Takes one derived signal (JSON text) from a processor: the runner normalises and validates it and
+ * returns its new id, or "" with `error` set when it is refused.
+ */
+using derived_sink = std::function<std::string(std::string_view json, std::string& error)>;
+
+/** A configured processor instance. Not thread-safe: one runner thread drives it. */
+class processor {
+ public:
+  virtual ~processor() = default;
+  virtual const std::string& instance_name() const = 0;
+  virtual const std::string& plugin_name() const = 0;
+  virtual const std::string& plugin_version() const = 0;
+  /** The type patterns from the descriptor ("nl.schakel.attendance.*" is a prefix). */
+  virtual const std::vector<std::string>& consumes() const = 0;
+  /** Starts a batch: state writes go to `state`, derived signals to `sink`, until end_batch. */
+  virtual void begin_batch(batch_state& state, derived_sink sink) = 0;
+  /** One stored signal; false with `error` (no content) when the plugin failed on it. */
+  virtual bool process(std::string_view signal_json, std::string& error) = 0;
+  virtual bool flush(std::string& error) = 0;
+  virtual void end_batch() = 0;
+};
+
+/** True when `type` matches one of the patterns (exact, or a prefix pattern ending in '*'). */
+bool type_matches(const std::vector<std::string>& patterns, std::string_view type);
 
 /** Default plugin directory: <dir of /proc/self/exe>/../lib/schakel/plugins. */
 std::filesystem::path default_plugin_dir();
@@ -78,6 +123,13 @@ std::filesystem::path default_plugin_dir();
  * and settings the plugin rejects.
  */
 std::unique_ptr<connector> load_connector(const std::filesystem::path& plugin_dir, const load_request& request,
+                                          const host_services& services, load_error& error);
+
+/**
+ * As load_connector, for a processor plugin (ABI 1.1+): refuses another kind, a missing process hook
+ * or an empty `consumes`.
+ */
+std::unique_ptr<processor> load_processor(const std::filesystem::path& plugin_dir, const load_request& request,
                                           const host_services& services, load_error& error);
 
 }  // namespace schakel::plugin_host
