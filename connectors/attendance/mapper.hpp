@@ -1,0 +1,49 @@
+#pragma once
+/**
+ * attendance connector: absence-registration exports (CSV or JSON) -> the attendance signals of
+ * issue 3 (absence.recorded, absence.deleted, snapshot.completed). Kept apart from the plugin
+ * registration (plugin.cpp) so unit tests and the fuzz target call it directly, without dlopen.
+ */
+#include <cstdint>
+#include <string_view>
+
+#include "schakel/plugin.hpp"
+#include "settings.hpp"
+
+namespace schakel::connectors::attendance {
+
+/** Deepest JSON nesting accepted in a body; deeper bodies fail before parsing (bounded recursion). */
+inline constexpr int max_json_depth = 32;
+
+enum class body_format { csv, json, ndjson };
+
+/**
+ * The reader for a body: `text/csv`, `application/csv` -> CSV; `application/json` (and `+json`)
+ * -> JSON; `application/x-ndjson`, `application/ndjson`, `application/jsonl` -> NDJSON; anything
+ * else -> sniffed: the first byte that is not a space or a BOM is `[` or `{` -> JSON, else CSV.
+ */
+body_format choose_format(std::string_view content_type, std::string_view body) noexcept;
+
+class connector {
+ public:
+  /** Validates the settings; throws sdk::config_error naming the path and the reason. */
+  explicit connector(std::string_view settings_json);
+  explicit connector(settings s);
+
+  /**
+   * Maps every record of `body` in record order. CSV: the record index is the 1-based physical
+   * line number; JSON: the 0-based index in the records array; NDJSON: the 0-based line number.
+   * A bad record is a rejection (field = CSV column or JSON pointer, reason without values); only
+   * an unreadable body (bad header, missing required column, broken JSON) is ctx.fail(). In
+   * snapshot mode one snapshot.completed per complete school follows the records, with the index
+   * one past the last record. Read-only: safe to call concurrently.
+   */
+  void ingest(std::string_view body, std::string_view content_type, sdk::ingest_context& ctx) const;
+
+  const settings& config() const noexcept { return settings_; }
+
+ private:
+  settings settings_;
+};
+
+}  // namespace schakel::connectors::attendance
