@@ -1,0 +1,86 @@
+#pragma once
+/**
+ * The attendance-rules processor: consumes absence records, deletions, snapshot completions and
+ * referral records (attendance_signals.md), keeps per-student state through `services`, and at each
+ * flush recomputes the alerts of the students the batch touched and emits the difference with what it
+ * emitted before (new alerts, retractions, referrals). See docs/rules.md for the rules and readings.
+ */
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "schakel/plugin.hpp"
+#include "settings.hpp"
+#include "state.hpp"
+
+namespace schakel::plugins::attendance_rules {
+
+/** The host services the processor uses; plugin.cpp adapts sdk::host, tests supply a fake. */
+class services {
+ public:
+  virtual ~services() = default;
+  /** The persisted value (the batch's own uncommitted writes first), or nullopt when absent. */
+  virtual std::optional<std::string> state_get(std::string_view key) = 0;
+  /** True when stored (with the batch). */
+  virtual bool state_put(std::string_view key, std::string_view value) = 0;
+  /** What `day` (days since 1970-01-01) is for the school; nullopt when the hub has no calendar for it. */
+  virtual std::optional<sdk::day_kind> school_day(std::string_view brin, std::string_view vestiging,
+                                                  std::int32_t day) = 0;
+  /** A log line; never personal data. */
+  virtual void log(schakel_log_level level, std::string_view message) = 0;
+};
+
+class attendance_rules_processor {
+ public:
+  /** Parses the settings (throws sdk::config_error naming `settings.<path>`). `svc` must outlive this. */
+  attendance_rules_processor(std::string_view settings_json, services& svc);
+
+  /** One stored signal of a consumed type. Bad input is logged and skipped, never thrown. */
+  void process(std::string_view signal_json, sdk::processor_context& ctx);
+
+  /** End of a batch: recompute touched students, emit the differences, write state, drop caches. */
+  void flush(sdk::processor_context& ctx);
+
+ private:
+  struct cached_student {
+    std::string brin;
+    std::string student_key;
+    student_state state;
+    std::set<std::string> instances_seen;  ///< sources it had records from: to drop it from indexes it left
+    bool touched = false;                  ///< records changed: recompute at flush
+    bool dirty = false;                    ///< state changed: write at flush
+  };
+  struct cached_index {
+    std::set<std::string> students;
+    bool dirty = false;
+  };
+
+  cached_student& student(const std::string& brin, const std::string& student_key);
+  cached_index& index(const std::string& instance, const std::string& brin);
+
+  void on_recorded(const nlohmann::json& signal);
+  void on_deleted(const nlohmann::json& signal);
+  void on_snapshot(const nlohmann::json& signal);
+  void on_referral(const nlohmann::json& signal, sdk::processor_context& ctx);
+
+  void recompute(cached_student& cs, sdk::processor_context& ctx);
+  std::optional<sdk::day_kind> day_kind(const std::string& brin, const std::string& vestiging, std::int32_t day);
+
+  std::string emit_retraction(cached_student& cs, const std::string& key, const std::string& id,
+                              const std::string& type, std::int32_t day, sdk::processor_context& ctx);
+  std::string emit_referred(cached_student& cs, const std::string& key, const stored_alert& a,
+                            const nlohmann::ordered_json& extra, const std::string& referral_signal_id,
+                            std::int32_t day, sdk::processor_context& ctx);
+
+  settings settings_;
+  services& svc_;
+  // Per-batch caches, emptied at flush: memory is bounded by one batch, never by history.
+  std::map<std::string, cached_student> students_;
+  std::map<std::string, cached_index> indexes_;
+  std::map<std::string, std::map<std::int32_t, std::optional<sdk::day_kind>>> calendar_cache_;
+};
+
+}  // namespace schakel::plugins::attendance_rules
