@@ -158,7 +158,12 @@ schakel_status cb_state_get(schakel_host_ctx* host, const char* key, std::size_t
       }
     }
     if (host->state == nullptr) return SCHAKEL_STATUS_NOT_FOUND;
-    auto value = host->state->state_get(host->instance, k);
+    std::error_code error;
+    auto value = host->state->state_get_checked(host->instance, k, error);
+    if (error) {
+      if (host->batch != nullptr) host->batch->read_failed = true;
+      return SCHAKEL_STATUS_INTERNAL;
+    }
     if (!value) return SCHAKEL_STATUS_NOT_FOUND;
     // The value stays in host memory; the plugin copies it inside the sink with its own allocator.
     sink(sink_ctx, value->data(), value->size());

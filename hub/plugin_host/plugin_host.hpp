@@ -85,6 +85,9 @@ struct host_services {
  */
 struct batch_state {
   std::map<std::string, std::optional<std::string>> writes;
+  /// A state read failed in the engine during the batch: the plugin saw "absent" where state may
+  /// exist, so the runner must not commit what it derived from that.
+  bool read_failed = false;
 };
 
 /**

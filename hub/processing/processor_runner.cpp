@@ -154,6 +154,14 @@ processor_runner::step processor_runner::run_batch() {
     log::error("processor.flush_failed", {{"processor", name_}, {"error", flush_error}});
   }
   processor_->end_batch();
+  if (state.read_failed) {
+    // The plugin read "absent" where state may exist; committing would overwrite it. The plugin
+    // dropped its caches at flush, so the next attempt starts clean from the committed position.
+    ++errors_;
+    if (errors_metric_ != nullptr) errors_metric_->add();
+    log::error("processor.state_read_failed", {{"processor", name_}});
+    return step::failed;
+  }
 
   std::vector<storage::state_write> writes;
   writes.reserve(state.writes.size() + 1);

@@ -349,14 +349,31 @@ class sqlite_store final : public store {
   std::int64_t outbox_depth_total() override { return depth_total_.load(std::memory_order_relaxed); }
 
   std::optional<std::string> state_get(const std::string& ns, const std::string& key) override {
+    std::error_code ignored;
+    return state_get_checked(ns, key, ignored);
+  }
+
+  std::optional<std::string> state_get_checked(const std::string& ns, const std::string& key,
+                                               std::error_code& error) override {
+    error.clear();
     std::lock_guard lock(reader_mu_);
-    if (!reader_.is_open()) return std::nullopt;
+    if (!reader_.is_open()) {
+      error = storage_errc::closed;
+      return std::nullopt;
+    }
     int rc = SQLITE_OK;
     auto st = reader_.prepare("SELECT value FROM state WHERE ns = ?1 AND key = ?2", rc);
-    if (!st) return read_failed("state_get", rc), std::nullopt;
+    if (!st) {
+      read_failed("state_get", rc);
+      error = from_sqlite(rc);
+      return std::nullopt;
+    }
     rc = st->bind(1, ns).bind(2, key).step();
     if (rc == SQLITE_ROW) return st->blob(0);
-    if (rc != SQLITE_DONE) read_failed("state_get", rc);
+    if (rc != SQLITE_DONE) {
+      read_failed("state_get", rc);
+      error = from_sqlite(rc);
+    }
     return std::nullopt;
   }
 

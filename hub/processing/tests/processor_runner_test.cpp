@@ -34,6 +34,65 @@ config::subscription subscription_for(const std::string& type) {
   return s;
 }
 
+/** Forwards to a real store, but fails state reads while `fail_reads` is set. */
+class flaky_state_store final : public storage::store {
+ public:
+  explicit flaky_state_store(storage::store& real) : real_(real) {}
+  bool fail_reads = false;
+
+  std::optional<std::string> state_get_checked(const std::string& ns, const std::string& key,
+                                               std::error_code& error) override {
+    if (fail_reads) {
+      error = storage::storage_errc::io_error;
+      return std::nullopt;
+    }
+    return real_.state_get_checked(ns, key, error);
+  }
+  void append(std::vector<storage::signal_row> s, std::vector<storage::outbox_item> i, storage::done_fn d) override {
+    real_.append(std::move(s), std::move(i), std::move(d));
+  }
+  void append_with_state(std::vector<storage::signal_row> s, std::vector<storage::outbox_item> i,
+                         std::vector<storage::state_write> w, storage::done_fn d) override {
+    real_.append_with_state(std::move(s), std::move(i), std::move(w), std::move(d));
+  }
+  std::vector<storage::logged_signal> read_signals_after(std::int64_t after, std::size_t limit) override {
+    return real_.read_signals_after(after, limit);
+  }
+  std::optional<std::string> get_signal(const std::string& id) override { return real_.get_signal(id); }
+  std::int64_t signal_count() override { return real_.signal_count(); }
+  void next_unit(const std::string& s, std::uint32_t l, std::int64_t n, const storage::batching& b,
+                 std::function<void(std::optional<storage::delivery_unit>, std::int64_t)> cb) override {
+    real_.next_unit(s, l, n, b, std::move(cb));
+  }
+  void mark_delivered(std::int64_t u, storage::done_fn d) override { real_.mark_delivered(u, std::move(d)); }
+  void reschedule(std::int64_t u, std::int64_t n, std::string e, storage::done_fn d) override {
+    real_.reschedule(u, n, std::move(e), std::move(d));
+  }
+  void move_to_dead_letters(std::int64_t u, std::string r, storage::done_fn d) override {
+    real_.move_to_dead_letters(u, std::move(r), std::move(d));
+  }
+  void set_subscription_disabled(const std::string& s, bool b, storage::done_fn d) override {
+    real_.set_subscription_disabled(s, b, std::move(d));
+  }
+  bool subscription_disabled(const std::string& s) override { return real_.subscription_disabled(s); }
+  std::vector<storage::dead_letter> list_dead_letters(const std::string& s) override {
+    return real_.list_dead_letters(s);
+  }
+  std::optional<std::string> replay_dead_letter(std::int64_t u) override { return real_.replay_dead_letter(u); }
+  std::int64_t outbox_depth(const std::string& s) override { return real_.outbox_depth(s); }
+  std::int64_t outbox_depth_total() override { return real_.outbox_depth_total(); }
+  std::optional<std::string> state_get(const std::string& ns, const std::string& key) override {
+    return real_.state_get(ns, key);
+  }
+  void state_put(const std::string& ns, const std::string& key, const std::string& value) override {
+    real_.state_put(ns, key, value);
+  }
+  void close() override {}
+
+ private:
+  storage::store& real_;
+};
+
 struct runner_fixture : ::testing::Test {
   test::temp_dir dir{"schakel-runner"};
   schema::signal_validator validator;
@@ -200,6 +259,34 @@ TEST_F(runner_fixture, the_thread_picks_up_new_signals_when_woken) {
   r->wake();
   EXPECT_TRUE(test::wait_until([&] { return derived_of("nl.schakel.test.threshold_reached").size() == 1; }));
   r->stop();
+}
+
+TEST_F(runner_fixture, a_failed_state_read_abandons_the_batch_instead_of_overwriting_state) {
+  append({event("S-1"), event("S-1")});
+  {
+    auto r = runner();
+    ASSERT_TRUE(r);
+    r->drain();
+  }
+  ASSERT_EQ(store->state_get("rules", "n:S-1"), "2");
+  append({event("S-1")});
+  flaky_state_store flaky(*store);
+  flaky.fail_reads = true;
+  plugin_host::load_error error;
+  auto p = plugin_host::load_processor(SCHAKEL_TEST_PLUGIN_DIR, {"rules", "abi_processor", R"({"threshold":3})"},
+                                       {&flaky, {}}, error);
+  ASSERT_TRUE(p) << plugin_host::to_string(error);
+  processor_runner r(std::move(p), {}, flaky, pipeline, {}, nullptr);
+  const auto before = r.status().position;
+  EXPECT_EQ(r.drain(), 0u);
+  // Had the batch committed, the plugin would have counted from "absent" and stored 1.
+  EXPECT_EQ(store->state_get("rules", "n:S-1"), "2");
+  EXPECT_EQ(r.status().position, before);
+  EXPECT_GE(r.status().errors, 1u);
+  flaky.fail_reads = false;
+  r.drain();
+  EXPECT_EQ(store->state_get("rules", "n:S-1"), "3");
+  EXPECT_EQ(derived_of("nl.schakel.test.threshold_reached").size(), 1u);
 }
 
 }  // namespace schakel::processing
