@@ -48,7 +48,7 @@ struct drop_folder_settings {
   std::string path;
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds settle{2000};
-  std::uint64_t max_file_bytes = 256ull << 20;
+  std::uint64_t max_file_bytes = 16ull << 20;  // ~10 school-years of one school; ingest needs ~60x in memory
 };
 
 struct connector_instance {

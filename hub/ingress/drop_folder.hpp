@@ -37,7 +37,7 @@ struct drop_folder_settings {
    */
   std::chrono::milliseconds settle{2000};
   /** Larger files are quarantined with a reason, never read whole. */
-  std::uintmax_t max_file_bytes = 256ull << 20;
+  std::uintmax_t max_file_bytes = 16ull << 20;
 };
 
 /** What the daemon did with one file. */

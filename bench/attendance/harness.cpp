@@ -1,0 +1,344 @@
+#include "harness.hpp"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "http_get.hpp"
+#include "load/child.hpp"
+
+namespace schakel::attendance_bench {
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+using load::child;
+
+namespace {
+
+std::string random_bytes(std::size_t n) {
+  std::ifstream in("/dev/urandom", std::ios::binary);
+  std::string out(n, '\0');
+  if (!in.read(out.data(), static_cast<std::streamsize>(n))) throw std::runtime_error("cannot read /dev/urandom");
+  return out;
+}
+
+std::string hex(const std::string& in) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : in) {
+    out += digits[c >> 4];
+    out += digits[c & 0xf];
+  }
+  return out;
+}
+
+std::string base64(const std::string& in) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += alphabet[(acc >> bits) & 0x3f];
+    }
+  }
+  if (bits > 0) out += alphabet[(acc << (6 - bits)) & 0x3f];
+  while (out.size() % 4) out += '=';
+  return out;
+}
+
+/** The run's temp dir: removed at the end unless kept. */
+struct temp_dir {
+  fs::path path;
+  bool keep = false;
+  temp_dir(const std::string& base, bool k) : keep(k) {
+    std::string tmpl =
+        (fs::path(base.empty() ? fs::temp_directory_path().string() : base) / "schakel-attendance-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a work dir under " + tmpl);
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    if (!keep) fs::remove_all(path, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+};
+
+std::string millis(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + "ms";
+}
+
+nlohmann::json hub_config(const fs::path& data_dir, const fs::path& drop_dir, const harness_options& o,
+                          std::uint16_t rx_port, const std::string& ingest_token, const std::string& admin_token,
+                          const std::string& secret) {
+  using nlohmann::json;
+  json school = {{"brin", "99XX"}, {"vestiging", "00"}, {"calendar_files", json::array({o.calendar_file.string()})}};
+  // The harness renames complete files into the folder, so the settle fallback is off.
+  json drop = {{"path", drop_dir.string()}, {"poll_interval", millis(o.poll_interval)}, {"settle", "0ms"}};
+  json codes = {{"Z", "sick"},         {"ZIEK", "sick"}, {"G", "authorised"},         {"MED", "authorised"},
+                {"O", "unauthorised"}, {"TL", "late"},   {"V", "removed_from_class"}, {"S", "suspended"}};
+  json settings = {{"profile", "magister-like"},
+                   {"school", {{"brin", "99XX"}, {"vestiging", "00"}}},
+                   {"school_year", "2026-2027"},
+                   {"codes", codes}};
+  json connector = {
+      {"name", "attendance"}, {"plugin", "attendance"}, {"token", ingest_token}, {"drop_folder", drop}, {"settings", settings}};
+  json processor = {{"name", "attendance-rules"},
+                    {"plugin", "attendance-rules"},
+                    {"inputs", json::array({"attendance"})},
+                    {"settings", json::object()}};
+  json types = json::array({"nl.schakel.attendance.mazl.triggered", "nl.schakel.attendance.mazl.referred",
+                            "nl.schakel.attendance.leerplicht.threshold_reached",
+                            "nl.schakel.attendance.alert.retracted"});
+  json fields = json::array({"type", "observed_at", "subject.school", "subject.student_key", "subject.class",
+                             "content.indicator", "content.value", "content.unit", "content.severity"});
+  json webhook = {{"url", "http://127.0.0.1:" + std::to_string(rx_port) + "/webhook"}, {"secret", secret}};
+  json subscription = {{"name", "attendance-alerts"},
+                       {"partner", "Benchmark receiver"},
+                       {"filter", {{"types", types}}},
+                       {"fields", fields},
+                       {"delivery", {{"webhook", webhook}}}};
+  json cfg = json::object();
+  cfg["listen"] = {{"address", "127.0.0.1"}, {"port", 0}};
+  cfg["data_dir"] = data_dir.string();
+  cfg["admin_token"] = admin_token;
+  cfg["log_level"] = o.log_level;
+  cfg["schools"] = json::array({school});
+  cfg["connectors"] = json::array({connector});
+  cfg["processors"] = json::array({processor});
+  cfg["subscriptions"] = json::array({subscription});
+  return cfg;
+}
+
+std::string tail_of(const fs::path& file, std::size_t bytes = 4000) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  return s.size() > bytes ? "…" + s.substr(s.size() - bytes) : s;
+}
+
+/** Files in `dir` that the drop folder put there (reports excluded). */
+std::size_t count_files(const fs::path& dir) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (it->is_regular_file(ec) && !name.ends_with(".error.json")) ++n;
+  }
+  return n;
+}
+
+/** Read-only view of the daemon's SQLite log, for the log end and counts by type. */
+class log_reader {
+ public:
+  explicit log_reader(const fs::path& db) {
+    if (sqlite3_open_v2(db.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+      const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      throw std::runtime_error("cannot open " + db.string() + ": " + why);
+    }
+    sqlite3_busy_timeout(db_, 5000);
+  }
+  ~log_reader() { sqlite3_close(db_); }
+  log_reader(const log_reader&) = delete;
+  log_reader& operator=(const log_reader&) = delete;
+
+  std::int64_t max_seq() { return scalar("SELECT COALESCE(MAX(seq), 0) FROM signals"); }
+
+  std::int64_t scalar(const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+    std::int64_t v = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+  }
+
+  std::map<std::string, std::uint64_t> count_by_type(const std::string& instance) {
+    std::map<std::string, std::uint64_t> out;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT type, COUNT(*) FROM signals WHERE instance = ?1 GROUP BY type", -1, &st,
+                           nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+    sqlite3_bind_text(st, 1, instance.c_str(), -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW)
+      out[reinterpret_cast<const char*>(sqlite3_column_text(st, 0))] =
+          static_cast<std::uint64_t>(sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+/** "2026-11-28T10:00:00.123Z" -> epoch ms; nullopt when it is not that shape. */
+std::optional<std::int64_t> parse_ts(const std::string& s) {
+  int y, mo, d, h, mi, sec, ms;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &sec, &ms) != 7) return std::nullopt;
+  using namespace std::chrono;
+  const sys_days day{std::chrono::year{y} / std::chrono::month{static_cast<unsigned>(mo)} / static_cast<unsigned>(d)};
+  return (duration_cast<milliseconds>(day.time_since_epoch()) + hours{h} + minutes{mi} + seconds{sec} +
+          milliseconds{ms})
+      .count();
+}
+
+/** Fills the phase breakdown from the daemon's JSON log lines. */
+void read_phases(const fs::path& log_file, std::int64_t start_epoch_ms, run_result& r) {
+  std::ifstream in(log_file);
+  std::string line;
+  double previous = -1;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("event") || !j.contains("ts")) continue;
+    const auto ts = parse_ts(j.value("ts", ""));
+    if (!ts) continue;
+    const double t = static_cast<double>(*ts - start_epoch_ms);
+    const std::string event = j.value("event", "");
+    if (event == "drop.ingested") {
+      if (r.first_ingested_ms < 0) r.first_ingested_ms = t;
+      if (previous >= 0) r.ingest_gaps_ms.push_back(t - previous);
+      previous = t;
+      r.last_ingested_ms = t;
+    } else if (event == "processor.derived") {
+      r.last_derived_ms = t;
+      ++r.derived_batches;
+    }
+  }
+}
+
+std::int64_t epoch_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+run_result run_once(const harness_options& o, const std::vector<export_file>& files) {
+  for (const auto& p : {o.daemon, o.receiver, o.calendar_file})
+    if (!fs::exists(p)) throw std::runtime_error("not found: " + p.string());
+  temp_dir dir(o.work_dir, o.keep);
+  const fs::path data_dir = dir.path / "data";
+  const fs::path drop_dir = dir.path / "drop";
+  fs::create_directories(data_dir);
+  fs::create_directories(drop_dir);
+  const std::string ingest_token = hex(random_bytes(24));
+  const std::string admin_token = hex(random_bytes(24));
+  const std::string secret = "whsec_" + base64(random_bytes(24));
+
+  // The files are written before the clock starts, under dot-names the drop folder ignores; the
+  // measured part is the renames and what the daemon does with them.
+  for (const auto& f : files) std::ofstream(drop_dir / ("." + f.name + ".tmp"), std::ios::binary) << f.body;
+
+  child receiver = child::spawn({o.receiver.string(), "--listen", "127.0.0.1:0", "--quiet", "--port-file",
+                                 (dir.path / "receiver.port").string()},
+                                {{"SCHAKEL_WEBHOOK_SECRET", secret}}, dir.path / "receiver.log");
+  const auto rx_port = load::wait_port_file(dir.path / "receiver.port", receiver, std::chrono::seconds(15));
+  if (!rx_port) throw std::runtime_error("the receiver did not start:\n" + tail_of(dir.path / "receiver.log"));
+
+  const fs::path config_file = dir.path / "config.json";
+  std::ofstream(config_file) << hub_config(data_dir, drop_dir, o, *rx_port, ingest_token, admin_token, secret).dump(2)
+                             << "\n";
+  const fs::path hub_log = dir.path / "hub.log";
+  child daemon = child::spawn({o.daemon.string(), "serve", "--config", config_file.string()}, {}, hub_log);
+  const auto port = load::wait_port_file(data_dir / "port", daemon, std::chrono::seconds(30));
+  if (!port) throw std::runtime_error("the daemon did not start; its log:\n" + tail_of(hub_log));
+  {
+    const auto ready = http_get(*port, "/readyz", "");
+    if (!ready || ready->status != 200)
+      throw std::runtime_error("the daemon is not ready (a plugin failed to load?); its log:\n" + tail_of(hub_log));
+  }
+
+  run_result r;
+  r.files = files.size();
+  const fs::path archive = drop_dir / "archive", quarantine = drop_dir / "quarantine";
+  const auto fail = [&](const std::string& why) {
+    return std::runtime_error(why + "; the daemon's log ends with:\n" + tail_of(hub_log));
+  };
+
+  const std::int64_t start_epoch = epoch_ms_now();
+  const auto t0 = clock_type::now();
+  for (const auto& f : files) fs::rename(drop_dir / ("." + f.name + ".tmp"), drop_dir / f.name);
+  const auto deadline = t0 + o.timeout;
+  const auto seconds_since = [&t0](clock_type::time_point t) { return std::chrono::duration<double>(t - t0).count(); };
+
+  // Phase 1: every file leaves the folder. RSS after each 5th archived file.
+  std::size_t next_sample = 5;
+  for (;;) {
+    const std::size_t archived = count_files(archive);
+    r.quarantined = count_files(quarantine);
+    while (archived >= next_sample && next_sample <= files.size()) {
+      r.rss.push_back({next_sample, load::read_rss(daemon.pid()).rss});
+      next_sample += 5;
+    }
+    if (archived + r.quarantined >= files.size()) {
+      r.all_archived_s = seconds_since(clock_type::now());
+      break;
+    }
+    if (!daemon.running()) throw fail("the daemon exited during the run");
+    if (clock_type::now() > deadline) throw fail("not all files were archived within the timeout");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+
+  // Phase 2: the processor has read the whole log (its position at or past the log's end).
+  log_reader db(data_dir / "schakel.db");
+  for (;;) {
+    const auto answer = http_get(*port, "/v1/processors", admin_token);
+    if (answer && answer->status == 200) {
+      const auto j = nlohmann::json::parse(answer->body, nullptr, false);
+      if (j.is_object() && j.contains("processors") && !j["processors"].empty()) {
+        const auto& p = j["processors"][0];
+        if (!p.value("loaded", true)) throw fail("the attendance-rules processor did not load");
+        const bool caught_up = p.value("caught_up", false);
+        const std::int64_t position = p.value("position", std::int64_t{0});
+        if (caught_up) {
+          const std::int64_t end = db.max_seq();
+          if (position >= end) {
+            r.wall_s = seconds_since(clock_type::now());
+            r.position = position;
+            r.log_end = end;
+            r.processed = p.value("processed", std::uint64_t{0});
+            r.derived = p.value("derived", std::uint64_t{0});
+            r.processor_errors = p.value("errors", std::uint64_t{0});
+            break;
+          }
+        }
+      }
+    }
+    if (!daemon.running()) throw fail("the daemon exited during the run");
+    if (clock_type::now() > deadline) throw fail("the processor did not catch up within the timeout");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+
+  // Untimed: what was stored and derived, memory, and the phases from the daemon's own log.
+  const auto rss = load::read_rss(daemon.pid());
+  r.peak_rss_kib = rss.hwm;
+  if (r.rss.empty() || r.rss.back().files_archived != files.size()) r.rss.push_back({files.size(), rss.rss});
+  const auto stored = db.count_by_type("attendance");
+  if (auto it = stored.find("nl.schakel.attendance.absence.recorded"); it != stored.end()) r.rows_stored = it->second;
+  r.derived_by_type = db.count_by_type("attendance-rules");
+  r.outbox_pending = static_cast<std::uint64_t>(db.scalar("SELECT COUNT(*) FROM outbox WHERE dead_at_ms IS NULL"));
+  daemon.terminate();
+  receiver.terminate();
+  read_phases(hub_log, start_epoch, r);
+  if (o.keep) r.kept_dir = dir.path;
+  return r;
+}
+
+}  // namespace schakel::attendance_bench
