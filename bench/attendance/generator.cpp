@@ -140,8 +140,7 @@ year generate_year(const year_options& o, const calendar::school_calendar& calen
     for (int n = rng.poisson(o.authorised_rows); n > 0; --n)
       p.lessons(rng.between(1, 3), 1, lessons_per_day, rng.chance(0.2) ? "MED" : "G");
     for (int n = rng.poisson(o.unauthorised_rows); n > 0; --n) p.lessons(rng.between(1, 2), 1, lessons_per_day, "O");
-    for (int n = rng.poisson(o.late_rows); n > 0; --n)
-      p.lessons(1, 1, rng.chance(0.7) ? 1 : lessons_per_day, "TL");
+    for (int n = rng.poisson(o.late_rows); n > 0; --n) p.lessons(1, 1, rng.chance(0.7) ? 1 : lessons_per_day, "TL");
     if (y.students[s].chronic_truant) {
       const int target = rng.between(35, 45);
       int lessons = 0;

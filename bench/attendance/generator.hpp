@@ -26,10 +26,10 @@ struct year_options {
   std::chrono::sys_days first_day{std::chrono::year{2026} / 8 / 31};
   std::chrono::sys_days last_day{std::chrono::year{2027} / 7 / 16};
   // Means per student per school year (Poisson counts unless said otherwise).
-  double sick_episodes = 3.0;      ///< each 1-3 school days, one whole-day row (`1-7`) per day
-  double authorised_rows = 10.5;   ///< about one a month; 1-3 lessons
-  double unauthorised_rows = 4.0;  ///< 1-2 lessons
-  double late_rows = 8.0;          ///< one lesson, mostly the first
+  double sick_episodes = 3.0;          ///< each 1-3 school days, one whole-day row (`1-7`) per day
+  double authorised_rows = 10.5;       ///< about one a month; 1-3 lessons
+  double unauthorised_rows = 4.0;      ///< 1-2 lessons
+  double late_rows = 8.0;              ///< one lesson, mostly the first
   double chronic_truant_share = 0.05;  ///< these add ~40 unauthorised lessons (35-45) over the year
   double long_sick_share = 0.03;       ///< these add one sick spell of 8-15 school days
 };

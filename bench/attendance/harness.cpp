@@ -95,15 +95,18 @@ nlohmann::json hub_config(const fs::path& data_dir, const fs::path& drop_dir, co
                    {"school", {{"brin", "99XX"}, {"vestiging", "00"}}},
                    {"school_year", "2026-2027"},
                    {"codes", codes}};
-  json connector = {
-      {"name", "attendance"}, {"plugin", "attendance"}, {"token", ingest_token}, {"drop_folder", drop}, {"settings", settings}};
+  json connector = {{"name", "attendance"},
+                    {"plugin", "attendance"},
+                    {"token", ingest_token},
+                    {"drop_folder", drop},
+                    {"settings", settings}};
   json processor = {{"name", "attendance-rules"},
                     {"plugin", "attendance-rules"},
                     {"inputs", json::array({"attendance"})},
                     {"settings", json::object()}};
-  json types = json::array({"nl.schakel.attendance.mazl.triggered", "nl.schakel.attendance.mazl.referred",
-                            "nl.schakel.attendance.leerplicht.threshold_reached",
-                            "nl.schakel.attendance.alert.retracted"});
+  json types =
+      json::array({"nl.schakel.attendance.mazl.triggered", "nl.schakel.attendance.mazl.referred",
+                   "nl.schakel.attendance.leerplicht.threshold_reached", "nl.schakel.attendance.alert.retracted"});
   json fields = json::array({"type", "observed_at", "subject.school", "subject.student_key", "subject.class",
                              "content.indicator", "content.value", "content.unit", "content.severity"});
   json webhook = {{"url", "http://127.0.0.1:" + std::to_string(rx_port) + "/webhook"}, {"secret", secret}};
@@ -246,9 +249,9 @@ run_result run_once(const harness_options& o, const std::vector<export_file>& fi
   // measured part is the renames and what the daemon does with them.
   for (const auto& f : files) std::ofstream(drop_dir / ("." + f.name + ".tmp"), std::ios::binary) << f.body;
 
-  child receiver = child::spawn({o.receiver.string(), "--listen", "127.0.0.1:0", "--quiet", "--port-file",
-                                 (dir.path / "receiver.port").string()},
-                                {{"SCHAKEL_WEBHOOK_SECRET", secret}}, dir.path / "receiver.log");
+  child receiver = child::spawn(
+      {o.receiver.string(), "--listen", "127.0.0.1:0", "--quiet", "--port-file", (dir.path / "receiver.port").string()},
+      {{"SCHAKEL_WEBHOOK_SECRET", secret}}, dir.path / "receiver.log");
   const auto rx_port = load::wait_port_file(dir.path / "receiver.port", receiver, std::chrono::seconds(15));
   if (!rx_port) throw std::runtime_error("the receiver did not start:\n" + tail_of(dir.path / "receiver.log"));
 

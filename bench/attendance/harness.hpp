@@ -34,24 +34,24 @@ struct rss_sample {
 };
 
 struct run_result {
-  double wall_s = 0;            ///< first rename -> all archived and the processor caught up
-  double all_archived_s = 0;    ///< first rename -> the last file seen in archive/
+  double wall_s = 0;          ///< first rename -> all archived and the processor caught up
+  double all_archived_s = 0;  ///< first rename -> the last file seen in archive/
   std::size_t files = 0;
-  std::size_t quarantined = 0;  ///< must be 0
-  std::uint64_t rows_stored = 0;           ///< absence.recorded signals in the log
-  std::uint64_t processed = 0;             ///< /v1/processors: signals handed to the rules
-  std::uint64_t derived = 0;               ///< /v1/processors: derived signals committed
+  std::size_t quarantined = 0;    ///< must be 0
+  std::uint64_t rows_stored = 0;  ///< absence.recorded signals in the log
+  std::uint64_t processed = 0;    ///< /v1/processors: signals handed to the rules
+  std::uint64_t derived = 0;      ///< /v1/processors: derived signals committed
   std::uint64_t processor_errors = 0;
   std::int64_t position = 0, log_end = 0;  ///< processor position and max(seq) at the end
   std::map<std::string, std::uint64_t> derived_by_type;
-  std::uint64_t outbox_pending = 0;        ///< alert deliveries still queued at the end (not waited for)
-  std::uint64_t peak_rss_kib = 0;          ///< daemon VmHWM at the end
-  std::vector<rss_sample> rss;             ///< after every 5th archived file, and at the end
+  std::uint64_t outbox_pending = 0;  ///< alert deliveries still queued at the end (not waited for)
+  std::uint64_t peak_rss_kib = 0;    ///< daemon VmHWM at the end
+  std::vector<rss_sample> rss;       ///< after every 5th archived file, and at the end
   // From the daemon's log (ms after the first rename; -1 when not seen).
   double first_ingested_ms = -1, last_ingested_ms = -1, last_derived_ms = -1;
-  std::size_t derived_batches = 0;          ///< processor.derived lines
-  std::vector<double> ingest_gaps_ms;       ///< between consecutive drop.ingested lines
-  std::filesystem::path kept_dir;           ///< set with keep
+  std::size_t derived_batches = 0;     ///< processor.derived lines
+  std::vector<double> ingest_gaps_ms;  ///< between consecutive drop.ingested lines
+  std::filesystem::path kept_dir;      ///< set with keep
 };
 
 /** Runs once; throws std::runtime_error (with the daemon's log tail) when the run cannot complete. */

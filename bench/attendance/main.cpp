@@ -119,8 +119,8 @@ int run(const options& o) {
   h.keep = o.keep;
   h.poll_interval = std::chrono::milliseconds(o.poll_ms);
   h.timeout = std::chrono::milliseconds(std::llround(o.timeout_s * 1000));
-  human << "  drop folder poll_interval " << o.poll_ms << " ms, settle 0 ms (files are renamed in whole); "
-        << o.runs << " run(s), each from a clean data dir\n";
+  human << "  drop folder poll_interval " << o.poll_ms << " ms, settle 0 ms (files are renamed in whole); " << o.runs
+        << " run(s), each from a clean data dir\n";
 
   std::vector<run_result> results;
   for (int i = 0; i < o.runs; ++i) {
@@ -133,8 +133,8 @@ int run(const options& o) {
     human << "\n    RSS (MiB) after files archived:";
     for (const auto& s : r.rss) human << " " << s.files_archived << ":" << fmt(mib(s.rss_kib), 1);
     human << "\n    daemon log: first file ingested at " << fmt(r.first_ingested_ms / 1000, 2) << " s, last at "
-          << fmt(r.last_ingested_ms / 1000, 2) << " s, last processor.derived at "
-          << fmt(r.last_derived_ms / 1000, 2) << " s (" << r.derived_batches << " derived batches)";
+          << fmt(r.last_ingested_ms / 1000, 2) << " s, last processor.derived at " << fmt(r.last_derived_ms / 1000, 2)
+          << " s (" << r.derived_batches << " derived batches)";
     if (!r.ingest_gaps_ms.empty())
       human << "; per file " << fmt(median(r.ingest_gaps_ms), 0) << " ms median, "
             << fmt(*std::max_element(r.ingest_gaps_ms.begin(), r.ingest_gaps_ms.end()), 0) << " ms max";
@@ -153,14 +153,15 @@ int run(const options& o) {
   const auto w = spread_of(wall), a = spread_of(archived), t = spread_of(rps), m = spread_of(peak);
   const auto& last = results.back();
   bool ok = true;
-  for (const auto& r : results) ok = ok && r.quarantined == 0 && r.processor_errors == 0 && r.rows_stored == y.rows.size();
+  for (const auto& r : results)
+    ok = ok && r.quarantined == 0 && r.processor_errors == 0 && r.rows_stored == y.rows.size();
 
   human << "  wall time (first rename -> all archived and evaluated): median " << fmt(w.median) << " s (min "
         << fmt(w.min) << ", max " << fmt(w.max) << ")\n";
   human << "  all files archived:                  median " << fmt(a.median) << " s (min " << fmt(a.min) << ", max "
         << fmt(a.max) << ")\n";
-  human << "  rows/s:                              median " << fmt(t.median, 0) << " (min " << fmt(t.min, 0)
-        << ", max " << fmt(t.max, 0) << ")\n";
+  human << "  rows/s:                              median " << fmt(t.median, 0) << " (min " << fmt(t.min, 0) << ", max "
+        << fmt(t.max, 0) << ")\n";
   human << "  daemon peak RSS (VmHWM):             median " << fmt(m.median, 1) << " MiB (min " << fmt(m.min, 1)
         << ", max " << fmt(m.max, 1) << ")\n";
   human << "  derived signals:";
@@ -223,8 +224,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "generator seed (same seed, same files)")->capture_default_str();
   app.add_option("--students", o.students, "students in the school")->capture_default_str();
   app.add_option("--classes", o.classes, "classes, spread over leerjaar 1-6")->capture_default_str();
-  app.add_option("--runs", o.runs, "measured runs, each from a clean data dir")->capture_default_str()->check(
-      CLI::Range(1, 1000));
+  app.add_option("--runs", o.runs, "measured runs, each from a clean data dir")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   app.add_flag("--single", o.single, "the whole year as one file instead of weekly exports");
   app.add_flag("--daily", o.daily, "one file per school day instead of weekly exports")->excludes("--single");
   app.add_flag("--json", o.json, "one JSON result line on stdout (the human report goes to stderr)");

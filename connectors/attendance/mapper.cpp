@@ -553,30 +553,6 @@ void ingest_csv(const settings& s, std::string_view body, sdk::ingest_context& c
 // ---------------------------------------------------------------------------------------------
 // JSON
 
-std::size_t too_deep_at(std::string_view text) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_json_depth) return i + 1;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return 0;
-}
-
 std::string pointer_of(std::string_view key) {
   std::string out = "/";
   for (const char c : key) {
@@ -707,7 +683,7 @@ void ingest_json(const settings& s, std::string_view body, bool ndjson, sdk::ing
       pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
       if (line.empty()) continue;
       next_index = index + 1;
-      if (const std::size_t at = too_deep_at(line)) {
+      if (const std::size_t at = sdk::json_too_deep_at(line, max_json_depth)) {
         state.reject_unattributed(index, "", "JSON nested too deeply at byte " + std::to_string(at) + " of the line");
         first = false;
         continue;
@@ -732,7 +708,7 @@ void ingest_json(const settings& s, std::string_view body, bool ndjson, sdk::ing
     return;
   }
 
-  if (const std::size_t at = too_deep_at(text)) {
+  if (const std::size_t at = sdk::json_too_deep_at(text, max_json_depth)) {
     ctx.fail("JSON nested deeper than " + std::to_string(max_json_depth) + " levels at byte " +
              std::to_string(dec.offset + at));
     return;

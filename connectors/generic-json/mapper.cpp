@@ -55,38 +55,6 @@ bool all_digits(std::string_view s) {
   return true;
 }
 
-/**
- * Scans for nesting deeper than max_depth outside strings. nlohmann's parser is iterative, but
- * serialising and destroying a deep tree is not: refusing such bodies up front keeps the stack bounded.
- * Returns the byte offset (1-based) where the limit was crossed, or 0.
- */
-std::size_t too_deep_at(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return i + 1;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return 0;
-}
-
 /** A failed conversion: the reason, never the value. */
 struct conversion_error {
   std::string reason;
@@ -318,7 +286,7 @@ void connector::ingest(std::string_view body, std::string_view content_type, sdk
       const std::int64_t index = line_no++;
       start = nl == std::string_view::npos ? body.size() + 1 : nl + 1;
       if (line.empty()) continue;
-      if (const std::size_t at = too_deep_at(line)) {
+      if (const std::size_t at = sdk::json_too_deep_at(line, max_depth)) {
         ctx.reject(index, "",
                    "JSON nested deeper than " + std::to_string(max_depth) + " levels at byte " + std::to_string(at) +
                        " of the line");
@@ -340,7 +308,7 @@ void connector::ingest(std::string_view body, std::string_view content_type, sdk
     return;
   }
 
-  if (const std::size_t at = too_deep_at(body)) {
+  if (const std::size_t at = sdk::json_too_deep_at(body, max_depth)) {
     ctx.fail("JSON nested deeper than " + std::to_string(max_depth) + " levels at byte " + std::to_string(at));
     return;
   }

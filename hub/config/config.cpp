@@ -655,9 +655,8 @@ bool base64_decoded_size(std::string_view text, std::size_t& bytes) {
 bool evidence_key_path(const std::string& path) {
   constexpr std::string_view prefix = "content.evidence.";
   if (path.size() <= prefix.size() || path.compare(0, prefix.size(), prefix) != 0) return false;
-  return std::all_of(path.begin() + static_cast<std::ptrdiff_t>(prefix.size()), path.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
+  return std::all_of(path.begin() + static_cast<std::ptrdiff_t>(prefix.size()), path.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
 }
 
 class semantic_checker {
@@ -701,9 +700,9 @@ class semantic_checker {
         cfg.processors.push_back(build_processor((*processors)[i], at, connector_names));
         reserved(cfg.processors.back().name, at);
         if (!instance_names.insert(cfg.processors.back().name).second)
-          errors_.add(schema::join_path(at, "name"),
-                      "duplicate instance name " + in_quotes(cfg.processors.back().name) +
-                          " (connectors and processors share one namespace)");
+          errors_.add(schema::join_path(at, "name"), "duplicate instance name " +
+                                                         in_quotes(cfg.processors.back().name) +
+                                                         " (connectors and processors share one namespace)");
       }
     }
     std::set<std::string> drop_paths;

@@ -54,9 +54,7 @@ asio::awaitable<std::error_code> await_append(storage::store& store, std::vector
   auto initiation = [&store, &rows, &items, &state, &ex](auto handler) {
     auto shared = std::make_shared<decltype(handler)>(std::move(handler));
     auto target = asio::get_associated_executor(*shared, ex);
-    auto done = [shared, target](std::error_code ec) {
-      asio::post(target, [shared, ec]() mutable { (*shared)(ec); });
-    };
+    auto done = [shared, target](std::error_code ec) { asio::post(target, [shared, ec]() mutable { (*shared)(ec); }); };
     if (state.empty()) {
       store.append(std::move(rows), std::move(items), std::move(done));
     } else {
@@ -111,9 +109,10 @@ std::string date_problem(std::string_view s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return "must be a date YYYY-MM-DD";
   for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u})
     if (s[i] < '0' || s[i] > '9') return "must be a date YYYY-MM-DD";
-  const std::chrono::year_month_day ymd{std::chrono::year{std::stoi(std::string(s.substr(0, 4)))},
-                                        std::chrono::month{static_cast<unsigned>(std::stoi(std::string(s.substr(5, 2))))},
-                                        std::chrono::day{static_cast<unsigned>(std::stoi(std::string(s.substr(8, 2))))}};
+  const std::chrono::year_month_day ymd{
+      std::chrono::year{std::stoi(std::string(s.substr(0, 4)))},
+      std::chrono::month{static_cast<unsigned>(std::stoi(std::string(s.substr(5, 2))))},
+      std::chrono::day{static_cast<unsigned>(std::stoi(std::string(s.substr(8, 2))))}};
   if (!ymd.ok()) return "is not a calendar date";
   return {};
 }
@@ -305,12 +304,11 @@ class hub {
     out.rejected = std::move(batch.rejected);
     if (batch.accepted.empty()) return out;  // nothing to store; the drop folder reports the rejections
 
-    std::vector<storage::state_write> mark{{drop_namespace_prefix + slot.config.name, digest,
-                                            nlohmann::json{{"accepted", out.accepted},
-                                                           {"rejected", out.rejected.size()},
-                                                           {"at", format_rfc3339(received)}}
-                                                .dump(),
-                                            false}};
+    std::vector<storage::state_write> mark{
+        {drop_namespace_prefix + slot.config.name, digest,
+         nlohmann::json{{"accepted", out.accepted}, {"rejected", out.rejected.size()}, {"at", format_rfc3339(received)}}
+             .dump(),
+         false}};
     std::promise<std::error_code> done;
     auto stored = done.get_future();
     store_->append_with_state(std::move(batch.rows), std::move(batch.items), std::move(mark),
@@ -362,7 +360,8 @@ class hub {
     }
     if (p == "/v1/deadletters" || p.starts_with("/v1/deadletters/")) co_return dead_letters(req);
     if (p == "/v1/processors") {
-      if (!admin_or_local(req)) co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
+      if (!admin_or_local(req))
+        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
       if (req.method != "GET") co_return method_not_allowed(p, "GET");
       co_return processors_status();
     }
@@ -370,7 +369,8 @@ class hub {
     constexpr std::string_view referral_suffix = "/referral";
     if (p.starts_with(alerts_prefix) && p.ends_with(referral_suffix) &&
         p.size() > alerts_prefix.size() + referral_suffix.size()) {
-      if (!admin_or_local(req)) co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
+      if (!admin_or_local(req))
+        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
       if (req.method != "POST") co_return method_not_allowed(p, "POST");
       co_return co_await record_referral(
           req, p.substr(alerts_prefix.size(), p.size() - alerts_prefix.size() - referral_suffix.size()));
@@ -531,8 +531,9 @@ class hub {
       return http::problem(400, "invalid-body", "Invalid body",
                            "send a JSON object with parents_informed_on and informed_by", p);
     const auto field_problem = [&](const char* field, const std::string& why) {
-      return http::problem(422, "invalid-referral", "Invalid referral", std::string(field) + " " + why, p,
-                           {{"errors", nlohmann::json::array({{{"field", std::string("/") + field}, {"reason", why}}})}});
+      return http::problem(
+          422, "invalid-referral", "Invalid referral", std::string(field) + " " + why, p,
+          {{"errors", nlohmann::json::array({{{"field", std::string("/") + field}, {"reason", why}}})}});
     };
     if (!body.contains("parents_informed_on") || !body["parents_informed_on"].is_string())
       return field_problem("parents_informed_on", "is required: the date the parents were informed (YYYY-MM-DD)");

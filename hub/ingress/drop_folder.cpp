@@ -14,8 +14,8 @@
 #include <typeinfo>
 #include <utility>
 
-#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
+#include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
 #include "common/signal.hpp"
@@ -29,15 +29,17 @@ constexpr std::size_t read_chunk = 1u << 20;
 // Bounds the ".N" search so a folder full of same-named files cannot spin forever.
 constexpr int max_name_suffix = 100000;
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+std::string errno_text(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
 
 bool ends_with_ci(std::string_view text, std::string_view suffix) {
   if (text.size() < suffix.size()) return false;
-  return std::equal(suffix.begin(), suffix.end(), text.end() - static_cast<std::ptrdiff_t>(suffix.size()),
-                    [](char a, char b) {
-                      const auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-                      return lower(a) == lower(b);
-                    });
+  return std::equal(
+      suffix.begin(), suffix.end(), text.end() - static_cast<std::ptrdiff_t>(suffix.size()), [](char a, char b) {
+        const auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+        return lower(a) == lower(b);
+      });
 }
 
 /** Closes a POSIX descriptor on scope exit. */
@@ -238,7 +240,9 @@ drop_folder::drop_folder(std::string instance, drop_folder_settings settings, in
   fs::create_directories(quarantine_dir_);
 }
 
-drop_folder::~drop_folder() { stop(); }
+drop_folder::~drop_folder() {
+  stop();
+}
 
 void drop_folder::start() {
   std::lock_guard lock(thread_mutex_);
@@ -268,8 +272,8 @@ void drop_folder::run() {
       scan_once();
     } catch (const std::exception& e) {
       // Only the exception's type: a library message could quote file content.
-      log::error("drop.scan_failed", {{"instance", instance_}, {"dir", settings_.dir.string()},
-                                      {"exception", typeid(e).name()}});
+      log::error("drop.scan_failed",
+                 {{"instance", instance_}, {"dir", settings_.dir.string()}, {"exception", typeid(e).name()}});
     }
     std::unique_lock lock(thread_mutex_);
     wake_.wait_for(lock, settings_.poll_interval, [this] { return stopping_.load(); });
@@ -313,7 +317,8 @@ std::size_t drop_folder::scan_once() {
   fs::directory_iterator it(settings_.dir, ec);
   if (ec) {
     if (!scan_failed_logged_)
-      log::warn("drop.scan_failed", {{"instance", instance_}, {"dir", settings_.dir.string()}, {"error", ec.message()}});
+      log::warn("drop.scan_failed",
+                {{"instance", instance_}, {"dir", settings_.dir.string()}, {"error", ec.message()}});
     scan_failed_logged_ = true;
     return 0;
   }
@@ -480,7 +485,8 @@ bool drop_folder::quarantine(const fs::path& file, const std::string& digest, co
   const std::string name = file.filename().string();
 
   nlohmann::json rejected = nlohmann::json::array();
-  for (const auto& r : result.rejected) rejected.push_back({{"line", r.index}, {"field", r.field}, {"reason", r.reason}});
+  for (const auto& r : result.rejected)
+    rejected.push_back({{"line", r.index}, {"field", r.field}, {"reason", r.reason}});
   std::string error = result.error;
   if (error.empty()) {
     const std::size_t k = result.rejected.size();
@@ -516,10 +522,9 @@ bool drop_folder::quarantine(const fs::path& file, const std::string& digest, co
     if (rc != 0) {
       (void)::unlink(report_path.c_str());
       if (first_time("move_failed", name))
-        log::error("drop.move_failed", {{"instance", instance_},
-                                        {"file", name},
-                                        {"to", quarantine_dir_.string()},
-                                        {"error", errno_text(rc)}});
+        log::error(
+            "drop.move_failed",
+            {{"instance", instance_}, {"file", name}, {"to", quarantine_dir_.string()}, {"error", errno_text(rc)}});
       return false;
     }
     sync_dir(quarantine_dir_);

@@ -116,8 +116,8 @@ class drop_folder {
   std::filesystem::path archive_dir_;
   std::filesystem::path quarantine_dir_;
 
-  std::mutex scan_mutex_;                        // one pass at a time; guards the members below
-  std::map<std::string, observation> observed_;  // last scan's size+mtime per file name
+  std::mutex scan_mutex_;                                     // one pass at a time; guards the members below
+  std::map<std::string, observation> observed_;               // last scan's size+mtime per file name
   std::map<std::string, std::set<std::string>> logged_once_;  // file name → events already logged
   bool scan_failed_logged_ = false;
 

@@ -314,8 +314,8 @@ class loaded_connector final : public connector {
     schakel_call_ctx ctx;
     ctx.in_ingest = true;
     ctx.result = &result;
-    const schakel_status st = core_->desc_.ingest(core_->instance_, body.data(), body.size(), content_type.data(),
-                                                  content_type.size(), &ctx);
+    const schakel_status st =
+        core_->desc_.ingest(core_->instance_, body.data(), body.size(), content_type.data(), content_type.size(), &ctx);
     ctx.in_ingest = false;
     if (st == SCHAKEL_STATUS_OK) return result;
 
@@ -330,8 +330,9 @@ class loaded_connector final : public connector {
     } else {
       result.connector_error = true;
       result.parse_error = "connector error (" + status_text(st) + ")" + (ctx.has_error ? ": " + ctx.error : "");
-      log::error("plugin_ingest_failed",
-                 {{"instance", core_->host_->instance}, {"plugin", core_->plugin_name_}, {"error", result.parse_error}});
+      log::error(
+          "plugin_ingest_failed",
+          {{"instance", core_->host_->instance}, {"plugin", core_->plugin_name_}, {"error", result.parse_error}});
     }
     return result;
   }
@@ -434,9 +435,9 @@ namespace {
  * Loads the file, checks the descriptor's version and size and creates the instance with the
  * kind-specific hook checks done by `check_kind`. nullptr with `error` filled on any failure.
  */
-std::unique_ptr<plugin_core> open_plugin(const std::filesystem::path& plugin_dir, const load_request& request,
-                                         const host_services& services, load_error& error,
-                                         const std::function<std::string(const schakel_plugin_descriptor&)>& check_kind) {
+std::unique_ptr<plugin_core> open_plugin(
+    const std::filesystem::path& plugin_dir, const load_request& request, const host_services& services,
+    load_error& error, const std::function<std::string(const schakel_plugin_descriptor&)>& check_kind) {
   error = load_error{};
   error.instance = request.instance;
   auto fail = [&](std::string reason) -> std::unique_ptr<plugin_core> {

@@ -70,8 +70,8 @@ struct load_request {
  * What a date is for a school: a schakel_day_kind value (0 school day, 1 weekend, 2 holiday, 3 study
  * day), or nullopt when the hub has no calendar for that school. `day` counts days since 1970-01-01.
  */
-using school_day_fn = std::function<std::optional<std::uint32_t>(std::string_view brin, std::string_view vestiging,
-                                                                  std::int32_t day)>;
+using school_day_fn =
+    std::function<std::optional<std::uint32_t>(std::string_view brin, std::string_view vestiging, std::int32_t day)>;
 
 /** Host services plugins may call (state API, calendars). Any may be null/empty in check-config. */
 struct host_services {

@@ -39,7 +39,9 @@ processor_runner::processor_runner(std::unique_ptr<plugin_host::processor> proce
   }
 }
 
-processor_runner::~processor_runner() { stop(); }
+processor_runner::~processor_runner() {
+  stop();
+}
 
 void processor_runner::start() {
   std::lock_guard lock(mu_);

@@ -26,20 +26,20 @@
 namespace schakel::processing {
 
 struct runner_options {
-  std::size_t batch_max_signals = 10000;        ///< log entries scanned per batch at most
-  std::size_t page_size = 1000;                 ///< log entries read per query
-  std::chrono::milliseconds idle_wait{1000};    ///< re-check the log this often even without a wake()
-  std::chrono::milliseconds retry_wait{1000};   ///< after a failed commit
+  std::size_t batch_max_signals = 10000;       ///< log entries scanned per batch at most
+  std::size_t page_size = 1000;                ///< log entries read per query
+  std::chrono::milliseconds idle_wait{1000};   ///< re-check the log this often even without a wake()
+  std::chrono::milliseconds retry_wait{1000};  ///< after a failed commit
 };
 
 /** What a runner has done so far (for /v1/processors, tests and the load harness). */
 struct runner_status {
   std::string name;
-  std::int64_t position = 0;     ///< last log position committed
-  bool caught_up = false;        ///< nothing stored after `position`
-  std::uint64_t processed = 0;   ///< signals handed to the plugin
-  std::uint64_t derived = 0;     ///< derived signals committed
-  std::uint64_t errors = 0;      ///< plugin failures on a signal, refused derived signals, failed commits
+  std::int64_t position = 0;    ///< last log position committed
+  bool caught_up = false;       ///< nothing stored after `position`
+  std::uint64_t processed = 0;  ///< signals handed to the plugin
+  std::uint64_t derived = 0;    ///< derived signals committed
+  std::uint64_t errors = 0;     ///< plugin failures on a signal, refused derived signals, failed commits
 };
 
 /** Namespace of the processors' committed positions in the store's state table. */

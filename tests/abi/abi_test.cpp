@@ -426,7 +426,8 @@ TEST(ProcessorLoader, EmitOutsideABatchIsRefusedAndAFailingSignalIsReportedWitho
     got.emplace_back(json);
     return std::string("01JDZ3K7Q8M2X4V6N8P0R2T4W6");
   });
-  const std::string throwing = R"({"id":"x","subject":{"student_key":"S-000123"},"content":{"evidence":{"action":"throw"}}})";
+  const std::string throwing =
+      R"({"id":"x","subject":{"student_key":"S-000123"},"content":{"evidence":{"action":"throw"}}})";
   std::string why;
   EXPECT_FALSE(p->process(throwing, why));
   EXPECT_EQ(why, "process failed (INTERNAL): processor raised an exception while processing a signal");

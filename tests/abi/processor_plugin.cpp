@@ -10,13 +10,13 @@
 namespace {
 
 nlohmann::json derived(const nlohmann::json& input, const std::string& type, nlohmann::json evidence) {
-  return {{"type", type},
-          {"observed_at", input.value("observed_at", "2026-11-23T00:00:00Z")},
-          {"subject", input.at("subject")},
-          {"content",
-           {{"domain", "attendance"}, {"indicator", "test"}, {"severity", "concern"}, {"evidence", evidence}}},
-          {"governance", {{"data_category", "ordinary"}}},
-          {"derived_from", {input.at("id")}}};
+  return {
+      {"type", type},
+      {"observed_at", input.value("observed_at", "2026-11-23T00:00:00Z")},
+      {"subject", input.at("subject")},
+      {"content", {{"domain", "attendance"}, {"indicator", "test"}, {"severity", "concern"}, {"evidence", evidence}}},
+      {"governance", {{"data_category", "ordinary"}}},
+      {"derived_from", {input.at("id")}}};
 }
 
 class test_processor {
@@ -38,11 +38,9 @@ class test_processor {
     }
     if (action == "calendar") {
       const auto& school = signal.at("subject").at("school");
-      const auto kind = host_.school_day(school.value("brin", ""), school.value("vestiging", ""),
-                                         evidence.value("day", 0));
-      ctx.emit(derived(signal, "nl.schakel.test.calendar",
-                       {{"kind", kind ? static_cast<int>(*kind) : -1}})
-                   .dump());
+      const auto kind =
+          host_.school_day(school.value("brin", ""), school.value("vestiging", ""), evidence.value("day", 0));
+      ctx.emit(derived(signal, "nl.schakel.test.calendar", {{"kind", kind ? static_cast<int>(*kind) : -1}}).dump());
       return;
     }
     const std::string student = signal.at("subject").value("student_key", "");

@@ -40,8 +40,9 @@ nlohmann::json delivery_to(const receiver_process& r) {
           {"retry", {{"max_attempts", 12}, {"initial_backoff", "50ms"}, {"max_backoff", "200ms"}}}};
 }
 
-nlohmann::json attendance_config(const fs::path& data_dir, const fs::path& drop_dir, const receiver_process& coordinator,
-                                 const receiver_process& jgz, const receiver_process& officer) {
+nlohmann::json attendance_config(const fs::path& data_dir, const fs::path& drop_dir,
+                                 const receiver_process& coordinator, const receiver_process& jgz,
+                                 const receiver_process& officer) {
   return {
       {"listen", {{"address", "127.0.0.1"}, {"port", 0}}},
       {"data_dir", data_dir.string()},
@@ -71,8 +72,7 @@ nlohmann::json attendance_config(const fs::path& data_dir, const fs::path& drop_
        {{{"name", "coordinator"},
          {"partner", "Verzuimcoördinator"},
          {"filter",
-          {{"types",
-            {"nl.schakel.attendance.mazl.triggered", "nl.schakel.attendance.leerplicht.threshold_reached"}}}},
+          {{"types", {"nl.schakel.attendance.mazl.triggered", "nl.schakel.attendance.leerplicht.threshold_reached"}}}},
          {"fields", {"type", "subject.student_key", "content.evidence", "derived_from"}},
          {"delivery", delivery_to(coordinator)}},
         {{"name", "jgz"},
@@ -118,9 +118,10 @@ struct attendance_fixture : ::testing::Test {
   void start() { hub.start(attendance_config(hub.data_dir(), drop_dir, coordinator, jgz, officer)); }
 
   http_reply admin(const std::string& method, const std::string& target, const std::string& body = {}) {
-    return send(hub.port(), http_call{method, target, body,
-                                      {{"Authorization", "Bearer " + admin_token},
-                                       {"Content-Type", "application/json"}}});
+    return send(
+        hub.port(),
+        http_call{
+            method, target, body, {{"Authorization", "Bearer " + admin_token}, {"Content-Type", "application/json"}}});
   }
 
   /** True once every processor has committed everything in the log. */
@@ -164,11 +165,21 @@ TEST_F(attendance_fixture, an_export_becomes_mazl_and_leerplicht_alerts_and_a_re
 
   // Refused referrals: each with a specific reason, none reaching the JGZ.
   const std::string mazl_id = mazl[0]["id"];
-  EXPECT_EQ(admin("POST", "/v1/alerts/" + mazl_id + "/referral", R"({"parents_informed_on":"23-11-2026","informed_by":"mentor"})").status, 422u);
-  EXPECT_EQ(admin("POST", "/v1/alerts/" + mazl_id + "/referral", R"({"parents_informed_on":"2026-11-23"})").status, 422u);
-  EXPECT_EQ(admin("POST", "/v1/alerts/01JDZ3K7Q8M2X4V6N8P0R2T4W6/referral", R"({"parents_informed_on":"2026-11-23","informed_by":"mentor"})").status, 404u);
+  EXPECT_EQ(admin("POST", "/v1/alerts/" + mazl_id + "/referral",
+                  R"({"parents_informed_on":"23-11-2026","informed_by":"mentor"})")
+                .status,
+            422u);
+  EXPECT_EQ(admin("POST", "/v1/alerts/" + mazl_id + "/referral", R"({"parents_informed_on":"2026-11-23"})").status,
+            422u);
+  EXPECT_EQ(admin("POST", "/v1/alerts/01JDZ3K7Q8M2X4V6N8P0R2T4W6/referral",
+                  R"({"parents_informed_on":"2026-11-23","informed_by":"mentor"})")
+                .status,
+            404u);
   const std::string leerplicht_id = leerplicht[0]["id"];
-  EXPECT_EQ(admin("POST", "/v1/alerts/" + leerplicht_id + "/referral", R"({"parents_informed_on":"2026-11-23","informed_by":"mentor"})").status, 409u);
+  EXPECT_EQ(admin("POST", "/v1/alerts/" + leerplicht_id + "/referral",
+                  R"({"parents_informed_on":"2026-11-23","informed_by":"mentor"})")
+                .status,
+            409u);
   EXPECT_EQ(send(hub.port(), http_call{"POST", "/v1/alerts/" + mazl_id + "/referral",
                                        R"({"parents_informed_on":"2026-11-23","informed_by":"mentor"})"})
                 .status,
@@ -186,7 +197,10 @@ TEST_F(attendance_fixture, an_export_becomes_mazl_and_leerplicht_alerts_and_a_re
   EXPECT_EQ(data["content"]["evidence"]["informed_by"], "mentor");
   EXPECT_EQ(data["content"]["evidence"].size(), 2u);  // only the allowlisted evidence keys
   EXPECT_FALSE(data.contains("derived_from"));
-  EXPECT_EQ(admin("POST", "/v1/alerts/" + mazl_id + "/referral", R"({"parents_informed_on":"2026-11-23","informed_by":"mentor"})").status, 409u);
+  EXPECT_EQ(admin("POST", "/v1/alerts/" + mazl_id + "/referral",
+                  R"({"parents_informed_on":"2026-11-23","informed_by":"mentor"})")
+                .status,
+            409u);
 
   // The same export again, and an overlapping one with one more unrelated record: no second alert.
   drop(drop_dir, "export-2.csv", base_export());
@@ -202,10 +216,12 @@ TEST_F(attendance_fixture, an_export_becomes_mazl_and_leerplicht_alerts_and_a_re
   std::string corrected = base_export();
   corrected.replace(corrected.find("1001;04-11-2026;1-7;Z"), 21, "1001;04-11-2026;1-7;G");
   drop(drop_dir, "export-4.csv", corrected);
-  ASSERT_TRUE(wait_until([&] {
-    return of_type(coordinator, "nl.schakel.attendance.alert.retracted").size() == 1 &&
-           of_type(jgz, "nl.schakel.attendance.alert.retracted").size() == 1;
-  }, std::chrono::seconds(20)))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return of_type(coordinator, "nl.schakel.attendance.alert.retracted").size() == 1 &&
+               of_type(jgz, "nl.schakel.attendance.alert.retracted").size() == 1;
+      },
+      std::chrono::seconds(20)))
       << hub.log();
   EXPECT_EQ(of_type(coordinator, "nl.schakel.attendance.alert.retracted")[0]["data"]["content"]["evidence"]["retracts"],
             mazl_id);
@@ -258,9 +274,11 @@ TEST_F(attendance_fixture, a_file_committed_just_before_a_crash_is_not_ingested_
 
 TEST_F(attendance_fixture, exports_pushed_over_http_take_the_same_path) {
   start();
-  const auto reply = send(hub.port(), http_call{"POST", "/v1/connectors/attendance/records", base_export(),
-                                                {{"Authorization", "Bearer " + ingest_token},
-                                                 {"Content-Type", "text/csv"}}});
+  const auto reply =
+      send(hub.port(), http_call{"POST",
+                                 "/v1/connectors/attendance/records",
+                                 base_export(),
+                                 {{"Authorization", "Bearer " + ingest_token}, {"Content-Type", "text/csv"}}});
   ASSERT_EQ(reply.status, 200u) << reply.body;
   EXPECT_EQ(nlohmann::json::parse(reply.body)["accepted"].size(), 9u);
   ASSERT_TRUE(wait_until([&] { return officer.events().size() == 1; }, std::chrono::seconds(20))) << hub.log();

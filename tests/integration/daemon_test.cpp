@@ -2,6 +2,7 @@
 // dead letters, crash recovery, limits and bad input.
 #include <csignal>
 #include <fstream>
+#include <sstream>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -321,21 +322,48 @@ TEST_F(daemon_test, batched_subscription_receives_signed_batches) {
   EXPECT_LT(webhook_ids.size(), 120u) << "events must arrive in batches, not one webhook each";
 }
 
+/**
+ * The SCHAKEL_* variables an example lists in its header comment, each given a value by the
+ * convention: *_URL a loopback URL, *_PORT a port, *_DIR a folder, *_FILE a file, anything else a
+ * secret. An example that uses a variable it does not list fails check-config here.
+ */
+std::vector<std::pair<std::string, std::string>> example_environment(const fs::path& example, const fs::path& dir) {
+  std::vector<std::pair<std::string, std::string>> env;
+  std::ifstream in(example);
+  std::string line;
+  while (std::getline(in, line) && line.rfind("#", 0) == 0) {
+    std::istringstream words(line.substr(1));
+    std::string name;
+    words >> name;
+    if (name.rfind("SCHAKEL_", 0) != 0) continue;
+    std::string value = "a-secret-of-at-least-24-bytes-long-" + name;
+    if (name.ends_with("_URL")) value = "http://127.0.0.1:9999/hook";
+    if (name.ends_with("_PORT")) value = "8080";
+    if (name.ends_with("_DIR")) value = (dir / name).string();
+    if (name.ends_with("_FILE")) {
+      value = (dir / name).string();
+      std::ofstream(value) << "a-secret-of-at-least-24-bytes-long\n";
+    }
+    if (name.ends_with("_SECRET")) value = webhook_secret;
+    env.emplace_back(name, value);
+  }
+  return env;
+}
+
 TEST(cli, version_and_check_config_of_every_example) {
   temp_dir dir{"schakel-cli"};
   auto v = child_process::spawn({SCHAKEL_BIN, "version"}, {}, dir / "v.log");
   EXPECT_EQ(v.wait_for_exit(10s), 0);
+  int examples = 0;
   for (const auto& entry : fs::directory_iterator(SCHAKEL_SOURCE_DIR "/deploy/examples")) {
     if (entry.path().extension() != ".yaml") continue;
-    auto c = child_process::spawn({SCHAKEL_BIN, "check-config", entry.path().string()},
-                                  {{"SCHAKEL_PORT", "8080"},
-                                   {"SCHAKEL_DATA_DIR", (dir / "data").string()},
-                                   {"SCHAKEL_INGEST_TOKEN", "a-token-of-at-least-24-bytes-long-x"},
-                                   {"SCHAKEL_WEBHOOK_URL", "http://127.0.0.1:9999/hook"},
-                                   {"SCHAKEL_WEBHOOK_SECRET", webhook_secret}},
-                                  dir / "check.log");
+    ++examples;
+    const auto env = example_environment(entry.path(), dir.path());
+    EXPECT_FALSE(env.empty()) << entry.path() << " lists no SCHAKEL_* variables at its top";
+    auto c = child_process::spawn({SCHAKEL_BIN, "check-config", entry.path().string()}, env, dir / "check.log");
     EXPECT_EQ(c.wait_for_exit(20s), 0) << entry.path();
   }
+  EXPECT_GE(examples, 2);
   std::ifstream in(dir / "check.log");
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_NE(text.find("ok"), std::string::npos) << text;

@@ -44,7 +44,7 @@ TEST_F(calendar_cli, check_good_files_exit_zero_with_counts) {
   const auto ics = (fs::path(SCHAKEL_EXAMPLE_CALENDARS) / "2026-2027-midden.ics").string();
   std::ostringstream out, err;
   EXPECT_EQ(calendar_check({csv, ics}, out, err), 0);
-  EXPECT_EQ(out.str(), csv + ": ok, 1 holiday, 2 study days\n" + ics + ": ok, 8 holidays, 0 study days\n");
+  EXPECT_EQ(out.str(), csv + ": ok, 1 holiday, 2 study days\n" + ics + ": ok, 9 holidays, 0 study days\n");
   EXPECT_EQ(err.str(), "");
 }
 

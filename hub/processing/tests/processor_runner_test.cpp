@@ -100,9 +100,7 @@ struct runner_fixture : ::testing::Test {
   pipeline::ingest_pipeline pipeline{validator, router};
   std::unique_ptr<storage::store> store = open();
 
-  std::unique_ptr<storage::store> open() {
-    return storage::open_sqlite_store({(dir.path() / "schakel.db").string()});
-  }
+  std::unique_ptr<storage::store> open() { return storage::open_sqlite_store({(dir.path() / "schakel.db").string()}); }
 
   void append(const std::vector<std::string>& signals, const std::string& instance = "attendance") {
     std::vector<storage::signal_row> rows;

@@ -665,8 +665,9 @@ TEST_F(sqlite_store_test, append_with_state_commits_signals_outbox_and_state_tog
   EXPECT_EQ(s->state_get("pos", "rules"), "7");
   EXPECT_EQ(s->outbox_depth("a"), 1);
   // An erase and a write in one job.
-  ASSERT_FALSE(
-      call([&](auto done) { s->append_with_state({}, {}, {{"rules", "k", "", true}, {"rules", "j", "x", false}}, done); }));
+  ASSERT_FALSE(call([&](auto done) {
+    s->append_with_state({}, {}, {{"rules", "k", "", true}, {"rules", "j", "x", false}}, done);
+  }));
   EXPECT_EQ(s->state_get("rules", "k"), std::nullopt);
   EXPECT_EQ(s->state_get("rules", "j"), "x");
 }

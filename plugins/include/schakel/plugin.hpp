@@ -79,7 +79,40 @@ class processor_context {
 enum class day_kind { school_day = SCHAKEL_DAY_SCHOOL, weekend = SCHAKEL_DAY_WEEKEND, holiday = SCHAKEL_DAY_HOLIDAY,
                       study_day = SCHAKEL_DAY_STUDY_DAY };
 
-/** Host services for the instance's lifetime: logging, persisted state and the clock. */
+/**
+ * Where a JSON text nests deeper than `max_depth` (outside strings): the 1-based byte offset, or 0.
+ * nlohmann's parser is iterative, but serialising and destroying a deep tree recurse; connectors
+ * refuse such bodies before parsing so the stack stays bounded whatever a source sends.
+ */
+inline std::size_t json_too_deep_at(std::string_view text, int max_depth) noexcept {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i + 1;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return 0;
+}
+
+/**
+ * Host services for the instance's lifetime. The object handed to a constructor lives only during
+ * create: copy it (it is two pointers), do not keep the reference.
+ */
 class host {
  public:
   host(const schakel_host_api* api, schakel_host_ctx* ctx) noexcept : api_(api), ctx_(ctx) {}
@@ -257,38 +290,37 @@ class host_processor_context final : public processor_context {
   schakel_call_ctx* ctx_;
 };
 
-template <class T>
-schakel_status process(schakel_instance* p, const char* json, std::size_t len, schakel_call_ctx* ctx) noexcept {
+/** Runs one processor hook with a host_processor_context; no exception leaves it. */
+template <class T, class Hook>
+schakel_status processor_hook(schakel_instance* p, schakel_call_ctx* ctx, const char* out_of_memory,
+                              const char* raised, Hook&& hook) noexcept {
   if (p == nullptr) return SCHAKEL_STATUS_INVALID_ARGUMENT;
   auto* inst = reinterpret_cast<instance<T>*>(p);
   try {
     host_processor_context context(inst->api, ctx);
-    inst->connector.process(std::string_view(json != nullptr ? json : "", json != nullptr ? len : 0), context);
+    hook(inst->connector, context);
     return SCHAKEL_STATUS_OK;
   } catch (const std::bad_alloc&) {
-    set_error(inst->api, ctx, "out of memory in processor");
+    set_error(inst->api, ctx, out_of_memory);
     return SCHAKEL_STATUS_INTERNAL;
   } catch (...) {
-    set_error(inst->api, ctx, "processor raised an exception while processing a signal");
+    set_error(inst->api, ctx, raised);
     return SCHAKEL_STATUS_INTERNAL;
   }
 }
 
 template <class T>
+schakel_status process(schakel_instance* p, const char* json, std::size_t len, schakel_call_ctx* ctx) noexcept {
+  const std::string_view signal(json != nullptr ? json : "", json != nullptr ? len : 0);
+  return processor_hook<T>(p, ctx, "out of memory in processor",
+                           "processor raised an exception while processing a signal",
+                           [signal](T& processor, processor_context& context) { processor.process(signal, context); });
+}
+
+template <class T>
 schakel_status flush(schakel_instance* p, schakel_call_ctx* ctx) noexcept {
-  if (p == nullptr) return SCHAKEL_STATUS_INVALID_ARGUMENT;
-  auto* inst = reinterpret_cast<instance<T>*>(p);
-  try {
-    host_processor_context context(inst->api, ctx);
-    inst->connector.flush(context);
-    return SCHAKEL_STATUS_OK;
-  } catch (const std::bad_alloc&) {
-    set_error(inst->api, ctx, "out of memory in processor flush");
-    return SCHAKEL_STATUS_INTERNAL;
-  } catch (...) {
-    set_error(inst->api, ctx, "processor raised an exception during flush");
-    return SCHAKEL_STATUS_INTERNAL;
-  }
+  return processor_hook<T>(p, ctx, "out of memory in processor flush", "processor raised an exception during flush",
+                           [](T& processor, processor_context& context) { processor.flush(context); });
 }
 
 template <class T>
