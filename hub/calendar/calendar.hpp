@@ -4,8 +4,9 @@
  * so that attendance rules count school days and school weeks of *that* school, never calendar
  * weeks. Calendars come from iCalendar (.ics) or CSV files and from inline config entries.
  *
- * Calendar data is not personal data, but error messages still name only the origin, line and
- * the problem, never the content of the offending line.
+ * Calendar data is not personal data. Error messages name the origin, line and problem; they
+ * quote a date's or value's text never, but may name a CSV column header or an iCalendar
+ * component (BEGIN:/END: names), which a reader needs to find the mistake.
  */
 #include <chrono>
 #include <cstddef>
