@@ -272,20 +272,27 @@ class hub {
     }
   }
 
+  enum class admission { open, draining, overloaded };
+
+  /** Whether new records may come in, for HTTP and drop folders alike; counts each refusal for overload. */
+  admission admit() {
+    if (draining_) return admission::draining;
+    if (store_->outbox_depth_total() >= cfg_.limits.max_outbox_depth) {
+      // Back-pressure: refuse new work rather than grow without bound while partners are slow.
+      overload_->add();
+      return admission::overloaded;
+    }
+    return admission::open;
+  }
+
   /** One dropped file as one unit: its signals and its "ingested" mark in one transaction. Blocking. */
   ingress::file_result ingest_file(instance_slot& slot, std::string body, const std::string& content_type,
                                    const std::string& digest) {
     using outcome = ingress::file_result::outcome;
     ingress::file_result out;
-    if (draining_) {
+    if (const auto a = admit(); a != admission::open) {
       out.result = outcome::retry_later;
-      out.error = "the hub is shutting down";
-      return out;
-    }
-    if (store_->outbox_depth_total() >= cfg_.limits.max_outbox_depth) {
-      overload_->add();
-      out.result = outcome::retry_later;
-      out.error = "deliveries are behind (outbox full)";
+      out.error = a == admission::draining ? "the hub is shutting down" : "deliveries are behind (outbox full)";
       return out;
     }
     const auto started = std::chrono::steady_clock::now();
@@ -413,14 +420,11 @@ class hub {
     if (!slot.connector)
       co_return http::problem(503, "instance-unavailable", "Connector instance unavailable",
                               "the plugin of this instance failed to load; see the daemon log", req.path);
-    if (draining_) {
+    if (const auto a = admit(); a == admission::draining) {
       auto r = http::problem(503, "draining", "Shutting down", "the hub is shutting down; retry later", req.path);
       r.headers.emplace_back("Retry-After", "5");
       co_return r;
-    }
-    if (store_->outbox_depth_total() >= cfg_.limits.max_outbox_depth) {
-      // Back-pressure: refuse new work rather than grow without bound while partners are slow.
-      overload_->add();
+    } else if (a == admission::overloaded) {
       auto r = http::problem(503, "overloaded", "Outbox full",
                              "deliveries are behind; the hub accepts new records once the outbox drains", req.path);
       r.headers.emplace_back("Retry-After", "2");

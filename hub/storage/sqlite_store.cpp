@@ -168,12 +168,7 @@ class sqlite_store final : public store {
   // ---- queued writes -------------------------------------------------------------------------
 
   void append(std::vector<signal_row> signals, std::vector<outbox_item> items, done_fn done) override {
-    auto data = std::make_shared<std::pair<std::vector<signal_row>, std::vector<outbox_item>>>(std::move(signals),
-                                                                                               std::move(items));
-    enqueue({"append", [this, data](effects& fx) { return do_append(data->first, data->second, fx); },
-             [done = std::move(done)](std::error_code ec) {
-               if (done) done(ec);
-             }});
+    append_with_state(std::move(signals), std::move(items), {}, std::move(done));
   }
 
   void append_with_state(std::vector<signal_row> signals, std::vector<outbox_item> items,
@@ -184,7 +179,7 @@ class sqlite_store final : public store {
       std::vector<state_write> state;
     };
     auto data = std::make_shared<payload>(payload{std::move(signals), std::move(items), std::move(state)});
-    enqueue({"append_with_state",
+    enqueue({"append",
              [this, data](effects& fx) {
                if (auto ec = do_append(data->signals, data->items, fx)) return ec;
                return do_state_writes(data->state, fx);

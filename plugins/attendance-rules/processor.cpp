@@ -110,10 +110,11 @@ attendance_rules_processor::cached_student& attendance_rules_processor::student(
   if (auto text = svc_.state_get(key)) {
     try {
       cs.state = parse_student_state(*text);
-    } catch (const std::exception& e) {
+    } catch (const std::exception&) {
       // Not recoverable record by record; starting afresh loses the emitted-alert memory of one
-      // student, which is better than blocking every later signal about them.
-      svc_.log(SCHAKEL_LOG_ERROR, std::string(e.what()) + "; the student's state starts afresh");
+      // student, which is better than blocking every later signal about them. what() is not logged:
+      // a JSON parser's message quotes the text it choked on, which may hold a student key.
+      svc_.log(SCHAKEL_LOG_ERROR, "attendance-rules: a student's stored state is unreadable; it starts afresh");
       cs.state = student_state{};
     }
   }
@@ -130,8 +131,10 @@ attendance_rules_processor::cached_index& attendance_rules_processor::index(cons
   if (auto text = svc_.state_get(key)) {
     try {
       ci.students = parse_index(*text);
-    } catch (const std::exception& e) {
-      svc_.log(SCHAKEL_LOG_ERROR, std::string(e.what()) + "; snapshots of that source and school see only new records");
+    } catch (const std::exception&) {
+      svc_.log(SCHAKEL_LOG_ERROR,
+               "attendance-rules: a stored snapshot index is unreadable; snapshots of that source and school see only "
+               "new records");
     }
   }
   return indexes_.emplace(key, std::move(ci)).first->second;

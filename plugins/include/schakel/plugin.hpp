@@ -323,21 +323,26 @@ schakel_status flush(schakel_instance* p, schakel_call_ctx* ctx) noexcept {
                            [](T& processor, processor_context& context) { processor.flush(context); });
 }
 
+/** The part every descriptor shares: header, identity and lifecycle hooks. */
 template <class T>
-constexpr schakel_plugin_descriptor make_processor_descriptor(const char* name, const char* version,
-                                                              const char* consumes) noexcept {
+constexpr schakel_plugin_descriptor base_descriptor(const char* name, const char* version, std::uint32_t kind) noexcept {
   schakel_plugin_descriptor d{};
   d.struct_size = sizeof(schakel_plugin_descriptor);
   d.abi_major = SCHAKEL_ABI_MAJOR;
   d.abi_minor = SCHAKEL_ABI_MINOR;
   d.name = name;
   d.version = version;
-  d.kind = SCHAKEL_PLUGIN_PROCESSOR;
+  d.kind = kind;
   d.reserved0 = 0;
   d.create = &create<T>;
   d.destroy = &destroy<T>;
-  d.ingest = nullptr;
-  d.description = nullptr;
+  return d;
+}
+
+template <class T>
+constexpr schakel_plugin_descriptor make_processor_descriptor(const char* name, const char* version,
+                                                              const char* consumes) noexcept {
+  schakel_plugin_descriptor d = base_descriptor<T>(name, version, SCHAKEL_PLUGIN_PROCESSOR);
   d.process = &process<T>;
   d.flush = &flush<T>;
   d.consumes = consumes;
@@ -347,16 +352,7 @@ constexpr schakel_plugin_descriptor make_processor_descriptor(const char* name, 
 template <class T>
 constexpr schakel_plugin_descriptor make_descriptor(const char* name, const char* version,
                                                     const char* description) noexcept {
-  schakel_plugin_descriptor d{};
-  d.struct_size = sizeof(schakel_plugin_descriptor);
-  d.abi_major = SCHAKEL_ABI_MAJOR;
-  d.abi_minor = SCHAKEL_ABI_MINOR;
-  d.name = name;
-  d.version = version;
-  d.kind = SCHAKEL_PLUGIN_CONNECTOR;
-  d.reserved0 = 0;
-  d.create = &create<T>;
-  d.destroy = &destroy<T>;
+  schakel_plugin_descriptor d = base_descriptor<T>(name, version, SCHAKEL_PLUGIN_CONNECTOR);
   d.ingest = &ingest<T>;
   d.description = description;
   return d;
