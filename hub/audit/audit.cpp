@@ -1,0 +1,146 @@
+#include "audit/audit.hpp"
+
+#include <array>
+
+#include <openssl/evp.h>
+
+namespace schakel::audit {
+namespace {
+
+// The optional text fields, by key. nlohmann::json keeps object keys sorted, so the dumped text has
+// one fixed key order whatever order this table or a caller uses.
+struct text_field {
+  const char* key;
+  std::string entry::*member;
+};
+constexpr std::array<text_field, 11> optional_fields{{
+    {"actor", &entry::actor},
+    {"actor_role", &entry::actor_role},
+    {"purpose", &entry::purpose},
+    {"legal_basis", &entry::legal_basis},
+    {"subject", &entry::subject},
+    {"object_id", &entry::object_id},
+    {"object_type", &entry::object_type},
+    {"sensitivity", &entry::sensitivity},
+    {"access_point", &entry::access_point},
+    {"detail", &entry::detail},
+    {"outcome", &entry::outcome},
+}};
+
+std::string hex(const unsigned char* p, unsigned n) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (unsigned i = 0; i < n; ++i) {
+    out.push_back(digits[p[i] >> 4]);
+    out.push_back(digits[p[i] & 0x0f]);
+  }
+  return out;
+}
+
+std::string seq_text(std::int64_t seq) {
+  return std::to_string(seq);
+}
+
+}  // namespace
+
+nlohmann::json to_json(const entry& e) {
+  nlohmann::json j = nlohmann::json::object();
+  j["time_ms"] = e.time_ms;
+  if (!e.action.empty()) j["action"] = e.action;
+  for (const auto& f : optional_fields) {
+    const auto& v = e.*(f.member);
+    if (!v.empty()) j[f.key] = v;
+  }
+  return j;
+}
+
+std::optional<entry> from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return std::nullopt;
+  entry e;
+  const auto t = j.find("time_ms");
+  if (t == j.end() || !t->is_number_integer()) return std::nullopt;
+  e.time_ms = t->get<std::int64_t>();
+  const auto a = j.find("action");
+  if (a == j.end() || !a->is_string()) return std::nullopt;
+  e.action = a->get<std::string>();
+  for (const auto& f : optional_fields) {
+    const auto it = j.find(f.key);
+    if (it == j.end()) continue;
+    if (!it->is_string()) return std::nullopt;
+    e.*(f.member) = it->get<std::string>();
+  }
+  if (e.action.empty() || e.outcome.empty()) return std::nullopt;
+  return e;
+}
+
+const std::string& genesis_hash() {
+  static const std::string zeros(64, '0');
+  return zeros;
+}
+
+std::string chain_hash(const std::string& prev_hash, std::int64_t seq, const std::string& text) {
+  // prev_hash and seq never contain '\n', and the text comes last: the framing is unambiguous.
+  std::string framed;
+  const auto s = seq_text(seq);
+  framed.reserve(prev_hash.size() + s.size() + text.size() + 2);
+  framed += prev_hash;
+  framed += '\n';
+  framed += s;
+  framed += '\n';
+  framed += text;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned n = 0;
+  if (EVP_Digest(framed.data(), framed.size(), md, &n, EVP_sha256(), nullptr) != 1) return {};
+  return hex(md, n);
+}
+
+verifier::verifier(std::string start_hash, std::int64_t start_seq)
+    : expected_prev_(std::move(start_hash)), expected_seq_(start_seq) {}
+
+void verifier::add(const record& r) {
+  ++result_.records;
+  if (!result_.ok) return;
+  auto fail = [this](std::int64_t seq, const std::string& why) {
+    result_.ok = false;
+    result_.first_bad_seq = seq;
+    result_.reason = "record " + std::to_string(seq) + ": " + why;
+  };
+  if (r.seq > expected_seq_) {
+    fail(expected_seq_, "missing (the next record present is " + std::to_string(r.seq) + ")");
+    return;
+  }
+  if (r.seq < expected_seq_) {
+    fail(r.seq, "out of order (expected record " + std::to_string(expected_seq_) + ")");
+    return;
+  }
+  if (r.prev_hash != expected_prev_) {
+    fail(r.seq,
+         "does not follow the record before it (prev_hash mismatch: a record was removed, reordered or "
+         "changed before it)");
+    return;
+  }
+  if (chain_hash(r.prev_hash, r.seq, r.text) != r.hash) {
+    fail(r.seq, "text does not match its hash (changed record or changed hash)");
+    return;
+  }
+  // The time column is what export selects on; it must agree with the hashed text.
+  const auto j = nlohmann::json::parse(r.text, nullptr, false);
+  const auto e = from_json(j);
+  if (!e) {
+    fail(r.seq, "hashed text is not an audit entry");
+    return;
+  }
+  if (e->time_ms != r.time_ms) {
+    fail(r.seq, "time column does not match the hashed text (changed)");
+    return;
+  }
+  expected_prev_ = r.hash;
+  expected_seq_ = r.seq + 1;
+}
+
+verifier::result verifier::finish() const {
+  return result_;
+}
+
+}  // namespace schakel::audit
