@@ -61,8 +61,15 @@ void bm_append(benchmark::State& state) {
     items.reserve(per_append);
     for (std::size_t i = 0; i < per_append; ++i) {
       auto id = "B" + std::to_string(g_seq.fetch_add(1));
-      items.push_back(
-          {"partner", id, static_cast<std::uint32_t>(i % 16), R"({"specversion":"1.0","id":")" + id + "\"}"});
+      schakel::storage::outbox_item item;
+      item.subscription = "partner";
+      item.signal_id = id;
+      item.lane = static_cast<std::uint32_t>(i % 16);
+      item.event_json = R"({"specversion":"1.0","id":")" + id + "\"}";
+      item.signal_type = "nl.schakel.attendance.absence.recorded";
+      item.subject_ref = "ref" + std::to_string(i % 1000);
+      item.data_category = "ordinary";
+      items.push_back(std::move(item));
       signals.push_back({id, "nl.schakel.attendance.absence.recorded", "bench", signal_json(id)});
     }
     std::promise<std::error_code> done;

@@ -25,7 +25,7 @@ namespace {
 using detail::connection;
 using detail::from_sqlite;
 
-constexpr int current_schema = 2;
+constexpr int current_schema = 3;
 constexpr std::string_view single_content_type = "application/cloudevents+json";
 constexpr std::string_view batch_content_type = "application/cloudevents-batch+json";
 constexpr std::size_t max_error_text = 1024;   // last_error / dead reason: status lines, not documents
@@ -92,11 +92,49 @@ INSERT INTO signals_v2 (seq, id, type, instance, stored_ms, json)
 DROP TABLE signals;
 ALTER TABLE signals_v2 RENAME TO signals;
 )sql",
+    // 2 -> 3: the privacy gate. Outbox rows carry what the gate re-checks at delivery time and may be
+    // dropped (consent withdrawn); the hash-chained audit trail with its retention anchor; consents.
+    // Retention ages signals by stored_ms, which every schema already has.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN signal_type   TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN subject_ref   TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN data_category TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN dropped_at_ms INTEGER;
+ALTER TABLE outbox ADD COLUMN drop_reason   TEXT;
+UPDATE outbox SET signal_type = coalesce((SELECT type FROM signals WHERE signals.id = outbox.signal_id), '')
+  WHERE signal_id IS NOT NULL;
+DROP INDEX IF EXISTS outbox_lane;
+CREATE INDEX outbox_lane ON outbox (subscription, lane, seq)
+  WHERE dead_at_ms IS NULL AND batch_id IS NULL AND dropped_at_ms IS NULL;
+CREATE INDEX outbox_signal ON outbox (signal_id) WHERE signal_id IS NOT NULL;
+CREATE TABLE audit_log (
+  seq       INTEGER PRIMARY KEY,
+  time_ms   INTEGER NOT NULL,
+  text      TEXT    NOT NULL,
+  prev_hash TEXT    NOT NULL,
+  hash      TEXT    NOT NULL
+);
+CREATE INDEX audit_time ON audit_log (time_ms);
+CREATE TABLE audit_anchor (
+  id        INTEGER PRIMARY KEY CHECK (id = 1),
+  next_seq  INTEGER NOT NULL,
+  prev_hash TEXT    NOT NULL
+);
+INSERT INTO audit_anchor (id, next_seq, prev_hash)
+  VALUES (1, 1, '0000000000000000000000000000000000000000000000000000000000000000');
+CREATE TABLE consents (
+  id          INTEGER PRIMARY KEY,
+  subject_ref TEXT    NOT NULL,
+  recorded_ms INTEGER NOT NULL,
+  json        TEXT    NOT NULL
+);
+)sql",
 };
 static_assert(std::size(migrations) == current_schema);
 
 // The live rows of one lane: units and not-yet-batched items, in delivery order (uses outbox_lane).
-#define LANE_FILTER "subscription = ?1 AND lane = ?2 AND dead_at_ms IS NULL AND batch_id IS NULL"
+#define LANE_FILTER \
+  "subscription = ?1 AND lane = ?2 AND dead_at_ms IS NULL AND batch_id IS NULL AND dropped_at_ms IS NULL"
 
 /** FNV-1a: stable across platforms and releases, unlike std::hash, because webhook ids persist. */
 std::string subscription_tag(std::string_view name) {
@@ -125,6 +163,70 @@ std::string clip(std::string s) {
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   s.resize(n);
   return s;
+}
+
+constexpr std::int64_t ms_per_day = 86'400'000;
+
+/** now - days, or nullopt when the period reaches past the start of the clock (nothing is old enough). */
+std::optional<std::int64_t> cutoff_ms(std::int64_t now_ms, std::int64_t days) {
+  if (days <= 0 || days > INT64_MAX / ms_per_day) return std::nullopt;
+  const auto span = days * ms_per_day;
+  if (now_ms < INT64_MIN + span) return std::nullopt;
+  return now_ms - span;
+}
+
+/** Days a signal type is kept: the first matching rule (exact, or a prefix ending in '*'), else the default. */
+std::int64_t retention_days(const retention_plan& plan, std::string_view type) {
+  for (const auto& r : plan.rules) {
+    const std::string_view p = r.type_pattern;
+    if (!p.empty() && p.back() == '*') {
+      if (type.substr(0, p.size() - 1) == p.substr(0, p.size() - 1)) return r.days;
+    } else if (p == type) {
+      return r.days;
+    }
+  }
+  return plan.default_days;
+}
+
+/**
+ * The members' events of a stored batch body, as the exact bytes they were joined from: the body is
+ * "[" + e1 + "," + e2 + ... + "]" and every event is a JSON value, so the commas at depth 0 outside
+ * strings are exactly the joins. nullopt when the body is not shaped like that.
+ */
+std::optional<std::vector<std::string>> split_batch_body(std::string_view body) {
+  if (body.size() < 2 || body.front() != '[' || body.back() != ']') return std::nullopt;
+  std::vector<std::string> parts;
+  const auto inner = body.substr(1, body.size() - 2);
+  if (inner.empty()) return parts;
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < inner.size(); ++i) {
+    const char c = inner[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth < 0) return std::nullopt;
+    } else if (c == ',' && depth == 0) {
+      parts.emplace_back(inner.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (in_string || depth != 0) return std::nullopt;
+  parts.emplace_back(inner.substr(start));
+  return parts;
 }
 
 std::string lane_key(std::string_view subscription, std::uint32_t lane) {
@@ -232,8 +334,12 @@ class sqlite_store final : public store {
              }});
   }
 
-  void mark_delivered(std::int64_t unit_id, done_fn done) override {
-    enqueue({"mark_delivered", [this, unit_id](effects& fx) { return do_mark_delivered(unit_id, fx); },
+  void mark_delivered(std::int64_t unit_id, std::vector<audit::entry> audit, done_fn done) override {
+    enqueue({"mark_delivered",
+             [this, unit_id, audit = std::move(audit)](effects& fx) {
+               if (auto ec = do_mark_delivered(unit_id, fx)) return ec;
+               return do_append_audit(audit, fx);
+             },
              wrap(std::move(done))});
   }
 
@@ -245,11 +351,153 @@ class sqlite_store final : public store {
              wrap(std::move(done))});
   }
 
-  void move_to_dead_letters(std::int64_t unit_id, std::string reason, done_fn done) override {
-    enqueue(
-        {"move_to_dead_letters",
-         [this, unit_id, reason = clip(std::move(reason))](effects& fx) { return do_dead_letter(unit_id, reason, fx); },
-         wrap(std::move(done))});
+  void move_to_dead_letters(std::int64_t unit_id, std::string reason, std::vector<audit::entry> audit,
+                            done_fn done) override {
+    enqueue({"move_to_dead_letters",
+             [this, unit_id, reason = clip(std::move(reason)), audit = std::move(audit)](effects& fx) {
+               if (auto ec = do_dead_letter(unit_id, reason, fx)) return ec;
+               return do_append_audit(audit, fx);
+             },
+             wrap(std::move(done))});
+  }
+
+  void drop_members(std::int64_t unit_id, std::vector<std::int64_t> member_seqs, std::string reason,
+                    std::vector<audit::entry> audit, done_fn done) override {
+    enqueue({"drop_members",
+             [this, unit_id, seqs = std::move(member_seqs), reason = clip(std::move(reason)),
+              audit = std::move(audit)](effects& fx) {
+               if (auto ec = do_drop_members(unit_id, seqs, reason, fx)) return ec;
+               return do_append_audit(audit, fx);
+             },
+             wrap(std::move(done))});
+  }
+
+  void append_audit(std::vector<audit::entry> audit, done_fn done) override {
+    enqueue({"append_audit", [this, audit = std::move(audit)](effects& fx) { return do_append_audit(audit, fx); },
+             wrap(std::move(done))});
+  }
+
+  bool read_audit(std::int64_t from_ms, std::int64_t to_ms,
+                  const std::function<bool(const audit::record&)>& fn) override {
+    std::lock_guard lock(reader_mu_);
+    if (!reader_.is_open()) return true;
+    int rc = SQLITE_OK;
+    // One statement reads one snapshot, however long `fn` takes.
+    auto st = reader_.prepare(
+        "SELECT seq, time_ms, text, prev_hash, hash FROM audit_log WHERE time_ms >= ?1 AND time_ms < ?2 ORDER BY seq",
+        rc);
+    if (!st) return read_failed("read_audit", rc), true;
+    st->bind(1, from_ms).bind(2, to_ms);
+    while ((rc = st->step()) == SQLITE_ROW) {
+      audit::record r;
+      r.seq = st->int64(0);
+      r.time_ms = st->int64(1);
+      r.text = st->text(2);
+      r.prev_hash = st->text(3);
+      r.hash = st->text(4);
+      if (!fn(r)) return false;
+    }
+    if (rc != SQLITE_DONE) read_failed("read_audit", rc);
+    return true;
+  }
+
+  audit_anchor read_audit_anchor() override {
+    audit_anchor a;
+    a.prev_hash = audit::genesis_hash();
+    std::lock_guard lock(reader_mu_);
+    if (!reader_.is_open()) return a;
+    int rc = SQLITE_OK;
+    auto st = reader_.prepare("SELECT next_seq, prev_hash FROM audit_anchor WHERE id = 1", rc);
+    if (!st) return read_failed("read_audit_anchor", rc), a;
+    rc = st->step();
+    if (rc == SQLITE_ROW) {
+      a.next_seq = st->int64(0);
+      a.prev_hash = st->text(1);
+    } else if (rc != SQLITE_DONE) {
+      read_failed("read_audit_anchor", rc);
+    }
+    return a;
+  }
+
+  void append_consent(consent_row row, std::vector<audit::entry> audit,
+                      std::function<void(std::error_code, std::int64_t)> done) override {
+    auto id = std::make_shared<std::int64_t>(0);
+    enqueue({"append_consent",
+             [this, row = std::move(row), audit = std::move(audit), id](effects& fx) mutable {
+               if (auto ec = do_append_consent(row, *id, fx)) return ec;
+               // The caller cannot know the id before the insert: consent records that name no
+               // object get this one.
+               for (auto& e : audit)
+                 if (e.object_type == "consent" && e.object_id.empty()) e.object_id = std::to_string(*id);
+               return do_append_audit(audit, fx);
+             },
+             [id, done = std::move(done)](std::error_code ec) {
+               if (done) done(ec, ec ? 0 : *id);
+             }});
+  }
+
+  std::vector<consent_row> load_consents() override {
+    std::vector<consent_row> out;
+    std::lock_guard lock(reader_mu_);
+    if (!reader_.is_open()) return out;
+    int rc = SQLITE_OK;
+    auto st = reader_.prepare("SELECT id, subject_ref, recorded_ms, json FROM consents ORDER BY id", rc);
+    if (!st) return read_failed("load_consents", rc), out;
+    while ((rc = st->step()) == SQLITE_ROW) {
+      consent_row c;
+      c.id = st->int64(0);
+      c.subject_ref = st->text(1);
+      c.recorded_ms = st->int64(2);
+      c.json = st->text(3);
+      out.push_back(std::move(c));
+    }
+    if (rc != SQLITE_DONE) read_failed("load_consents", rc);
+    return out;
+  }
+
+  purge_result purge(const retention_plan& plan, std::int64_t now_ms) override {
+    purge_result total;
+    // Signals go in bounded chunks, each its own job, so appends keep flowing during a long purge.
+    std::int64_t after_seq = 0;
+    for (;;) {
+      std::int64_t removed = 0;
+      bool more = false;
+      const auto ec =
+          run_sync({"purge_signals",
+                    [&](effects& fx) { return do_purge_signals(plan, now_ms, after_seq, removed, more, fx); },
+                    {}});
+      if (ec) {
+        log::error("storage.purge_failed", {{"what", "signals"}, {"error", ec.message()}});
+        break;
+      }
+      total.signals += removed;
+      if (!more) break;
+    }
+    std::int64_t audit_removed = 0;
+    const auto ec = run_sync({"purge_audit",
+                              [&](effects& fx) -> std::error_code {
+                                if (auto e = do_purge_audit(plan, now_ms, audit_removed, fx)) return e;
+                                if (audit_removed == 0 && total.signals == 0) return {};
+                                // The purge itself is on the record: who can delete is auditable.
+                                audit::entry e;
+                                e.time_ms = now_ms;
+                                e.action = "retention.purged";
+                                e.outcome = "success";
+                                e.actor = "schakel";
+                                e.actor_role = "system";
+                                e.detail = "signals=" + std::to_string(total.signals) +
+                                           " audit_records=" + std::to_string(audit_removed);
+                                return do_append_audit({e}, fx);
+                              },
+                              {}});
+    if (ec) {
+      log::error("storage.purge_failed", {{"what", "audit"}, {"error", ec.message()}});
+    } else {
+      total.audit_records = audit_removed;
+    }
+    if (total.signals > 0 || total.audit_records > 0)
+      log::info("storage.purged", {{"signals", total.signals}, {"audit_records", total.audit_records}});
+    return total;
   }
 
   void set_subscription_disabled(const std::string& subscription, bool disabled, done_fn done) override {
@@ -501,7 +749,7 @@ class sqlite_store final : public store {
     {
       auto st = writer_.prepare(
           "SELECT subscription, sum(event_count) FROM outbox WHERE dead_at_ms IS NULL AND batch_id IS NULL "
-          "GROUP BY subscription",
+          "AND dropped_at_ms IS NULL GROUP BY subscription",
           rc);
       if (!st) check(rc, writer_, "depth");
       while ((rc = st->step()) == SQLITE_ROW) add_depth(st->text(0), st->int64(1));
@@ -513,11 +761,30 @@ class sqlite_store final : public store {
       while ((rc = st->step()) == SQLITE_ROW) disabled_.insert(st->text(0));
       check(rc, writer_, "disabled");
     }
+    {
+      // The chain head: the last record, or where the last purge left the anchor.
+      auto st = writer_.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", rc);
+      if (!st) check(rc, writer_, "audit head");
+      rc = st->step();
+      check(rc, writer_, "audit head");
+      if (rc == SQLITE_ROW) {
+        audit_next_seq_ = st->int64(0) + 1;
+        audit_prev_hash_ = st->text(1);
+      } else {
+        auto an = writer_.prepare("SELECT next_seq, prev_hash FROM audit_anchor WHERE id = 1", rc);
+        if (!an) check(rc, writer_, "audit anchor");
+        rc = an->step();
+        check(rc, writer_, "audit anchor");
+        audit_next_seq_ = rc == SQLITE_ROW ? an->int64(0) : 1;
+        audit_prev_hash_ = rc == SQLITE_ROW ? an->text(1) : audit::genesis_hash();
+      }
+    }
     log::info("storage.opened", {{"path", options_.path},
                                  {"schema", current_schema},
                                  {"signals", signal_count_.load()},
                                  {"outbox_depth", depth_total_.load()},
-                                 {"disabled_subscriptions", disabled_.size()}});
+                                 {"disabled_subscriptions", disabled_.size()},
+                                 {"audit_next_seq", audit_next_seq_}});
   }
 
   // ---- the store thread ------------------------------------------------------------------------
@@ -728,8 +995,8 @@ class sqlite_store final : public store {
     }
     if (!items.empty()) {
       auto st = writer_.prepare(
-          "INSERT INTO outbox (unit_id, subscription, lane, seq, signal_id, webhook_id, body, created_ms) "
-          "VALUES (?1, ?2, ?3, ?1, ?4, ?5, ?6, ?7)",
+          "INSERT INTO outbox (unit_id, subscription, lane, seq, signal_id, webhook_id, body, created_ms, "
+          "signal_type, subject_ref, data_category) VALUES (?1, ?2, ?3, ?1, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
           rc);
       if (!st) return from_sqlite(rc);
       for (const auto& it : items) {
@@ -740,7 +1007,10 @@ class sqlite_store final : public store {
                                     .bind(4, it.signal_id)
                                     .bind(5, webhook_id)
                                     .bind(6, it.event_json)
-                                    .bind(7, now))) {
+                                    .bind(7, now)
+                                    .bind(8, it.signal_type)
+                                    .bind(9, it.subject_ref)
+                                    .bind(10, it.data_category))) {
           fx.detail = writer_.last_error();
           return ec;
         }
@@ -796,7 +1066,8 @@ class sqlite_store final : public store {
     {
       auto head = writer_.prepare(
           "SELECT unit_id, seq, is_batch, formed, attempts, next_attempt_ms, created_ms, event_count, webhook_id, "
-          "body FROM outbox WHERE " LANE_FILTER " ORDER BY seq LIMIT 1",
+          "body, signal_id, signal_type, subject_ref, data_category FROM outbox WHERE " LANE_FILTER
+          " ORDER BY seq LIMIT 1",
           rc);
       if (!head) return from_sqlite(rc);
       rc = head->bind(1, subscription).bind(2, static_cast<std::int64_t>(lane)).step();
@@ -812,6 +1083,7 @@ class sqlite_store final : public store {
       u.event_count = static_cast<std::size_t>(head->int64(7));
       u.webhook_id = head->text(8);
       u.body = head->text(9);
+      if (!is_batch) u.members.push_back({u.unit_id, head->text(10), head->text(11), head->text(12), head->text(13)});
     }
 
     // A unit that was ever handed out keeps its shape (and bytes) for every retry, whatever the
@@ -822,14 +1094,20 @@ class sqlite_store final : public store {
         return {};
       }
       u.content_type = is_batch ? batch_content_type : single_content_type;
+      if (is_batch) {
+        if (auto ec = load_members(u.unit_id, u.members)) return ec;
+      }
     } else {
+      u.members.clear();
       const auto max_events = std::max<std::size_t>(batch.max_events, 1);
       const auto linger = std::max<std::int64_t>(batch.linger_ms, 0);
       std::vector<std::int64_t> ids;
       std::string body = "[";
       {
         auto members = writer_.prepare(
-            "SELECT unit_id, is_batch, formed, body FROM outbox WHERE " LANE_FILTER " ORDER BY seq LIMIT ?3", rc);
+            "SELECT unit_id, is_batch, formed, body, signal_id, signal_type, subject_ref, data_category FROM outbox "
+            "WHERE " LANE_FILTER " ORDER BY seq LIMIT ?3",
+            rc);
         if (!members) return from_sqlite(rc);
         members->bind(1, subscription)
             .bind(2, static_cast<std::int64_t>(lane))
@@ -839,6 +1117,8 @@ class sqlite_store final : public store {
           if (!ids.empty()) body += ',';
           body += members->text(3);
           ids.push_back(members->int64(0));
+          u.members.push_back(
+              {members->int64(0), members->text(4), members->text(5), members->text(6), members->text(7)});
         }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) return from_sqlite(rc);
       }
@@ -904,18 +1184,19 @@ class sqlite_store final : public store {
     std::string subscription;
     std::int64_t lane = 0;
     std::int64_t event_count = 0;
+    bool is_batch = false;
   };
 
   /** A unit that is neither delivered nor dead (or, with `dead`, one that is dead). */
   std::error_code find_unit(std::int64_t unit_id, bool dead, live_unit& out) {
     int rc = SQLITE_OK;
     auto st = dead ? writer_.prepare(
-                         "SELECT subscription, lane, event_count FROM outbox WHERE unit_id = ?1 AND batch_id IS NULL "
-                         "AND dead_at_ms IS NOT NULL",
+                         "SELECT subscription, lane, event_count, is_batch FROM outbox WHERE unit_id = ?1 "
+                         "AND batch_id IS NULL AND dead_at_ms IS NOT NULL",
                          rc)
                    : writer_.prepare(
-                         "SELECT subscription, lane, event_count FROM outbox WHERE unit_id = ?1 AND batch_id IS NULL "
-                         "AND dead_at_ms IS NULL",
+                         "SELECT subscription, lane, event_count, is_batch FROM outbox WHERE unit_id = ?1 "
+                         "AND batch_id IS NULL AND dead_at_ms IS NULL AND dropped_at_ms IS NULL",
                          rc);
     if (!st) return from_sqlite(rc);
     rc = st->bind(1, unit_id).step();
@@ -924,6 +1205,7 @@ class sqlite_store final : public store {
     out.subscription = st->text(0);
     out.lane = st->int64(1);
     out.event_count = st->int64(2);
+    out.is_batch = st->int64(3) != 0;
     return {};
   }
 
@@ -948,7 +1230,7 @@ class sqlite_store final : public store {
     int rc = SQLITE_OK;
     auto st = writer_.prepare(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3, formed = 1 "
-        "WHERE unit_id = ?1 AND batch_id IS NULL AND dead_at_ms IS NULL",
+        "WHERE unit_id = ?1 AND batch_id IS NULL AND dead_at_ms IS NULL AND dropped_at_ms IS NULL",
         rc);
     if (!st) return from_sqlite(rc);
     if (auto ec = step_done(st->bind(1, unit_id).bind(2, next_attempt_ms).bind(3, err))) return ec;
@@ -990,6 +1272,254 @@ class sqlite_store final : public store {
     fx.depth.emplace_back(u.subscription, u.event_count);
     subscription = u.subscription;
     return {};
+  }
+
+  /** A stored batch's members, in body order. */
+  std::error_code load_members(std::int64_t batch_id, std::vector<unit_member>& out) {
+    int rc = SQLITE_OK;
+    auto st = writer_.prepare(
+        "SELECT unit_id, signal_id, signal_type, subject_ref, data_category FROM outbox WHERE batch_id = ?1 "
+        "ORDER BY seq, unit_id",
+        rc);
+    if (!st) return from_sqlite(rc);
+    st->bind(1, batch_id);
+    while ((rc = st->step()) == SQLITE_ROW)
+      out.push_back({st->int64(0), st->text(1), st->text(2), st->text(3), st->text(4)});
+    return rc == SQLITE_DONE ? std::error_code{} : from_sqlite(rc);
+  }
+
+  std::error_code do_drop_members(std::int64_t unit_id, const std::vector<std::int64_t>& seqs,
+                                  const std::string& reason, effects& fx) {
+    live_unit u;
+    if (auto ec = find_unit(unit_id, false, u)) return ec;
+    if (seqs.empty()) {
+      fx.detail = "drop_members of unit " + std::to_string(unit_id) + " names no member";
+      return storage_errc::invalid_argument;
+    }
+    const std::unordered_set<std::int64_t> drop(seqs.begin(), seqs.end());
+    const auto now = schakel::now_ms();
+    int rc = SQLITE_OK;
+    auto mark = writer_.prepare(
+        "UPDATE outbox SET dropped_at_ms = ?2, drop_reason = ?3, batch_id = NULL, body = '' WHERE unit_id = ?1", rc);
+    if (!mark) return from_sqlite(rc);
+
+    if (!u.is_batch) {
+      if (drop.size() != 1 || !drop.contains(unit_id)) {
+        fx.detail = "drop_members names a row that is not unit " + std::to_string(unit_id);
+        return storage_errc::invalid_argument;
+      }
+      if (auto ec = step_done(mark->bind(1, unit_id).bind(2, now).bind(3, reason))) return ec;
+      fx.depth.emplace_back(u.subscription, -1);
+      release_in_flight(unit_id, fx);
+      return {};
+    }
+
+    std::vector<unit_member> members;
+    if (auto ec = load_members(unit_id, members)) return ec;
+    for (auto seq : drop) {
+      if (std::none_of(members.begin(), members.end(), [seq](const unit_member& m) { return m.seq == seq; })) {
+        fx.detail = "drop_members names row " + std::to_string(seq) + " that is not in unit " + std::to_string(unit_id);
+        return storage_errc::invalid_argument;
+      }
+    }
+    // The members kept go back to the lane as plain items, so they need their own events again.
+    std::string body;
+    {
+      auto st = writer_.prepare("SELECT body FROM outbox WHERE unit_id = ?1", rc);
+      if (!st) return from_sqlite(rc);
+      rc = st->bind(1, unit_id).step();
+      if (rc != SQLITE_ROW) return from_sqlite(rc == SQLITE_DONE ? SQLITE_INTERNAL : rc);
+      body = st->text(0);
+    }
+    auto parts = split_batch_body(body);
+    if (!parts || parts->size() != members.size()) {
+      fx.detail = "the body of batch " + std::to_string(unit_id) + " does not split into its " +
+                  std::to_string(members.size()) + " members";
+      return storage_errc::internal;
+    }
+    auto release = writer_.prepare("UPDATE outbox SET batch_id = NULL, body = ?2, formed = 0 WHERE unit_id = ?1", rc);
+    if (!release) return from_sqlite(rc);
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      const auto seq = members[i].seq;
+      auto ec = drop.contains(seq) ? step_done(mark->bind(1, seq).bind(2, now).bind(3, reason))
+                                   : step_done(release->bind(1, seq).bind(2, (*parts)[i]));
+      if (ec) return ec;
+      mark->reset();
+      release->reset();
+    }
+    auto del = writer_.prepare("DELETE FROM outbox WHERE unit_id = ?1", rc);
+    if (!del) return from_sqlite(rc);
+    if (auto ec = step_done(del->bind(1, unit_id))) return ec;
+    fx.depth.emplace_back(u.subscription, -static_cast<std::int64_t>(drop.size()));
+    release_in_flight(unit_id, fx);
+    return {};
+  }
+
+  /**
+   * Appends to the chain. The head lives in memory (store thread only) and moves with the records;
+   * the undo puts it back if this job or its transaction is rolled back, so the next record never
+   * skips a seq or names a prev_hash that is not on disk.
+   */
+  std::error_code do_append_audit(const std::vector<audit::entry>& entries, effects& fx) {
+    if (entries.empty()) return {};
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i].action.empty() || entries[i].outcome.empty()) {
+        fx.detail = "audit entry " + std::to_string(i) + " has no action or outcome";
+        return storage_errc::invalid_argument;
+      }
+    }
+    int rc = SQLITE_OK;
+    auto st =
+        writer_.prepare("INSERT INTO audit_log (seq, time_ms, text, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)", rc);
+    if (!st) return from_sqlite(rc);
+    fx.undo.emplace_back([this, seq = audit_next_seq_, prev = audit_prev_hash_] {
+      audit_next_seq_ = seq;
+      audit_prev_hash_ = prev;
+    });
+    const auto now = schakel::now_ms();
+    for (auto e : entries) {
+      if (e.time_ms == 0) e.time_ms = now;
+      // replace: a stray invalid UTF-8 byte in a reason must not cost the record.
+      const auto text = audit::to_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      const auto seq = audit_next_seq_;
+      auto hash = audit::chain_hash(audit_prev_hash_, seq, text);
+      if (hash.empty()) {
+        fx.detail = "SHA-256 failed";
+        return storage_errc::internal;
+      }
+      if (auto ec =
+              step_done(st->bind(1, seq).bind(2, e.time_ms).bind(3, text).bind(4, audit_prev_hash_).bind(5, hash))) {
+        fx.detail = writer_.last_error() + " (audit record " + std::to_string(seq) + ")";
+        return ec;
+      }
+      st->reset();
+      audit_next_seq_ = seq + 1;
+      audit_prev_hash_ = std::move(hash);
+    }
+    return {};
+  }
+
+  std::error_code do_append_consent(consent_row& row, std::int64_t& id, effects& fx) {
+    if (row.subject_ref.empty() || row.json.empty()) {
+      fx.detail = "a consent record has an empty subject or document";
+      return storage_errc::invalid_argument;
+    }
+    if (row.recorded_ms == 0) row.recorded_ms = schakel::now_ms();
+    int rc = SQLITE_OK;
+    auto st = writer_.prepare("INSERT INTO consents (subject_ref, recorded_ms, json) VALUES (?1, ?2, ?3)", rc);
+    if (!st) return from_sqlite(rc);
+    if (auto ec = step_done(st->bind(1, row.subject_ref).bind(2, row.recorded_ms).bind(3, row.json))) {
+      fx.detail = writer_.last_error() + " (consent)";
+      return ec;
+    }
+    id = sqlite3_last_insert_rowid(writer_.handle());
+    return {};
+  }
+
+  /**
+   * One chunk of the signal purge: scans up to purge_chunk signals after `after_seq` (and before
+   * keep_from_seq), removes those past their retention that no outbox row still waits for, with
+   * their finished outbox rows. `more` when the chunk was full.
+   */
+  std::error_code do_purge_signals(const retention_plan& plan, std::int64_t now, std::int64_t& after_seq,
+                                   std::int64_t& removed, bool& more, effects& fx) {
+    constexpr std::int64_t purge_chunk = 2000;
+    removed = 0;
+    more = false;
+    int rc = SQLITE_OK;
+    struct candidate {
+      std::int64_t seq;
+      std::string id;
+    };
+    std::vector<candidate> old;
+    {
+      auto scan = writer_.prepare(
+          "SELECT seq, id, type, stored_ms FROM signals WHERE seq > ?1 AND seq < ?2 ORDER BY seq LIMIT ?3", rc);
+      if (!scan) return from_sqlite(rc);
+      scan->bind(1, after_seq).bind(2, plan.keep_from_seq).bind(3, purge_chunk);
+      std::int64_t scanned = 0;
+      while ((rc = scan->step()) == SQLITE_ROW) {
+        ++scanned;
+        after_seq = scan->int64(0);
+        const auto cutoff = cutoff_ms(now, retention_days(plan, scan->text(2)));
+        if (cutoff && scan->int64(3) < *cutoff) old.push_back({after_seq, scan->text(1)});
+      }
+      if (rc != SQLITE_DONE) return from_sqlite(rc);
+      more = scanned == purge_chunk;
+    }
+    if (old.empty()) return {};
+    // Waiting: a live item, or a member of a live (not dead) batch. Dead letters, dropped rows and
+    // members of dead batches are finished.
+    auto waiting = writer_.prepare(
+        "SELECT 1 FROM outbox o WHERE o.signal_id = ?1 AND o.dead_at_ms IS NULL AND o.dropped_at_ms IS NULL AND "
+        "(o.batch_id IS NULL OR EXISTS (SELECT 1 FROM outbox b WHERE b.unit_id = o.batch_id AND b.dead_at_ms IS NULL)) "
+        "LIMIT 1",
+        rc);
+    if (!waiting) return from_sqlite(rc);
+    auto del_rows = writer_.prepare("DELETE FROM outbox WHERE signal_id = ?1", rc);
+    if (!del_rows) return from_sqlite(rc);
+    auto del_signal = writer_.prepare("DELETE FROM signals WHERE seq = ?1", rc);
+    if (!del_signal) return from_sqlite(rc);
+    for (const auto& c : old) {
+      rc = waiting->bind(1, c.id).step();
+      waiting->reset();
+      if (rc == SQLITE_ROW) continue;
+      if (rc != SQLITE_DONE) return from_sqlite(rc);
+      if (auto ec = step_done(del_rows->bind(1, c.id))) return ec;
+      del_rows->reset();
+      if (auto ec = step_done(del_signal->bind(1, c.seq))) return ec;
+      del_signal->reset();
+      ++removed;
+    }
+    // A dead batch whose members are all gone goes too: its body held only purged events.
+    auto orphans = writer_.prepare(
+        "DELETE FROM outbox WHERE is_batch = 1 AND dead_at_ms IS NOT NULL AND "
+        "NOT EXISTS (SELECT 1 FROM outbox m WHERE m.batch_id = outbox.unit_id)",
+        rc);
+    if (!orphans) return from_sqlite(rc);
+    if (auto ec = step_done(*orphans)) return ec;
+    fx.signals = -removed;
+    return {};
+  }
+
+  /**
+   * Removes the oldest audit records: the longest run from the start of the chain older than
+   * audit_days (a prefix, so the rest still verifies), and moves the anchor to the first kept record.
+   */
+  std::error_code do_purge_audit(const retention_plan& plan, std::int64_t now, std::int64_t& removed, effects&) {
+    removed = 0;
+    const auto cutoff = cutoff_ms(now, plan.audit_days);
+    if (!cutoff) return {};
+    int rc = SQLITE_OK;
+    std::int64_t first_kept = 0;
+    std::string anchor_hash;
+    {
+      auto st = writer_.prepare(
+          "SELECT seq, prev_hash FROM audit_log WHERE seq = (SELECT min(seq) FROM audit_log WHERE time_ms >= ?1)", rc);
+      if (!st) return from_sqlite(rc);
+      rc = st->bind(1, *cutoff).step();
+      if (rc == SQLITE_ROW) {
+        first_kept = st->int64(0);
+        anchor_hash = st->text(1);
+      } else if (rc == SQLITE_DONE) {
+        // Every record is old: the chain continues from the head in memory.
+        first_kept = audit_next_seq_;
+        anchor_hash = audit_prev_hash_;
+      } else {
+        return from_sqlite(rc);
+      }
+    }
+    auto del = writer_.prepare("DELETE FROM audit_log WHERE seq < ?1", rc);
+    if (!del) return from_sqlite(rc);
+    if (auto ec = step_done(del->bind(1, first_kept))) return ec;
+    removed = writer_.changes();
+    if (removed == 0) return {};
+    auto an = writer_.prepare(
+        "INSERT INTO audit_anchor (id, next_seq, prev_hash) VALUES (1, ?1, ?2) "
+        "ON CONFLICT (id) DO UPDATE SET next_seq = excluded.next_seq, prev_hash = excluded.prev_hash",
+        rc);
+    if (!an) return from_sqlite(rc);
+    return step_done(an->bind(1, first_kept).bind(2, anchor_hash));
   }
 
   std::error_code do_set_disabled(const std::string& subscription, bool disabled, effects& fx) {
@@ -1040,6 +1570,8 @@ class sqlite_store final : public store {
   std::int64_t next_id_ = 1;  // unit ids and lane positions; never reused (AUTOINCREMENT on disk)
   std::unordered_map<std::string, std::int64_t> in_flight_lanes_;
   std::unordered_map<std::int64_t, std::string> in_flight_units_;
+  std::int64_t audit_next_seq_ = 1;  // the chain head: next record's seq and its prev_hash
+  std::string audit_prev_hash_;
 
   std::mutex disabled_mu_;
   std::unordered_set<std::string> disabled_;

@@ -17,6 +17,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "audit/audit.hpp"
+
 namespace schakel::storage {
 
 /**
@@ -64,7 +66,21 @@ struct outbox_item {
   std::string subscription;
   std::string signal_id;
   std::uint32_t lane = 0;  ///< ordering lane: hash(student key) % lanes; one lane is FIFO
-  std::string event_json;  ///< the CloudEvent as delivered (already filtered by the allowlist)
+  std::string event_json;  ///< the CloudEvent as delivered (already filtered by the privacy gate)
+  // What the privacy gate checks again at delivery time (consent, objections) and the audit records;
+  // never content. subject_ref is the hub's keyed pseudonym ("" for class-level signals).
+  std::string signal_type;
+  std::string subject_ref;
+  std::string data_category;  ///< ordinary | health
+};
+
+/** One event inside a delivery unit, as the privacy gate and the audit see it. */
+struct unit_member {
+  std::int64_t seq = 0;  ///< outbox row
+  std::string signal_id;
+  std::string signal_type;
+  std::string subject_ref;
+  std::string data_category;
 };
 
 /**
@@ -81,6 +97,7 @@ struct delivery_unit {
   std::uint32_t attempts = 0;   ///< attempts already made
   std::int64_t created_ms = 0;  ///< when the oldest member was enqueued
   std::size_t event_count = 1;
+  std::vector<unit_member> members;  ///< event_count entries, in body order
 };
 
 struct dead_letter {
@@ -109,6 +126,37 @@ struct logged_signal {
   std::string type;
   std::string instance;
   std::string json;
+};
+
+/** One consent, withdrawal or objection as recorded (privacy/consent.hpp gives `json` its meaning). */
+struct consent_row {
+  std::int64_t id = 0;      ///< assigned by the store, increasing in recording order
+  std::string subject_ref;  ///< hub pseudonym of the student
+  std::int64_t recorded_ms = 0;
+  std::string json;  ///< the record (no student key: subject_ref stands for it)
+};
+
+/** Retention: how long signals of matching types are kept, and the audit trail. */
+struct retention_rule {
+  std::string type_pattern;  ///< exact type or prefix ending in '*'
+  std::int64_t days = 0;
+};
+struct retention_plan {
+  std::vector<retention_rule> rules;  ///< first match wins
+  std::int64_t default_days = 0;      ///< 0 = keep signals no rule matches
+  std::int64_t audit_days = 1826;     ///< 5 years
+  /// Signals at or after this log position are kept whatever their age (processors not past them yet).
+  std::int64_t keep_from_seq = INT64_MAX;
+};
+struct purge_result {
+  std::int64_t signals = 0;  ///< signals removed (with their finished outbox rows)
+  std::int64_t audit_records = 0;
+};
+
+/** Where a purge of the audit trail left the chain: verification starts here. */
+struct audit_anchor {
+  std::int64_t next_seq = 1;
+  std::string prev_hash;  ///< audit::genesis_hash() when nothing was purged
 };
 
 /** How a subscription's pending events are grouped into delivery units. */
@@ -161,9 +209,43 @@ class store {
                          const batching& batch,
                          std::function<void(std::optional<delivery_unit>, std::int64_t next_due_ms)> cb) = 0;
 
-  virtual void mark_delivered(std::int64_t unit_id, done_fn done) = 0;
+  /** Delivery outcomes; `audit` records are appended in the same transaction as the outcome. */
+  virtual void mark_delivered(std::int64_t unit_id, std::vector<audit::entry> audit, done_fn done) = 0;
   virtual void reschedule(std::int64_t unit_id, std::int64_t next_attempt_ms, std::string last_error, done_fn done) = 0;
-  virtual void move_to_dead_letters(std::int64_t unit_id, std::string reason, done_fn done) = 0;
+  virtual void move_to_dead_letters(std::int64_t unit_id, std::string reason, std::vector<audit::entry> audit,
+                                    done_fn done) = 0;
+  /**
+   * The privacy gate refused some members of a handed-out unit at delivery time (consent withdrawn,
+   * objection): those outbox rows are marked dropped with `reason` (they leave the depth and are never
+   * sent); the other members go back to the head of their lane, so a batch is formed afresh without
+   * them (new webhook id: the content changed). All in one transaction with `audit`.
+   */
+  virtual void drop_members(std::int64_t unit_id, std::vector<std::int64_t> member_seqs, std::string reason,
+                            std::vector<audit::entry> audit, done_fn done) = 0;
+
+  /** Appends audit records on their own (consent changes, admin reads, replays). */
+  virtual void append_audit(std::vector<audit::entry> audit, done_fn done) = 0;
+  /**
+   * Calls `fn` for each audit record with from_ms <= time_ms < to_ms, in seq order; the whole trail
+   * with (INT64_MIN, INT64_MAX). Blocking (reads a snapshot); returns false when `fn` stopped early.
+   */
+  virtual bool read_audit(std::int64_t from_ms, std::int64_t to_ms,
+                          const std::function<bool(const audit::record&)>& fn) = 0;
+  /** Where the chain starts after retention purges. Blocking. */
+  virtual audit_anchor read_audit_anchor() = 0;
+
+  /** Records a consent/withdrawal/objection with its audit record in one transaction; `done` gets the id. */
+  virtual void append_consent(consent_row row, std::vector<audit::entry> audit,
+                              std::function<void(std::error_code, std::int64_t id)> done) = 0;
+  /** Every consent row in recording order. Blocking; at start-up (the registry then keeps them in memory). */
+  virtual std::vector<consent_row> load_consents() = 0;
+
+  /**
+   * Removes signals past their retention (by received time and type) that no outbox row still waits
+   * for, and audit records older than audit_days (keeping the chain anchor). Blocking; run from a
+   * timer, not a network thread.
+   */
+  virtual purge_result purge(const retention_plan& plan, std::int64_t now_ms) = 0;
   /** Disables a subscription (410 Gone); its pending units stay but are no longer handed out. */
   virtual void set_subscription_disabled(const std::string& subscription, bool disabled, done_fn done) = 0;
   virtual bool subscription_disabled(const std::string& subscription) = 0;

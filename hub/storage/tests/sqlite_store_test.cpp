@@ -19,78 +19,15 @@
 #include <sqlite3.h>
 
 #include "common/signal.hpp"
+#include "storage/tests/store_fixture.hpp"
 
 namespace schakel::storage {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr auto timeout = 20s;
-
-using next_result = std::pair<std::optional<delivery_unit>, std::int64_t>;
-
-class sqlite_store_test : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "schakel-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "hub.db").string();
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  std::unique_ptr<store> open() { return open_sqlite_store({.path = path_}); }
-
-  static signal_row sig(const std::string& id) {
-    return {id, "nl.schakel.test.thing.happened", "test", R"({"id":")" + id + R"("})"};
-  }
-  static outbox_item item(const std::string& sub, const std::string& sid, std::uint32_t lane = 0) {
-    return {sub, sid, lane, R"({"ce":")" + sid + R"("})"};
-  }
-
-  static std::error_code wait(std::future<std::error_code>& f) {
-    if (f.wait_for(timeout) != std::future_status::ready) return std::make_error_code(std::errc::timed_out);
-    return f.get();
-  }
-
-  static std::error_code append(store& s, std::vector<signal_row> sigs, std::vector<outbox_item> items) {
-    std::promise<std::error_code> p;
-    auto f = p.get_future();
-    s.append(std::move(sigs), std::move(items), [&p](std::error_code ec) { p.set_value(ec); });
-    return wait(f);
-  }
-
-  /** One signal with one outbox item per listed subscription. */
-  static std::error_code append_one(store& s, const std::string& id, const std::vector<std::string>& subs,
-                                    std::uint32_t lane = 0) {
-    std::vector<outbox_item> items;
-    for (const auto& sub : subs) items.push_back(item(sub, id, lane));
-    return append(s, {sig(id)}, std::move(items));
-  }
-
-  static next_result next(store& s, const std::string& sub, std::uint32_t lane, std::int64_t now, batching b = {}) {
-    std::promise<next_result> p;
-    auto f = p.get_future();
-    s.next_unit(sub, lane, now, b, [&p](std::optional<delivery_unit> u, std::int64_t due) {
-      p.set_value({std::move(u), due});
-    });
-    EXPECT_EQ(f.wait_for(timeout), std::future_status::ready);
-    return f.get();
-  }
-
-  template <typename F>
-  static std::error_code call(F&& start) {
-    std::promise<std::error_code> p;
-    auto f = p.get_future();
-    start([&p](std::error_code ec) { p.set_value(ec); });
-    return wait(f);
-  }
-
-  std::filesystem::path dir_;
-  std::string path_;
-};
+using test_support::next_result;
+using test_support::sqlite_store_test;
+using test_support::timeout;
 
 TEST(storage_errc, every_value_has_its_own_message) {
   std::set<std::string> seen;
@@ -125,7 +62,7 @@ TEST_F(sqlite_store_test, opens_in_wal_mode_with_versioned_schema) {
     return out;
   };
   EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(pragma("PRAGMA user_version"), "2");
+  EXPECT_EQ(pragma("PRAGMA user_version"), "3");
   ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   try {
@@ -224,19 +161,19 @@ TEST_F(sqlite_store_test, lane_is_fifo_with_one_unit_in_flight) {
   ASSERT_TRUE(m1) << "another lane is independent";
   EXPECT_EQ(m1->body, R"({"ce":"M1"})");
 
-  ASSERT_FALSE(call([&](done_fn d) { s->mark_delivered(u1->unit_id, std::move(d)); }));
+  ASSERT_FALSE(call([&](done_fn d) { s->mark_delivered(u1->unit_id, {}, std::move(d)); }));
   auto [u2, due2] = next(*s, "a", 0, now);
   ASSERT_TRUE(u2);
   EXPECT_EQ(u2->body, R"({"ce":"L2"})");
-  ASSERT_FALSE(call([&](done_fn d) { s->mark_delivered(u2->unit_id, std::move(d)); }));
+  ASSERT_FALSE(call([&](done_fn d) { s->mark_delivered(u2->unit_id, {}, std::move(d)); }));
   auto [u3, due3] = next(*s, "a", 0, now);
   ASSERT_TRUE(u3);
   EXPECT_EQ(u3->body, R"({"ce":"L3"})");
-  ASSERT_FALSE(call([&](done_fn d) { s->mark_delivered(u3->unit_id, std::move(d)); }));
+  ASSERT_FALSE(call([&](done_fn d) { s->mark_delivered(u3->unit_id, {}, std::move(d)); }));
   auto [empty, edue] = next(*s, "a", 0, now);
   EXPECT_FALSE(empty);
   EXPECT_EQ(edue, 0);
-  EXPECT_EQ(call([&](done_fn d) { s->mark_delivered(u3->unit_id, std::move(d)); }), storage_errc::not_found);
+  EXPECT_EQ(call([&](done_fn d) { s->mark_delivered(u3->unit_id, {}, std::move(d)); }), storage_errc::not_found);
 }
 
 TEST_F(sqlite_store_test, webhook_ids_differ_per_subscription_and_are_stable) {
@@ -296,7 +233,7 @@ TEST_F(sqlite_store_test, batch_forms_by_size_and_retries_identically) {
   EXPECT_EQ(retry->body, u->body);
   EXPECT_EQ(retry->attempts, 1u);
 
-  ASSERT_FALSE(call([&](done_fn d) { s->mark_delivered(u->unit_id, std::move(d)); }));
+  ASSERT_FALSE(call([&](done_fn d) { s->mark_delivered(u->unit_id, {}, std::move(d)); }));
   EXPECT_EQ(s->outbox_depth("a"), 3);
   auto [second, d2] = next(*s, "a", 0, now + 10, b);
   ASSERT_TRUE(second) << "B4..B6 fill a batch of 3";
@@ -334,7 +271,7 @@ TEST_F(sqlite_store_test, dead_letter_and_replay) {
 
   auto [u1, d1] = next(*s, "a", 0, now);
   ASSERT_TRUE(u1);
-  ASSERT_FALSE(call([&](done_fn d) { s->move_to_dead_letters(u1->unit_id, "http 400", std::move(d)); }));
+  ASSERT_FALSE(call([&](done_fn d) { s->move_to_dead_letters(u1->unit_id, "http 400", {}, std::move(d)); }));
   EXPECT_EQ(s->outbox_depth("a"), 1);
 
   auto [u2, d2] = next(*s, "a", 0, now);
@@ -343,7 +280,7 @@ TEST_F(sqlite_store_test, dead_letter_and_replay) {
 
   auto [u3, d3] = next(*s, "b", 0, now);
   ASSERT_TRUE(u3);
-  ASSERT_FALSE(call([&](done_fn d) { s->move_to_dead_letters(u3->unit_id, "http 410", std::move(d)); }));
+  ASSERT_FALSE(call([&](done_fn d) { s->move_to_dead_letters(u3->unit_id, "http 410", {}, std::move(d)); }));
 
   auto all = s->list_dead_letters("");
   ASSERT_EQ(all.size(), 2u);
@@ -362,7 +299,7 @@ TEST_F(sqlite_store_test, dead_letter_and_replay) {
   EXPECT_FALSE(s->replay_dead_letter(987654).has_value());
   EXPECT_EQ(s->outbox_depth("a"), 2);
   EXPECT_EQ(s->list_dead_letters("a").size(), 0u);
-  ASSERT_FALSE(call([&](done_fn d) { s->mark_delivered(u2->unit_id, std::move(d)); }));
+  ASSERT_FALSE(call([&](done_fn d) { s->mark_delivered(u2->unit_id, {}, std::move(d)); }));
   ASSERT_FALSE(append_one(*s, "D4", {"a"}));
   auto [again, d4] = next(*s, "a", 0, now);
   ASSERT_TRUE(again);
@@ -370,7 +307,7 @@ TEST_F(sqlite_store_test, dead_letter_and_replay) {
   EXPECT_EQ(again->webhook_id, u1->webhook_id);
   EXPECT_EQ(again->body, u1->body);
   EXPECT_EQ(again->attempts, 0u);
-  EXPECT_EQ(call([&](done_fn d) { s->mark_delivered(u3->unit_id, std::move(d)); }), storage_errc::not_found)
+  EXPECT_EQ(call([&](done_fn d) { s->mark_delivered(u3->unit_id, {}, std::move(d)); }), storage_errc::not_found)
       << "a dead letter is not deliverable until replayed";
 }
 
@@ -386,7 +323,7 @@ TEST_F(sqlite_store_test, depth_counters_follow_every_transition) {
 
   auto [ub, db] = next(*s, "b", 0, now);
   ASSERT_TRUE(ub);
-  ASSERT_FALSE(call([&](done_fn d) { s->move_to_dead_letters(ub->unit_id, "http 410", std::move(d)); }));
+  ASSERT_FALSE(call([&](done_fn d) { s->move_to_dead_letters(ub->unit_id, "http 410", {}, std::move(d)); }));
   EXPECT_EQ(s->outbox_depth("b"), 0);
   EXPECT_EQ(s->replay_dead_letter(ub->unit_id), std::optional<std::string>("b"));
   EXPECT_EQ(s->outbox_depth("b"), 1);
@@ -394,7 +331,7 @@ TEST_F(sqlite_store_test, depth_counters_follow_every_transition) {
   auto [batch, d1] = next(*s, "a", 0, now, {.enabled = true, .max_events = 3, .linger_ms = 0});
   ASSERT_TRUE(batch);
   EXPECT_EQ(s->outbox_depth("a"), 4) << "forming a batch changes nothing";
-  ASSERT_FALSE(call([&](done_fn d) { s->mark_delivered(batch->unit_id, std::move(d)); }));
+  ASSERT_FALSE(call([&](done_fn d) { s->mark_delivered(batch->unit_id, {}, std::move(d)); }));
   EXPECT_EQ(s->outbox_depth("a"), 1);
   EXPECT_EQ(s->outbox_depth_total(), 2);
 
@@ -626,7 +563,7 @@ TEST_F(sqlite_store_test, blocking_calls_from_a_completion_do_not_deadlock) {
   auto [u, d] = next(*s, "a", 0, schakel::now_ms());
   ASSERT_TRUE(u);
   std::promise<bool> replayed;
-  s->move_to_dead_letters(u->unit_id, "http 400", [&](std::error_code ec) {
+  s->move_to_dead_letters(u->unit_id, "http 400", {}, [&](std::error_code ec) {
     s->state_put("ns", "k", "v");
     replayed.set_value(!ec && s->replay_dead_letter(u->unit_id).has_value());
   });
