@@ -7,7 +7,9 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -659,6 +661,43 @@ bool evidence_key_path(const std::string& path) {
                      [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
 }
 
+bool valid_date(const std::string& d) {
+  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
+  int y = 0, m = 0, day = 0;
+  if (std::sscanf(d.c_str(), "%4d-%2d-%2d", &y, &m, &day) != 3) return false;
+  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(m)},
+                                        std::chrono::day{static_cast<unsigned>(day)}};
+  return ymd.ok();
+}
+
+bool aggregate_type(const std::string& type) {
+  constexpr std::string_view prefix = "nl.schakel.trend.";
+  return type.size() > prefix.size() && type.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+bool types_may_overlap(const std::string& a, const std::string& b) {
+  const bool a_prefix = a.ends_with('*');
+  const bool b_prefix = b.ends_with('*');
+  const std::string_view pa = a_prefix ? std::string_view(a).substr(0, a.size() - 1) : std::string_view(a);
+  const std::string_view pb = b_prefix ? std::string_view(b).substr(0, b.size() - 1) : std::string_view(b);
+  if (!a_prefix && !b_prefix) return pa == pb;
+  if (a_prefix && b_prefix) return pa.starts_with(pb) || pb.starts_with(pa);
+  return a_prefix ? pb.starts_with(pa) : pa.starts_with(pb);
+}
+
+namespace {
+
+std::string health_types_hint(const subscription_filter& filter) {
+  if (filter.types.empty()) return "no filter.types, so every type";
+  for (const auto& t : filter.types) {
+    for (const auto& known : health_signal_types())
+      if (types_may_overlap(t, known)) return in_quotes(t) + " may carry health data";
+  }
+  return "";
+}
+
 class semantic_checker {
  public:
   semantic_checker(problems& errors, const json& doc) : errors_(errors), doc_(doc) {}
@@ -714,6 +753,7 @@ class semantic_checker {
                     "another connector instance already watches this folder");
     }
     if (const auto* schools = find(doc_, "schools")) cfg.schools = *schools;
+    if (const auto* privacy = find(doc_, "privacy")) build_privacy_settings(*privacy, cfg.privacy);
     if (const auto* subscriptions = find(doc_, "subscriptions")) {
       std::set<std::string> names;
       for (std::size_t i = 0; i < subscriptions->size(); ++i) {
@@ -792,7 +832,40 @@ class semantic_checker {
       d.max_file_bytes = drop->value("max_file_bytes", d.max_file_bytes);
       out.drop_folder = std::move(d);
     }
+    if (const auto* bsn = find(c, "bsn")) build_bsn(*bsn, schema::join_path(at, "bsn"), out.bsn);
     return out;
+  }
+
+  bool known_field(const std::string& path) const {
+    const auto& known = schema::signal_field_paths();
+    return std::find(known.begin(), known.end(), path) != known.end() || evidence_key_path(path);
+  }
+
+  void build_bsn(const json& b, const std::string& at, bsn_settings& out) {
+    if (const auto* keys = find(b, "keys")) {
+      for (const auto& [field, use] : keys->items()) {
+        if (!known_field(field)) errors_.add(schema::join_path(at, "keys"), "unknown signal field " + in_quotes(field));
+        out.keys.emplace_back(field, use.get<std::string>());
+      }
+    }
+    out.exempt = b.value("exempt", std::vector<std::string>{});
+    for (std::size_t i = 0; i < out.exempt.size(); ++i) {
+      if (!known_field(out.exempt[i]))
+        errors_.add(schema::join_path(schema::join_path(at, "exempt"), i),
+                    "unknown signal field " + in_quotes(out.exempt[i]));
+    }
+  }
+
+  void build_privacy_settings(const json& p, privacy_settings& out) {
+    out.hub_key_file = p.value("hub_key_file", std::string());
+    if (const auto* retention = find(p, "retention")) {
+      out.retention.default_signal_days = retention->value("default_signal_days", out.retention.default_signal_days);
+      out.retention.audit_days = retention->value("audit_days", out.retention.audit_days);
+      if (const auto* rules = find(*retention, "signals")) {
+        for (const auto& r : *rules)
+          out.retention.signal_days.emplace_back(r.at("types").get<std::string>(), r.at("days").get<std::int64_t>());
+      }
+    }
   }
 
   processor_instance build_processor(const json& p, const std::string& at, const std::set<std::string>& connectors) {
@@ -841,8 +914,97 @@ class semantic_checker {
         errors_.add(fpath, "field " + in_quotes(out.fields[i]) + " listed twice");
       }
     }
+    build_policy(s.at("privacy"), schema::join_path(at, "privacy"), out);
     build_delivery(s.at("delivery"), schema::join_path(at, "delivery"), out.delivery);
     return out;
+  }
+
+  /**
+   * The combinations a privacy officer would refuse, refused before anything runs (docs/privacy.md).
+   * The gate checks the same at run time; this makes the mistake visible at check-config.
+   */
+  void build_policy(const json& p, const std::string& at, subscription& sub) {
+    privacy_policy& out = sub.privacy;
+    out.identity = p.at("identity").get<std::string>();
+    out.purpose = p.at("purpose").get<std::string>();
+    out.legal_basis = p.value("legal_basis", std::string());
+    out.health_ground = p.value("health_ground", std::string());
+    out.basis_reference = p.value("basis_reference", std::string());
+    out.consent_framework = p.value("consent_framework", out.consent_framework);
+    if (const auto* keys = find(p, "pseudonym_keys")) {
+      for (std::size_t i = 0; i < keys->size(); ++i) {
+        const auto& k = (*keys)[i];
+        const std::string kat = schema::join_path(schema::join_path(at, "pseudonym_keys"), i);
+        pseudonym_key key;
+        key.id = k.at("id").get<std::string>();
+        key.file = k.at("file").get<std::string>();
+        key.active_from = k.value("active_from", std::string());
+        key.retire_after = k.value("retire_after", std::string());
+        check_readable(key.file, schema::join_path(kat, "file"));
+        if (!key.active_from.empty() && !valid_date(key.active_from))
+          errors_.add(schema::join_path(kat, "active_from"), "is not a calendar date");
+        if (!key.retire_after.empty() && !valid_date(key.retire_after))
+          errors_.add(schema::join_path(kat, "retire_after"), "is not a calendar date");
+        if (!key.active_from.empty() && !key.retire_after.empty() && key.retire_after < key.active_from)
+          errors_.add(schema::join_path(kat, "retire_after"), "is before active_from");
+        for (const auto& earlier : out.pseudonym_keys) {
+          if (earlier.id == key.id)
+            errors_.add(schema::join_path(kat, "id"), "key id " + in_quotes(key.id) + " used twice");
+        }
+        out.pseudonym_keys.push_back(std::move(key));
+      }
+    }
+    const bool lists_student_key =
+        std::find(sub.fields.begin(), sub.fields.end(), "subject.student_key") != sub.fields.end() ||
+        std::find(sub.fields.begin(), sub.fields.end(), "subject") != sub.fields.end();
+    const std::string sub_at = at.substr(0, at.rfind('.'));
+    const std::string fields_at = schema::join_path(sub_at, "fields");
+    if (out.identity == "identified") {
+      if (out.legal_basis.empty())
+        errors_.add(schema::join_path(at, "legal_basis"),
+                    "an identified subscription needs a legal basis (AVG art. 6): consent, legal_obligation, "
+                    "public_task or vital_interest");
+    } else if (out.identity == "pseudonymous") {
+      if (out.legal_basis.empty())
+        errors_.add(schema::join_path(at, "legal_basis"),
+                    "pseudonymous data is still personal data: a legal basis (AVG art. 6) is required");
+      if (out.pseudonym_keys.empty())
+        errors_.add(schema::join_path(at, "pseudonym_keys"), "a pseudonymous subscription needs at least one key");
+      if (lists_student_key)
+        errors_.add(fields_at,
+                    "a pseudonymous subscription may not list subject.student_key (or all of subject): "
+                    "it receives subject.pseudonym instead");
+      // The source system's record number is the same for every partner: two partners could join
+      // their pseudonyms through it.
+      if (std::find(sub.fields.begin(), sub.fields.end(), "source.record_id") != sub.fields.end() ||
+          std::find(sub.fields.begin(), sub.fields.end(), "source") != sub.fields.end())
+        errors_.add(fields_at,
+                    "a pseudonymous subscription may not list source.record_id (or all of source): "
+                    "it would link pseudonyms across partners");
+    } else if (out.identity == "aggregate") {
+      if (lists_student_key)
+        errors_.add(fields_at, "an aggregate subscription may not list subject.student_key (or all of subject)");
+      if (sub.filter.types.empty())
+        errors_.add(
+            schema::join_path(at, "identity"),
+            "an aggregate subscription must name its types in filter.types, all aggregate (nl.schakel.trend.*); "
+            "without them it would match row-level signals about one student");
+      for (std::size_t i = 0; i < sub.filter.types.size(); ++i) {
+        if (!aggregate_type(sub.filter.types[i]))
+          errors_.add(schema::join_path(schema::join_path(schema::join_path(sub_at, "filter"), "types"), i),
+                      "type " + in_quotes(sub.filter.types[i]) +
+                          " is row-level (about one student); an aggregate subscription takes only nl.schakel.trend.*");
+      }
+    }
+    if (out.identity != "pseudonymous" && !out.pseudonym_keys.empty())
+      errors_.add(schema::join_path(at, "pseudonym_keys"), "only pseudonymous subscriptions use pseudonym keys");
+    if (out.identity != "aggregate" && may_carry_health_data(sub.filter) && out.legal_basis != "consent" &&
+        out.health_ground.empty())
+      errors_.add(
+          schema::join_path(at, "health_ground"),
+          "this subscription may receive health-category signals (AVG art. 9: " + health_types_hint(sub.filter) +
+              "); it needs consent as its legal basis or an art. 9 ground (explicit_consent, vital_interest, "
+              "substantial_public_interest, health_care) — or narrow filter.types");
   }
 
   void build_delivery(const json& d, const std::string& at, webhook_delivery& out) {
@@ -910,6 +1072,27 @@ bool looks_like_json(const std::string& text) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& health_signal_types() {
+  // Types whose signals are health data (AVG art. 9) by what they say: sick absence and what derives
+  // from it, JGZ reports, observations pointing at health, and matches (that the JGZ has a concern
+  // is itself health information). A connector can still mark any other signal as health data; the
+  // gate checks each signal's governance.data_category at run time too.
+  static const std::vector<std::string> types = {
+      "nl.schakel.attendance.sick*", "nl.schakel.attendance.mazl.*", "nl.schakel.jgz.*",
+      "nl.schakel.observation.*",    "nl.schakel.match.detected",
+  };
+  return types;
+}
+
+bool may_carry_health_data(const subscription_filter& filter) {
+  if (filter.types.empty()) return true;
+  for (const auto& t : filter.types) {
+    for (const auto& known : health_signal_types())
+      if (types_may_overlap(t, known)) return true;
+  }
+  return false;
+}
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -51,12 +52,24 @@ struct drop_folder_settings {
   std::uint64_t max_file_bytes = 16ull << 20;  // ~10 school-years of one school; ingest needs ~60x in memory
 };
 
+/**
+ * BSN handling of one connector instance (docs/privacy.md). A value that is a BSN is refused at ingest
+ * unless its field is declared here as a key: `pseudonymise` replaces it by the hub's keyed hash (so the
+ * student is still followed), `link` does the same and marks the field as a linking key (JGZ reports).
+ * Fields in `bsn_exempt` hold identifiers that merely look like a BSN (e.g. a record number).
+ */
+struct bsn_settings {
+  std::vector<std::pair<std::string, std::string>> keys;  ///< dotted field path -> pseudonymise | link
+  std::vector<std::string> exempt;                        ///< dotted field paths not scanned
+};
+
 struct connector_instance {
   std::string name;                                    ///< instance name, used in URLs and metrics
   std::string plugin;                                  ///< plugin file stem, e.g. generic-json
   std::string token;                                   ///< bearer token for ingest (>= 24 characters)
   nlohmann::json settings = nlohmann::json::object();  ///< handed to the plugin as JSON text
   std::optional<drop_folder_settings> drop_folder;
+  bsn_settings bsn;
 };
 
 /** A processor plugin instance: reads stored signals, derives new ones (alerts). */
@@ -90,12 +103,50 @@ struct webhook_delivery {
   std::uint32_t lanes = 4;  ///< parallel ordered lanes; one student's events always share a lane
 };
 
+/** One pseudonym key of a partner; two may overlap while a partner moves to a new key. */
+struct pseudonym_key {
+  std::string id;            ///< named in events (subject.pseudonym_key), e.g. 2026
+  std::string file;          ///< 32+ random bytes (raw, hex or base64), readable by the hub only
+  std::string active_from;   ///< YYYY-MM-DD; "" = always
+  std::string retire_after;  ///< YYYY-MM-DD, last day it is used; "" = never
+};
+
+/**
+ * What a subscription may receive and why (docs/privacy.md). The privacy gate applies it to every
+ * event; check-config refuses unsafe combinations before anything runs.
+ */
+struct privacy_policy {
+  std::string identity;         ///< identified | pseudonymous | aggregate
+  std::string purpose;          ///< what the partner uses it for, e.g. "M@ZL: sick-leave follow-up by the JGZ doctor"
+  std::string legal_basis;      ///< AVG art. 6: consent | legal_obligation | public_task | vital_interest
+  std::string health_ground;    ///< AVG art. 9 (2): "" | explicit_consent | vital_interest | health_care |
+                                ///< substantial_public_interest
+  std::string basis_reference;  ///< the law or agreement, e.g. "Leerplichtwet 1969 art. 21"
+  std::string consent_framework = "avg";      ///< avg | wgbo: who must consent, by age (privacy/consent.hpp)
+  std::vector<pseudonym_key> pseudonym_keys;  ///< required for pseudonymous
+};
+
 struct subscription {
   std::string name;
   std::string partner;
   subscription_filter filter;
   std::vector<std::string> fields;  ///< allowlist of signal field paths ("subject.class"); deny by default
+  privacy_policy privacy;
   webhook_delivery delivery;
+};
+
+/** How long the hub keeps signals (per type) and the audit trail. */
+struct retention_settings {
+  std::vector<std::pair<std::string, std::int64_t>> signal_days;  ///< type pattern -> days; first match wins
+  std::int64_t default_signal_days = 0;                           ///< 0 = keep signals no pattern matches
+  std::int64_t audit_days = 1826;                                 ///< NEN 7513: five years
+};
+
+struct privacy_settings {
+  /// The hub's own key: subject references in the audit trail and consent registry, BSN hashes. Empty =
+  /// <data_dir>/hub.key, created (0600, 32 random bytes) on first start.
+  std::string hub_key_file;
+  retention_settings retention;
 };
 
 struct hub_config {
@@ -109,11 +160,24 @@ struct hub_config {
   std::vector<connector_instance> connectors;
   std::vector<processor_instance> processors;
   std::vector<subscription> subscriptions;
+  privacy_settings privacy;
   /// The `schools` section as given (schema-checked); calendar::registry_from_config reads it, with
   /// relative calendar files resolved against config_dir.
   nlohmann::json schools = nlohmann::json::array();
   std::string config_dir;  ///< folder of the configuration file ("" for text without a file)
 };
+
+/** Signal types known to carry health data (AVG art. 9), as exact types or prefixes ending in '*'. */
+const std::vector<std::string>& health_signal_types();
+
+/**
+ * Whether some signal type could match both `a` and `b`, each an exact type or a prefix pattern
+ * ending in '*' ("nl.schakel.attendance.*", "nl.schakel.attendance.sick*", "*").
+ */
+bool types_may_overlap(const std::string& a, const std::string& b);
+
+/** Whether a subscription filter may match a health-category type (no types: yes, it matches all). */
+bool may_carry_health_data(const subscription_filter& filter);
 
 /**
  * Reads YAML or JSON (by content), substitutes `${VAR}` from the environment and `${file:/path}` with

@@ -93,6 +93,7 @@ subscriptions:
     partner: GGD Voorbeeldregio JGZ
     filter: { types: ["nl.schakel.attendance.*"], domains: [attendance], min_severity: attention, schools: ["12AB", "12AB01"], instances: [quickstart] }
     fields: [id, type, subject.school, subject.class, content.severity]
+    privacy: { identity: identified, purpose: test, legal_basis: public_task, health_ground: health_care }
     delivery:
       webhook: { url: "${SCHAKEL_WEBHOOK_URL}", secret: "${SCHAKEL_WEBHOOK_SECRET}" }
       batch: { max_events: 50, linger: 250ms }
@@ -184,6 +185,7 @@ TEST_F(full_config_test, loads_the_same_configuration_as_json) {
       "filter": {"types": ["nl.schakel.attendance.*"], "domains": ["attendance"], "min_severity": "attention",
                  "schools": ["12AB", "12AB01"], "instances": ["quickstart"]},
       "fields": ["id", "type", "subject.school", "subject.class", "content.severity"],
+      "privacy": {"identity": "identified", "purpose": "test", "legal_basis": "public_task", "health_ground": "health_care"},
       "delivery": {
         "webhook": {"url": "${SCHAKEL_WEBHOOK_URL}", "secret": "${SCHAKEL_WEBHOOK_SECRET}"},
         "batch": {"max_events": 50, "linger": "250ms"},
@@ -219,6 +221,7 @@ subscriptions:
   - name: s1
     partner: P
     fields: [type]
+    privacy: { identity: identified, purpose: test, legal_basis: public_task, health_ground: health_care }
     delivery: { webhook: { url: "http://localhost:9000/hook", secret: "${SCHAKEL_TEST_SECRET}" } }
 )",
                                         "t.yaml");
@@ -273,6 +276,7 @@ subscriptions:
     partner: P
     fiels: [type]
     fields: [type]
+    privacy: { identity: identified, purpose: test, legal_basis: public_task, health_ground: health_care }
     delivery: { webhook: { url: "https://x.example", secret: "${SCHAKEL_TEST_SECRET}" } }
 )"),
             "test.yaml: subscriptions[0]: unknown key \"fiels\"");
@@ -296,7 +300,10 @@ std::string subscription_yaml(const std::string& filter, const std::string& fiel
                               const std::string& delivery_extra = "") {
   return "data_dir: /d\nconnectors:\n  - { name: quickstart, plugin: generic-json, token: " + token +
          " }\nsubscriptions:\n  - name: s1\n    partner: P\n" + (filter.empty() ? "" : "    filter: " + filter + "\n") +
-         "    fields: " + fields + "\n    delivery:\n      webhook: " + webhook + "\n" + delivery_extra;
+         "    fields: " + fields +
+         "\n    privacy: { identity: identified, purpose: test, legal_basis: public_task, health_ground: health_care "
+         "}\n    delivery:\n      webhook: " +
+         webhook + "\n" + delivery_extra;
 }
 
 std::string hook(const std::string& url, const std::string& sec = secret) {
@@ -383,7 +390,9 @@ TEST_F(config_test, refuses_duplicate_names) {
                      " }\n  - { name: a, plugin: q, token: " + token + " }\n"),
             "test.yaml: connectors[1].name: duplicate connector name \"a\"");
   const std::string sub =
-      "  - name: s\n    partner: P\n    fields: [id]\n    delivery: { webhook: " + hook("https://x.example") + " }\n";
+      "  - name: s\n    partner: P\n    fields: [id]\n    privacy: { identity: identified, purpose: test, legal_basis: "
+      "public_task, health_ground: health_care }\n    delivery: { webhook: " +
+      hook("https://x.example") + " }\n";
   EXPECT_EQ(error_of("data_dir: /d\nsubscriptions:\n" + sub + sub),
             "test.yaml: subscriptions[1].name: duplicate subscription name \"s\"");
 }
@@ -452,17 +461,19 @@ TEST_F(config_test, never_prints_secret_values) {
   set_env("SCHAKEL_WEBHOOK_SECRET", marker);
   set_env("SCHAKEL_WEBHOOK_URL", "http://partner.example/?key=" + secret_marker);
   const std::string secret_file = write_file("secret", "whsec_" + secret_marker + "\n");
-  const std::string e =
-      error_of("data_dir: /d\nadmin_token: " + marker +
-               "\nconnectors:\n"
-               "  - { name: a, plugin: p, token: \"${SCHAKEL_INGEST_TOKEN}\" }\n"
-               "subscriptions:\n"
-               "  - name: s\n    partner: P\n    fields: [id]\n"
-               "    delivery: { webhook: { url: \"${SCHAKEL_WEBHOOK_URL}\", secret: \"${file:" +
-               secret_file +
-               "}\" } }\n"
-               "  - name: t\n    partner: P\n    fields: [id]\n"
-               "    delivery: { webhook: { url: \"https://x.example\", secret: \"${SCHAKEL_WEBHOOK_SECRET}\" } }\n");
+  const std::string e = error_of(
+      "data_dir: /d\nadmin_token: " + marker +
+      "\nconnectors:\n"
+      "  - { name: a, plugin: p, token: \"${SCHAKEL_INGEST_TOKEN}\" }\n"
+      "subscriptions:\n"
+      "  - name: s\n    partner: P\n    fields: [id]\n"
+      "    privacy: { identity: identified, purpose: test, legal_basis: public_task, health_ground: health_care }\n"
+      "    delivery: { webhook: { url: \"${SCHAKEL_WEBHOOK_URL}\", secret: \"${file:" +
+      secret_file +
+      "}\" } }\n"
+      "  - name: t\n    partner: P\n    fields: [id]\n"
+      "    privacy: { identity: identified, purpose: test, legal_basis: public_task, health_ground: health_care }\n"
+      "    delivery: { webhook: { url: \"https://x.example\", secret: \"${SCHAKEL_WEBHOOK_SECRET}\" } }\n");
   EXPECT_NE(e.find("admin_token"), std::string::npos) << e;
   EXPECT_NE(e.find("connectors[0].token"), std::string::npos) << e;
   EXPECT_NE(e.find("subscriptions[0].delivery.webhook.url"), std::string::npos) << e;
