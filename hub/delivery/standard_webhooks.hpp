@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/encoding.hpp"
+
 namespace schakel::delivery {
 
 /** Why a secret could not be parsed; the message never repeats the secret itself. */
@@ -59,9 +61,7 @@ verify_result verify(const signing_key& key, std::string_view webhook_id, std::s
                      std::string_view body, std::string_view signature_header, std::int64_t now_s,
                      std::chrono::seconds tolerance = std::chrono::seconds(300));
 
-/** Standard base64 (with padding) via OpenSSL EVP. */
-std::string base64_encode(std::string_view bytes);
-/** Strict standard base64 decode; nullopt on any invalid character or length. */
-std::optional<std::string> base64_decode(std::string_view text);
+using encoding::base64_decode;
+using encoding::base64_encode;
 
 }  // namespace schakel::delivery

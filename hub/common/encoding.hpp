@@ -1,0 +1,14 @@
+#pragma once
+/** Byte encodings the hub shares (webhook secrets, key files). */
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace schakel::encoding {
+
+/** Standard base64 (with padding) via OpenSSL EVP. */
+std::string base64_encode(std::string_view bytes);
+/** Strict standard base64 decode; nullopt on any invalid character or length. */
+std::optional<std::string> base64_decode(std::string_view text);
+
+}  // namespace schakel::encoding
