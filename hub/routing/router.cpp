@@ -95,19 +95,4 @@ std::uint32_t lane_for(const nlohmann::json& signal, std::uint32_t lanes) {
   return static_cast<std::uint32_t>(h % lanes);
 }
 
-router::router(std::vector<config::subscription> subscriptions) : subscriptions_(std::move(subscriptions)) {}
-
-void router::route(const nlohmann::json& signal, const std::string& signal_id,
-                   std::vector<storage::outbox_item>& out) const {
-  for (const auto& sub : subscriptions_) {
-    if (!matches(sub.filter, signal)) continue;
-    storage::outbox_item item;
-    item.subscription = sub.name;
-    item.signal_id = signal_id;
-    item.lane = lane_for(signal, sub.delivery.lanes);
-    item.event_json = render_cloudevent(signal, project(signal, sub.fields));
-    out.push_back(std::move(item));
-  }
-}
-
 }  // namespace schakel::routing

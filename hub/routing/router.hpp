@@ -1,8 +1,8 @@
 #pragma once
 /**
- * Routing: which subscriptions a signal goes to, and what each of them may see of it.
- * Until the privacy gate lands, the field allowlist is the whole policy: deny by default,
- * only listed signal fields leave the hub.
+ * Routing helpers: which subscriptions a signal matches, the allowlist projection, the CloudEvent
+ * envelope and ordering lanes. The privacy gate (privacy/gate.hpp) uses them; it alone decides what
+ * reaches a partner.
  */
 #include <cstdint>
 #include <string>
@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
-#include "storage/store.hpp"
 
 namespace schakel::routing {
 
@@ -36,18 +35,5 @@ std::string render_cloudevent(const nlohmann::json& signal, const nlohmann::json
 
 /** Ordering lane: one student's events always share a lane, so their order is kept. Stable across restarts. */
 std::uint32_t lane_for(const nlohmann::json& signal, std::uint32_t lanes);
-
-class router {
- public:
-  explicit router(std::vector<config::subscription> subscriptions);
-
-  /** Appends one outbox item per matching subscription. */
-  void route(const nlohmann::json& signal, const std::string& signal_id, std::vector<storage::outbox_item>& out) const;
-
-  const std::vector<config::subscription>& subscriptions() const { return subscriptions_; }
-
- private:
-  std::vector<config::subscription> subscriptions_;
-};
 
 }  // namespace schakel::routing

@@ -17,13 +17,6 @@ nlohmann::json sample_signal() {
   })");
 }
 
-config::subscription sub(std::string name) {
-  config::subscription s;
-  s.name = std::move(name);
-  s.fields = {"type", "subject.class", "content.severity"};
-  return s;
-}
-
 }  // namespace
 
 TEST(router_filter, empty_filter_matches_everything) {
@@ -91,23 +84,6 @@ TEST(router_cloudevent, envelope_carries_no_subject) {
   EXPECT_EQ(ev["type"], "nl.schakel.attendance.absence.recorded");
   EXPECT_EQ(ev["data"]["content"]["severity"], "attention");
   EXPECT_EQ(ev.dump().find("S-000123"), std::string::npos);
-}
-
-TEST(router, routes_to_each_matching_subscription_with_stable_lanes) {
-  auto a = sub("a");
-  auto b = sub("b");
-  b.filter.domains = {"health"};
-  auto c = sub("c");
-  c.delivery.lanes = 8;
-  router r({a, b, c});
-  std::vector<storage::outbox_item> out;
-  r.route(sample_signal(), "01JDZ3K7Q8M2X4V6N8P0R2T4W6", out);
-  ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].subscription, "a");
-  EXPECT_EQ(out[1].subscription, "c");
-  EXPECT_EQ(out[1].lane, lane_for(sample_signal(), 8));
-  EXPECT_LT(out[1].lane, 8u);
-  EXPECT_EQ(out[0].event_json.find("S-000123"), std::string::npos);
 }
 
 TEST(router, one_students_signals_share_a_lane) {

@@ -1,0 +1,237 @@
+#include "privacy/gate.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "common/log.hpp"
+#include "common/signal.hpp"
+#include "privacy/bsn.hpp"
+#include "routing/router.hpp"
+
+namespace schakel::privacy {
+namespace {
+
+using json = nlohmann::json;
+
+std::string string_at(const json& j, const json::json_pointer& p) {
+  if (!j.contains(p)) return {};
+  const auto& v = j.at(p);
+  return v.is_string() ? v.get<std::string>() : std::string{};
+}
+
+json::json_pointer pointer_of(const std::string& dotted) {
+  std::string p = "/";
+  for (char c : dotted) p += (c == '.') ? '/' : c;
+  return json::json_pointer(p);
+}
+
+const json::json_pointer student_ptr("/subject/student_key");
+const json::json_pointer brin_ptr("/subject/school/brin");
+const json::json_pointer category_ptr("/governance/data_category");
+
+bool is_health(const json& signal) {
+  return string_at(signal, category_ptr) == "health";
+}
+
+// Why the gate kept a signal from a matching subscription: short, stable codes (metric labels, logs),
+// explained in docs/privacy.md.
+constexpr const char* no_policy = "no_policy";
+constexpr const char* no_basis = "no_legal_basis";
+constexpr const char* row_level = "row_level_to_aggregate";
+constexpr const char* health_no_ground = "health_without_ground";
+constexpr const char* no_key = "no_pseudonym_key";
+
+std::string nine_digits(const std::string& digits) {
+  return std::string(9 - std::min<std::size_t>(9, digits.size()), '0') + digits;
+}
+
+std::string today(std::int64_t now_ms) {
+  return format_rfc3339(now_ms).substr(0, 10);
+}
+
+}  // namespace
+
+gate::gate(const config::hub_config& cfg, std::string hub_key, const consent_registry& consents,
+           metrics::registry* metrics)
+    : subscriptions_(cfg.subscriptions), hub_key_(std::move(hub_key)), consents_(consents), metrics_(metrics) {
+  views_.reserve(subscriptions_.size());
+  for (const auto& sub : subscriptions_) {
+    partner_view v;
+    v.sub = &sub;
+    if (sub.privacy.identity == "pseudonymous") {
+      try {
+        v.keys = std::make_unique<key_ring>(sub.privacy.pseudonym_keys);
+      } catch (const std::exception& e) {
+        throw std::runtime_error("subscription " + sub.name + ": " + e.what());
+      }
+    }
+    views_.push_back(std::move(v));
+  }
+  for (const auto& c : cfg.connectors) bsn_[c.name] = c.bsn;
+}
+
+screen_result gate::screen(json& signal, const std::string& instance) const {
+  screen_result r;
+  std::vector<std::string> not_scanned;
+  if (auto it = bsn_.find(instance); it != bsn_.end()) {
+    not_scanned = it->second.exempt;
+    for (const auto& [field, use] : it->second.keys) {
+      not_scanned.push_back(field);
+      const auto ptr = pointer_of(field);
+      if (!signal.contains(ptr)) continue;
+      auto& value = signal.at(ptr);
+      const std::string text = value.is_string()            ? value.get<std::string>()
+                               : value.is_number_unsigned() ? std::to_string(value.get<std::uint64_t>())
+                                                            : std::string();
+      // pseudonymise and link store the same keyed hash: the difference is what the field is for
+      // (a JGZ report links through it), not how it is kept.
+      if (is_bsn(text)) value = keyed_hash(hub_key_, "bsn:" + nine_digits(text));
+    }
+  }
+  const auto found = find_bsn_fields(signal, not_scanned);
+  if (!found.empty()) {
+    r.accepted = false;
+    r.field = found.front();
+    r.reason =
+        "holds a BSN (8 or 9 digits passing the 11-test), which is never stored: declare the field under "
+        "connectors[].bsn.keys (pseudonymise or link), or under bsn.exempt if it is another identifier that only "
+        "looks like one";
+  }
+  return r;
+}
+
+std::string gate::subject_ref(const std::string& brin, const std::string& student_key) const {
+  if (student_key.empty()) return {};
+  return keyed_hash(hub_key_, "subject:" + subject_identity(brin, student_key));
+}
+
+std::string gate::basis_text(const config::privacy_policy& policy, bool health) {
+  std::string basis = policy.legal_basis.empty() ? std::string("none") : policy.legal_basis;
+  if (health) basis += "+art9:" + (policy.health_ground.empty() ? std::string("consent") : policy.health_ground);
+  return basis;
+}
+
+std::string gate::policy_refusal(const config::subscription& sub, const json& signal, std::int64_t now_ms) const {
+  const auto& p = sub.privacy;
+  const bool row = !string_at(signal, student_ptr).empty();
+  if (p.identity != "identified" && p.identity != "pseudonymous" && p.identity != "aggregate") return no_policy;
+  if (p.identity == "aggregate") return row ? row_level : "";
+  if (p.legal_basis.empty()) return no_basis;
+  if (is_health(signal) && p.legal_basis != "consent" && p.health_ground.empty()) return health_no_ground;
+  if (p.identity == "pseudonymous" && row) {
+    const auto* v = find(sub.name);
+    if (v == nullptr || !v->keys ||
+        v->keys->pseudonyms(subject_identity(string_at(signal, brin_ptr), string_at(signal, student_ptr)), now_ms)
+            .empty())
+      return no_key;
+  }
+  return "";
+}
+
+const gate::partner_view* gate::find(const std::string& subscription) const {
+  for (const auto& v : views_)
+    if (v.sub->name == subscription) return &v;
+  return nullptr;
+}
+
+json gate::payload(const partner_view& view, const json& signal, std::int64_t now_ms) const {
+  const auto& sub = *view.sub;
+  json out = routing::project(signal, sub.fields);
+  if (sub.privacy.identity != "pseudonymous") return out;
+  // Hub ids are the same for every partner; passed on as they are, two partners could join their
+  // pseudonyms through them. Each partner gets its own stable stand-in instead.
+  const auto per_partner = [&](const std::string& id) { return keyed_hash(hub_key_, "event:" + sub.name + ":" + id); };
+  if (out.contains("id") && out["id"].is_string()) out["id"] = per_partner(out["id"].get<std::string>());
+  if (out.contains("derived_from") && out["derived_from"].is_array())
+    for (auto& d : out["derived_from"])
+      if (d.is_string()) d = per_partner(d.get<std::string>());
+  const std::string key = string_at(signal, student_ptr);
+  if (out.contains("subject") && out["subject"].is_object()) out["subject"].erase("student_key");
+  if (key.empty()) return out;
+  const auto names = view.keys->pseudonyms(subject_identity(string_at(signal, brin_ptr), key), now_ms);
+  out["subject"]["pseudonym"] = names.front().value;
+  out["subject"]["pseudonym_key"] = names.front().key_id;
+  if (names.size() > 1) {
+    // Rotation overlap: the partner gets the student under every key in use, so it can re-key its records.
+    json all = json::array();
+    for (const auto& n : names) all.push_back({{"key", n.key_id}, {"value", n.value}});
+    out["subject"]["pseudonyms"] = std::move(all);
+  }
+  return out;
+}
+
+void gate::route(const json& signal, const std::string& signal_id, std::int64_t now_ms,
+                 std::vector<storage::outbox_item>& out) const {
+  const std::string type = string_at(signal, json::json_pointer("/type"));
+  for (const auto& view : views_) {
+    const auto& sub = *view.sub;
+    if (!routing::matches(sub.filter, signal)) continue;
+    if (const std::string why = policy_refusal(sub, signal, now_ms); !why.empty()) {
+      if (metrics_)
+        metrics_
+            ->get_counter("schakel_privacy_refused_total",
+                          "Signals the privacy gate kept from a matching subscription, by reason.",
+                          {{"subscription", sub.name}, {"reason", why}})
+            .add();
+      log::info("privacy.refused", {{"subscription", sub.name}, {"signal_id", signal_id}, {"reason", why}});
+      continue;
+    }
+    storage::outbox_item item;
+    item.subscription = sub.name;
+    item.signal_id = signal_id;
+    item.lane = routing::lane_for(signal, sub.delivery.lanes);
+    json data = payload(view, signal, now_ms);
+    json event_signal = signal;
+    if (sub.privacy.identity == "pseudonymous")
+      event_signal["id"] = keyed_hash(hub_key_, "event:" + sub.name + ":" + signal_id);
+    item.event_json = routing::render_cloudevent(event_signal, data);
+    item.signal_type = type;
+    item.subject_ref = subject_ref(string_at(signal, brin_ptr), string_at(signal, student_ptr));
+    item.data_category = is_health(signal) ? "health" : "ordinary";
+    out.push_back(std::move(item));
+  }
+}
+
+delivery_verdict gate::check_delivery(const std::string& subscription, const storage::unit_member& member,
+                                      std::int64_t now_ms) const {
+  const auto* v = find(subscription);
+  if (v == nullptr) return {false, "unknown subscription"};
+  const auto& p = v->sub->privacy;
+  delivery_question q;
+  q.partner = v->sub->partner;
+  q.purpose = p.purpose;
+  q.framework = p.consent_framework == "wgbo" ? legal_framework::wgbo : legal_framework::avg;
+  q.needs_consent =
+      p.legal_basis == "consent" || (member.data_category == "health" && p.health_ground == "explicit_consent");
+  // AVG art. 21: an objection binds processing on public task (and withdrawing consent ends consent);
+  // a legal obligation or a vital interest is not set aside by it.
+  q.objection_applies = p.legal_basis == "public_task" || p.legal_basis == "consent";
+  if (member.subject_ref.empty() || (!q.needs_consent && !q.objection_applies)) return {true, "no consent needed"};
+  q.date = today(now_ms);
+  const auto verdict = evaluate(consents_.records(member.subject_ref), q);
+  return {verdict.allowed, verdict.reason};
+}
+
+audit::entry gate::delivery_audit(const std::string& subscription, const storage::unit_member& member,
+                                  const std::string& action, const std::string& outcome, const std::string& detail,
+                                  std::int64_t now_ms) const {
+  audit::entry e;
+  e.time_ms = now_ms;
+  e.action = action;
+  e.outcome = outcome;
+  e.access_point = subscription;
+  e.actor_role = "partner";
+  if (const auto* v = find(subscription)) {
+    e.actor = v->sub->partner;
+    e.purpose = v->sub->privacy.purpose;
+    e.legal_basis = basis_text(v->sub->privacy, member.data_category == "health");
+  }
+  e.subject = member.subject_ref;
+  e.object_id = member.signal_id;
+  e.object_type = member.signal_type;
+  e.sensitivity = member.data_category;
+  e.detail = detail;
+  return e;
+}
+
+}  // namespace schakel::privacy
