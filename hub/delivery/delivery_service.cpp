@@ -58,16 +58,19 @@ struct sub_state {
   metrics::counter* failed = nullptr;
   metrics::counter* retried = nullptr;
   metrics::counter* dead_lettered = nullptr;
+  metrics::counter* dropped = nullptr;
   metrics::counter* attempts = nullptr;
   metrics::histogram* attempt_latency = nullptr;
   metrics::histogram* end_to_end = nullptr;
 };
 
 struct delivery_service::impl : std::enable_shared_from_this<delivery_service::impl> {
-  impl(asio::any_io_executor e, storage::store& s, metrics::registry& m) : ex(std::move(e)), store(s), metrics(m) {}
+  impl(asio::any_io_executor e, storage::store& s, const privacy::gate& g, metrics::registry& m)
+      : ex(std::move(e)), store(s), gate(g), metrics(m) {}
 
   asio::any_io_executor ex;
   storage::store& store;
+  const privacy::gate& gate;
   metrics::registry& metrics;
   std::vector<std::unique_ptr<sub_state>> subs;
   std::atomic<bool> stopping{false};
@@ -171,12 +174,14 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
       // Not awaited: the store runs jobs in queue order and releases the lane inside the job, so the
       // lane's next next_unit (queued after this) already sees the unit gone and both share one
       // commit. A crash before that commit redelivers the unit under the same webhook-id.
-      store.mark_delivered(unit.unit_id, [where](std::error_code ec) {
-        if (!ec) return;
-        auto f = where;
-        f["error"] = ec.message();
-        log::error("delivery_mark_delivered_failed", f);
-      });
+      store.mark_delivered(unit.unit_id,
+                           audit_all(s, unit, "delivery.delivered", "success", "HTTP " + std::to_string(r.status)),
+                           [where](std::error_code ec) {
+                             if (!ec) return;
+                             auto f = where;
+                             f["error"] = ec.message();
+                             log::error("delivery_mark_delivered_failed", f);
+                           });
       log::debug("delivery_ok", where);
       co_return;
     }
@@ -211,8 +216,9 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
       f["reason"] = final_reason;
       log::warn("delivery_dead_lettered", f);
       s.dead_lettered->add(unit.event_count);
+      auto audit = audit_all(s, unit, "delivery.dead_lettered", "failure", final_reason);
       const auto ec = co_await store_done(lane, [&](storage::done_fn done) {
-        store.move_to_dead_letters(unit.unit_id, std::move(final_reason), std::move(done));
+        store.move_to_dead_letters(unit.unit_id, std::move(final_reason), std::move(audit), std::move(done));
       });
       if (ec) {
         f["error"] = ec.message();
@@ -236,6 +242,54 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
     }
   }
 
+  /** One audit record per event of the unit (NEN 7513: every disclosure, per subject). */
+  std::vector<audit::entry> audit_all(const sub_state& s, const storage::delivery_unit& unit, const char* action,
+                                      const char* outcome, const std::string& detail) const {
+    std::vector<audit::entry> out;
+    const std::int64_t now = now_ms();
+    out.reserve(unit.members.size());
+    for (const auto& m : unit.members) out.push_back(gate.delivery_audit(s.cfg.name, m, action, outcome, detail, now));
+    return out;
+  }
+
+  /** Consent and objections as they stand today; the refused members and their audit records. */
+  struct refusals {
+    std::vector<std::int64_t> seqs;
+    std::vector<audit::entry> audit;
+    std::string reason;
+  };
+  refusals check_members(const sub_state& s, const storage::delivery_unit& unit) const {
+    refusals out;
+    const std::int64_t now = now_ms();
+    for (const auto& m : unit.members) {
+      const auto verdict = gate.check_delivery(s.cfg.name, m, now);
+      if (verdict.allowed) continue;
+      out.seqs.push_back(m.seq);
+      out.audit.push_back(gate.delivery_audit(s.cfg.name, m, "delivery.dropped", "denied", verdict.reason, now));
+      if (out.reason.empty()) out.reason = verdict.reason;
+    }
+    return out;
+  }
+
+  /** Drops what the gate now refuses; true when something was dropped (the unit is then gone). */
+  asio::awaitable<bool> drop_refused(sub_state& s, lane_state& lane, const storage::delivery_unit& unit) {
+    refusals r = check_members(s, unit);
+    if (r.seqs.empty()) co_return false;
+    const std::size_t count = r.seqs.size();
+    s.dropped->add(count);
+    log::info("delivery_dropped", log_fields(s.cfg.name, unit.webhook_id, count, r.reason));
+    const auto ec = co_await store_done(lane, [&](storage::done_fn done) {
+      store.drop_members(unit.unit_id, std::move(r.seqs), std::move(r.reason), std::move(r.audit), std::move(done));
+    });
+    if (ec) log::error("delivery_drop_failed", log_fields(s.cfg.name, unit.webhook_id, count, ec.message()));
+    co_return true;
+  }
+
+  static nlohmann::json log_fields(const std::string& sub, const std::string& webhook_id, std::size_t count,
+                                   const std::string& reason) {
+    return nlohmann::json{{"subscription", sub}, {"webhook_id", webhook_id}, {"events", count}, {"reason", reason}};
+  }
+
   asio::awaitable<void> run_lane(sub_state& s, lane_state& lane) {
     while (!stopping.load() && !s.disabled.load()) {
       lane.wake_pending = false;
@@ -246,6 +300,9 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
         // The store now counts this unit as in flight: finish it even when stopping, so its outcome is
         // recorded rather than left to the next start.
         const storage::delivery_unit current = std::move(*unit);
+        // Consent is checked when the event leaves, not when it was queued: a withdrawal also stops
+        // what is already waiting. Dropped members are gone; the rest come back as a new unit.
+        if (co_await drop_refused(s, lane, current)) continue;
         co_await deliver(s, lane, current);
         continue;
       }
@@ -277,9 +334,9 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
   }
 };
 
-delivery_service::delivery_service(asio::any_io_executor ex, storage::store& store,
+delivery_service::delivery_service(asio::any_io_executor ex, storage::store& store, const privacy::gate& gate,
                                    std::vector<config::subscription> subs, metrics::registry& metrics)
-    : impl_(std::make_shared<impl>(std::move(ex), store, metrics)) {
+    : impl_(std::make_shared<impl>(std::move(ex), store, gate, metrics)) {
   for (auto& cfg : subs) {
     secret_error serr{};
     auto key = signing_key::parse(cfg.delivery.secret, &serr);
@@ -313,6 +370,7 @@ delivery_service::delivery_service(asio::any_io_executor ex, storage::store& sto
     s->failed = outcome("failed");
     s->retried = outcome("retried");
     s->dead_lettered = outcome("dead_lettered");
+    s->dropped = outcome("dropped");
     s->attempts = &metrics.get_counter("schakel_delivery_attempts_total", "Webhook delivery attempts", sub_label);
     s->attempt_latency = &metrics.get_histogram("schakel_delivery_latency_seconds",
                                                 "Duration of one webhook delivery attempt", sub_label);

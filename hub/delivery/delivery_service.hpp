@@ -20,7 +20,12 @@
  *
  * Metrics (label `subscription`):
  * - `schakel_deliveries_total{outcome}` counts events (not units): `ok` delivered, `retried` failed
- *   and rescheduled, `dead_lettered` failed for good, `failed` refused by a 410 (left pending).
+ *   and rescheduled, `dead_lettered` failed for good, `failed` refused by a 410 (left pending),
+ *   `dropped` refused by the privacy gate at delivery time (consent withdrawn, objection).
+ *
+ * Privacy: before each attempt every event of the unit is checked again at the gate (consent and
+ * objections on the day of delivery); refused events are dropped and audited in one transaction,
+ * the rest form a new unit. Delivered and dead-lettered events are audited with their outcome.
  * - `schakel_delivery_attempts_total`, `schakel_delivery_latency_seconds` (one attempt),
  *   `schakel_end_to_end_latency_seconds` (enqueue to successful delivery).
  *
@@ -38,6 +43,7 @@
 
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
+#include "privacy/gate.hpp"
 #include "storage/store.hpp"
 
 namespace schakel::delivery {
@@ -49,8 +55,8 @@ class delivery_service {
    * subscription and the problem when one is unusable (configuration validation should have caught
    * it earlier; this is start-up, not the data path).
    */
-  delivery_service(boost::asio::any_io_executor ex, storage::store& store, std::vector<config::subscription> subs,
-                   metrics::registry& metrics);
+  delivery_service(boost::asio::any_io_executor ex, storage::store& store, const privacy::gate& gate,
+                   std::vector<config::subscription> subs, metrics::registry& metrics);
   ~delivery_service();
   delivery_service(const delivery_service&) = delete;
   delivery_service& operator=(const delivery_service&) = delete;

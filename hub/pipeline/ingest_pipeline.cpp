@@ -8,8 +8,8 @@
 
 namespace schakel::pipeline {
 
-ingest_pipeline::ingest_pipeline(const schema::signal_validator& validator, const routing::router& router)
-    : validator_(validator), router_(router) {}
+ingest_pipeline::ingest_pipeline(const schema::signal_validator& validator, const privacy::gate& gate)
+    : validator_(validator), gate_(gate) {}
 
 batch ingest_pipeline::process(const plugin_host::ingest_result& result, const std::string& instance,
                                const std::string& plugin, std::int64_t received_ms) const {
@@ -36,6 +36,12 @@ batch ingest_pipeline::process(const plugin_host::ingest_result& result, const s
     signal["received_at"] = received_at;
     if (!signal.contains("observed_at")) signal["observed_at"] = received_at;
 
+    // Before validation, so that a BSN replaced by its keyed hash is what gets validated and stored.
+    if (auto screened = gate_.screen(signal, instance); !screened.accepted) {
+      out.rejected.push_back({index, screened.field, screened.reason});
+      continue;
+    }
+
     if (!validator_.is_valid(signal)) {
       // The detailed walk runs only for failures; valid signals take the fast path.
       for (const auto& e : validator_.validate(signal)) out.rejected.push_back({index, e.path, e.reason});
@@ -47,7 +53,7 @@ batch ingest_pipeline::process(const plugin_host::ingest_result& result, const s
     row.instance = instance;
     row.json = signal.dump();
     const std::size_t before = out.items.size();
-    router_.route(signal, id, out.items);
+    gate_.route(signal, id, received_ms, out.items);
     for (std::size_t k = before; k < out.items.size(); ++k) touched.insert(out.items[k].subscription);
     out.rows.push_back(std::move(row));
     out.accepted.push_back({index, id});

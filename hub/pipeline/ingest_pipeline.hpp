@@ -1,9 +1,9 @@
 #pragma once
 /**
  * The core's part of ingest, between a connector and the signal log: normalise what a connector
- * produced (id, schema version, provenance, received time), validate it against signal.v1, and route
- * it to the subscriptions' outboxes. Pure and synchronous: no I/O, so it is unit-tested directly and
- * the daemon decides where it runs.
+ * produced (id, schema version, provenance, received time), screen it at the privacy gate (BSN),
+ * validate it against signal.v1, and route it through the gate to the subscriptions' outboxes. Pure and synchronous: no
+ * I/O, so it is unit-tested directly and the daemon decides where it runs.
  */
 #include <cstdint>
 #include <memory>
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "plugin_host/plugin_host.hpp"
-#include "routing/router.hpp"
+#include "privacy/gate.hpp"
 #include "storage/store.hpp"
 
 namespace schakel::schema {
@@ -37,7 +37,7 @@ struct batch {
 
 class ingest_pipeline {
  public:
-  ingest_pipeline(const schema::signal_validator& validator, const routing::router& router);
+  ingest_pipeline(const schema::signal_validator& validator, const privacy::gate& gate);
 
   /**
    * Normalises, validates and routes each signal of one connector result. A signal that fails
@@ -57,7 +57,7 @@ class ingest_pipeline {
 
  private:
   const schema::signal_validator& validator_;
-  const routing::router& router_;
+  const privacy::gate& gate_;
 };
 
 }  // namespace schakel::pipeline

@@ -80,9 +80,29 @@ class fake_store final : public schakel::storage::store {
                  std::function<void(std::optional<schakel::storage::delivery_unit>, std::int64_t)> cb) override {
     cb(std::nullopt, 0);
   }
-  void mark_delivered(std::int64_t, schakel::storage::done_fn done) override { done({}); }
+  void mark_delivered(std::int64_t, std::vector<schakel::audit::entry>, schakel::storage::done_fn done) override {
+    done({});
+  }
+  void drop_members(std::int64_t, std::vector<std::int64_t>, std::string, std::vector<schakel::audit::entry>,
+                    schakel::storage::done_fn done) override {
+    done({});
+  }
+  void append_audit(std::vector<schakel::audit::entry>, schakel::storage::done_fn done) override { done({}); }
+  bool read_audit(std::int64_t, std::int64_t, const std::function<bool(const schakel::audit::record&)>&) override {
+    return true;
+  }
+  schakel::storage::audit_anchor read_audit_anchor() override { return {}; }
+  void append_consent(schakel::storage::consent_row, std::vector<schakel::audit::entry>,
+                      std::function<void(std::error_code, std::int64_t)> done) override {
+    done({}, 0);
+  }
+  std::vector<schakel::storage::consent_row> load_consents() override { return {}; }
+  schakel::storage::purge_result purge(const schakel::storage::retention_plan&, std::int64_t) override { return {}; }
   void reschedule(std::int64_t, std::int64_t, std::string, schakel::storage::done_fn done) override { done({}); }
-  void move_to_dead_letters(std::int64_t, std::string, schakel::storage::done_fn done) override { done({}); }
+  void move_to_dead_letters(std::int64_t, std::string, std::vector<schakel::audit::entry>,
+                            schakel::storage::done_fn done) override {
+    done({});
+  }
   void set_subscription_disabled(const std::string&, bool, schakel::storage::done_fn done) override { done({}); }
   bool subscription_disabled(const std::string&) override { return false; }
   std::vector<schakel::storage::dead_letter> list_dead_letters(const std::string&) override { return {}; }

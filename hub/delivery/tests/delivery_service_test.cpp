@@ -1,6 +1,7 @@
 #include "delivery/delivery_service.hpp"
 
 #include <future>
+#include <map>
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -52,11 +53,22 @@ class delivery_service_test : public ::testing::Test {
     s.delivery.initial_backoff = std::chrono::milliseconds(5);
     s.delivery.max_backoff = std::chrono::milliseconds(20);
     s.delivery.request_timeout = std::chrono::milliseconds(3000);
+    s.privacy.identity = "identified";
+    s.privacy.purpose = "delivery test";
+    s.privacy.legal_basis = "public_task";
     return s;
   }
 
+  const privacy::gate& gate_for(const std::vector<config::subscription>& subs) {
+    config::hub_config cfg;
+    cfg.subscriptions = subs;
+    gate_ = std::make_unique<privacy::gate>(cfg, std::string(32, 'k'), consents_);
+    return *gate_;
+  }
+
   void start_service(std::vector<config::subscription> subs) {
-    svc_ = std::make_unique<delivery_service>(io_.executor(), store_, std::move(subs), metrics_);
+    const auto& gate = gate_for(subs);
+    svc_ = std::make_unique<delivery_service>(io_.executor(), store_, gate, std::move(subs), metrics_);
     svc_->start();
   }
 
@@ -82,6 +94,8 @@ class delivery_service_test : public ::testing::Test {
   }
 
   fake_store store_;
+  privacy::consent_registry consents_;
+  std::unique_ptr<privacy::gate> gate_;
   metrics::registry metrics_;
   io_thread io_;
   std::unique_ptr<receiver::receiver> rx_;
@@ -323,16 +337,104 @@ TEST_F(delivery_service_test, refuses_unusable_subscriptions_at_construction) {
   start_receiver();
   auto bad_secret = subscription();
   bad_secret.delivery.secret = "whsec_not*base64!";
-  EXPECT_THROW(delivery_service(io_.executor(), store_, {bad_secret}, metrics_), std::invalid_argument);
+  EXPECT_THROW(delivery_service(io_.executor(), store_, gate_for({bad_secret}), {bad_secret}, metrics_),
+               std::invalid_argument);
   auto plain_remote = subscription();
   plain_remote.delivery.url = "http://partner.example/hook";
   try {
-    delivery_service svc(io_.executor(), store_, {plain_remote}, metrics_);
+    delivery_service svc(io_.executor(), store_, gate_for({plain_remote}), {plain_remote}, metrics_);
     ADD_FAILURE() << "expected a refusal";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("jgz"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("loopback"), std::string::npos);
   }
+}
+
+privacy::consent_record consent_by(privacy::consenter who, privacy::consent_kind kind, std::int64_t recorded_ms) {
+  privacy::consent_record r;
+  r.kind = kind;
+  r.given_by = who;
+  r.partner = "ggd-test";
+  r.given_on = "2020-01-01";
+  r.birth_date = "2000-01-01";  // an adult: the student decides (AVG)
+  r.recorded_ms = recorded_ms;
+  return r;
+}
+
+TEST_F(delivery_service_test, consent_is_checked_when_an_event_leaves_and_refused_events_are_dropped_and_audited) {
+  start_receiver();
+  auto sub = subscription();
+  sub.privacy.legal_basis = "consent";
+  consents_.add("ref-with-consent", consent_by(privacy::consenter::student, privacy::consent_kind::consent, 1));
+  // Consent given, then withdrawn while the event waited in the queue.
+  consents_.add("ref-withdrawn", consent_by(privacy::consenter::student, privacy::consent_kind::consent, 1));
+  consents_.add("ref-withdrawn", consent_by(privacy::consenter::student, privacy::consent_kind::withdrawal, 2));
+  store_.enqueue("jgz", 0, event_json("ev-ok"), 0, "ref-with-consent");
+  store_.enqueue("jgz", 0, event_json("ev-withdrawn"), 0, "ref-withdrawn");
+  store_.enqueue("jgz", 0, event_json("ev-never"), 0, "ref-never-asked");
+  start_service({sub});
+  svc_->notify("jgz");
+  ASSERT_TRUE(wait_until([&] { return store_.delivered().size() == 1 && store_.dropped().size() == 2; }, wait_limit));
+
+  const auto reqs = rx_->requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_NE(reqs[0].body.find("ev-ok"), std::string::npos);
+  EXPECT_EQ(deliveries("dropped"), 2u);
+  const auto audit = store_.audit();
+  ASSERT_EQ(audit.size(), 3u);
+  std::map<std::string, audit::entry> by_subject;
+  for (const auto& e : audit) by_subject[e.subject] = e;
+  EXPECT_EQ(by_subject["ref-with-consent"].action, "delivery.delivered");
+  EXPECT_EQ(by_subject["ref-with-consent"].outcome, "success");
+  EXPECT_EQ(by_subject["ref-with-consent"].actor, "ggd-test");
+  EXPECT_EQ(by_subject["ref-with-consent"].purpose, "delivery test");
+  EXPECT_EQ(by_subject["ref-with-consent"].legal_basis, "consent");
+  EXPECT_EQ(by_subject["ref-withdrawn"].action, "delivery.dropped");
+  EXPECT_EQ(by_subject["ref-withdrawn"].outcome, "denied");
+  EXPECT_NE(by_subject["ref-withdrawn"].detail.find("withdrawn"), std::string::npos)
+      << by_subject["ref-withdrawn"].detail;
+  EXPECT_EQ(by_subject["ref-never-asked"].action, "delivery.dropped");
+}
+
+TEST_F(delivery_service_test, a_batch_loses_only_its_refused_members) {
+  start_receiver();
+  auto sub = subscription();
+  sub.privacy.legal_basis = "consent";
+  sub.delivery.batched = true;
+  sub.delivery.batch_max_events = 3;
+  sub.delivery.batch_linger = std::chrono::milliseconds(1);
+  consents_.add("ref-a", consent_by(privacy::consenter::student, privacy::consent_kind::consent, 1));
+  store_.enqueue("jgz", 0, event_json("ev-a1"), 0, "ref-a");
+  store_.enqueue("jgz", 0, event_json("ev-b"), 0, "ref-b");
+  store_.enqueue("jgz", 0, event_json("ev-a2"), 0, "ref-a");
+  start_service({sub});
+  svc_->notify("jgz");
+  ASSERT_TRUE(wait_until([&] { return store_.delivered().size() == 1; }, wait_limit));
+  const auto reqs = rx_->requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  const auto body = nlohmann::json::parse(reqs[0].body);
+  ASSERT_EQ(body.size(), 2u);
+  EXPECT_EQ(body[0]["id"], "ev-a1");
+  EXPECT_EQ(body[1]["id"], "ev-a2");
+  EXPECT_EQ(store_.dropped().size(), 1u);
+}
+
+TEST_F(delivery_service_test, a_legal_obligation_is_not_stopped_by_an_objection_but_public_task_is) {
+  start_receiver();
+  auto duty = subscription("duty");
+  duty.privacy.legal_basis = "legal_obligation";
+  auto task = subscription("task");
+  task.privacy.legal_basis = "public_task";
+  consents_.add("ref-objects", consent_by(privacy::consenter::student, privacy::consent_kind::objection, 1));
+  store_.enqueue("duty", 0, event_json("ev-duty"), 0, "ref-objects");
+  store_.enqueue("task", 0, event_json("ev-task"), 0, "ref-objects");
+  start_service({duty, task});
+  svc_->notify("duty");
+  svc_->notify("task");
+  ASSERT_TRUE(wait_until([&] { return store_.delivered().size() == 1 && store_.dropped().size() == 1; }, wait_limit));
+  const auto reqs = rx_->requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_NE(reqs[0].body.find("ev-duty"), std::string::npos);
 }
 
 }  // namespace

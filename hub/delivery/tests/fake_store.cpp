@@ -1,5 +1,7 @@
 #include "fake_store.hpp"
 
+#include <algorithm>
+
 #include "common/signal.hpp"
 
 namespace schakel::delivery::testing {
@@ -42,9 +44,61 @@ void fake_store::post(std::function<void()> job) {
 }
 
 void fake_store::enqueue(const std::string& subscription, std::uint32_t lane, std::string event_json,
-                         std::int64_t created_ms) {
+                         std::int64_t created_ms, std::string subject_ref, std::string data_category) {
   std::lock_guard lock(mutex_);
-  lanes_[{subscription, lane}].events.push_back({std::move(event_json), created_ms != 0 ? created_ms : now_ms()});
+  storage::unit_member m;
+  m.seq = next_seq_++;
+  m.signal_id = "sig-" + std::to_string(m.seq);
+  m.signal_type = "nl.schakel.test.event";
+  m.subject_ref = std::move(subject_ref);
+  m.data_category = std::move(data_category);
+  lanes_[{subscription, lane}].events.push_back(
+      {std::move(event_json), created_ms != 0 ? created_ms : now_ms(), std::move(m)});
+}
+
+std::vector<audit::entry> fake_store::audit() const {
+  std::lock_guard lock(mutex_);
+  return audit_;
+}
+
+std::vector<std::int64_t> fake_store::dropped() const {
+  std::lock_guard lock(mutex_);
+  return dropped_;
+}
+
+void fake_store::append_audit(std::vector<audit::entry> audit, storage::done_fn done) {
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& e : audit) audit_.push_back(std::move(e));
+  }
+  post([done = std::move(done)] { done({}); });
+}
+
+void fake_store::drop_members(std::int64_t unit_id, std::vector<std::int64_t> seqs, std::string,
+                              std::vector<audit::entry> audit, storage::done_fn done) {
+  std::error_code ec;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto* q = find_unit(unit_id)) {
+      // Dropped rows are gone; the rest go back to the head of the lane, to form a new unit.
+      std::deque<pending_event> keep;
+      for (auto& e : in_unit_) {
+        if (std::find(seqs.begin(), seqs.end(), e.member.seq) != seqs.end()) {
+          dropped_.push_back(e.member.seq);
+        } else if (std::any_of(q->head->members.begin(), q->head->members.end(),
+                               [&](const auto& m) { return m.seq == e.member.seq; })) {
+          keep.push_back(e);
+        }
+      }
+      for (auto it = keep.rbegin(); it != keep.rend(); ++it) q->events.push_front(*it);
+      q->head.reset();
+      q->in_flight = false;
+      for (auto& e : audit) audit_.push_back(std::move(e));
+    } else {
+      ec = std::make_error_code(std::errc::invalid_argument);
+    }
+  }
+  post([done = std::move(done), ec] { done(ec); });
 }
 
 std::vector<std::int64_t> fake_store::delivered() const {
@@ -119,6 +173,10 @@ void fake_store::next_unit(const std::string& subscription, std::uint32_t lane, 
           u.body = q.events.front().json;
         }
         u.event_count = n;
+        for (std::size_t i = 0; i < n; ++i) {
+          u.members.push_back(q.events[i].member);
+          in_unit_.push_back(q.events[i]);
+        }
         q.events.erase(q.events.begin(), q.events.begin() + static_cast<std::ptrdiff_t>(n));
         q.head = u;
         q.in_flight = true;
@@ -139,11 +197,12 @@ fake_store::lane_queue* fake_store::find_unit(std::int64_t unit_id) {
   return nullptr;
 }
 
-void fake_store::mark_delivered(std::int64_t unit_id, storage::done_fn done) {
+void fake_store::mark_delivered(std::int64_t unit_id, std::vector<audit::entry> audit, storage::done_fn done) {
   std::error_code ec;
   {
     std::lock_guard lock(mutex_);
     if (auto* q = find_unit(unit_id)) {
+      for (auto& e : audit) audit_.push_back(std::move(e));
       q->head.reset();
       q->in_flight = false;
       delivered_.push_back(unit_id);
@@ -171,11 +230,13 @@ void fake_store::reschedule(std::int64_t unit_id, std::int64_t next_attempt_ms, 
   post([done = std::move(done), ec] { done(ec); });
 }
 
-void fake_store::move_to_dead_letters(std::int64_t unit_id, std::string reason, storage::done_fn done) {
+void fake_store::move_to_dead_letters(std::int64_t unit_id, std::string reason, std::vector<audit::entry> audit,
+                                      storage::done_fn done) {
   std::error_code ec;
   {
     std::lock_guard lock(mutex_);
     if (auto* q = find_unit(unit_id)) {
+      for (auto& e : audit) audit_.push_back(std::move(e));
       storage::dead_letter d;
       d.unit_id = unit_id;
       d.subscription = q->head->subscription;

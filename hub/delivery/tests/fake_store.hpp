@@ -21,9 +21,9 @@ class fake_store final : public storage::store {
   fake_store();
   ~fake_store() override;
 
-  /** Queues one event (its JSON) for (subscription, lane). */
-  void enqueue(const std::string& subscription, std::uint32_t lane, std::string event_json,
-               std::int64_t created_ms = 0);
+  /** Queues one event (its JSON) for (subscription, lane); `subject_ref` is what the gate checks consent for. */
+  void enqueue(const std::string& subscription, std::uint32_t lane, std::string event_json, std::int64_t created_ms = 0,
+               std::string subject_ref = {}, std::string data_category = "ordinary");
 
   struct reschedule_call {
     std::int64_t unit_id;
@@ -36,6 +36,10 @@ class fake_store final : public storage::store {
   /** Units formed so far (as handed out the first time). */
   std::vector<storage::delivery_unit> formed() const;
   std::size_t next_unit_calls() const;
+  /** Audit records written with outcomes, in order. */
+  std::vector<audit::entry> audit() const;
+  /** Outbox rows dropped by the privacy gate. */
+  std::vector<std::int64_t> dropped() const;
 
   // storage::store
   void append(std::vector<storage::signal_row> signals, std::vector<storage::outbox_item> items,
@@ -45,10 +49,25 @@ class fake_store final : public storage::store {
   void next_unit(const std::string& subscription, std::uint32_t lane, std::int64_t now_ms,
                  const storage::batching& batch,
                  std::function<void(std::optional<storage::delivery_unit>, std::int64_t)> cb) override;
-  void mark_delivered(std::int64_t unit_id, storage::done_fn done) override;
+  void mark_delivered(std::int64_t unit_id, std::vector<audit::entry> audit, storage::done_fn done) override;
   void reschedule(std::int64_t unit_id, std::int64_t next_attempt_ms, std::string last_error,
                   storage::done_fn done) override;
-  void move_to_dead_letters(std::int64_t unit_id, std::string reason, storage::done_fn done) override;
+  void move_to_dead_letters(std::int64_t unit_id, std::string reason, std::vector<audit::entry> audit,
+                            storage::done_fn done) override;
+  void drop_members(std::int64_t unit_id, std::vector<std::int64_t> member_seqs, std::string reason,
+                    std::vector<audit::entry> audit, storage::done_fn done) override;
+  void append_audit(std::vector<audit::entry> audit, storage::done_fn done) override;
+  /** Delivery reads none of these; they fail loudly if it starts to. */
+  bool read_audit(std::int64_t, std::int64_t, const std::function<bool(const audit::record&)>&) override {
+    throw std::logic_error("fake_store: read_audit is not used by delivery");
+  }
+  storage::audit_anchor read_audit_anchor() override { throw std::logic_error("fake_store: not used by delivery"); }
+  void append_consent(storage::consent_row, std::vector<audit::entry>,
+                      std::function<void(std::error_code, std::int64_t)> done) override {
+    done(storage::storage_errc::internal, 0);
+  }
+  std::vector<storage::consent_row> load_consents() override { return {}; }
+  storage::purge_result purge(const storage::retention_plan&, std::int64_t) override { return {}; }
   void set_subscription_disabled(const std::string& subscription, bool disabled, storage::done_fn done) override;
   bool subscription_disabled(const std::string& subscription) override;
   std::vector<storage::dead_letter> list_dead_letters(const std::string& subscription_or_empty) override;
@@ -71,6 +90,7 @@ class fake_store final : public storage::store {
   struct pending_event {
     std::string json;
     std::int64_t created_ms;
+    storage::unit_member member;
   };
   struct lane_queue {
     std::deque<pending_event> events;
@@ -90,6 +110,10 @@ class fake_store final : public storage::store {
   std::vector<reschedule_call> reschedules_;
   std::vector<storage::dead_letter> dead_;
   std::vector<storage::delivery_unit> formed_;
+  std::vector<audit::entry> audit_;
+  std::vector<std::int64_t> dropped_;
+  std::deque<pending_event> in_unit_;  // events of each lane's head unit, by seq (to release after a drop)
+  std::int64_t next_seq_ = 1;
   std::int64_t next_unit_id_ = 1;
   std::size_t next_unit_calls_ = 0;
 

@@ -19,18 +19,33 @@ config::subscription all_to(std::string name) {
   config::subscription s;
   s.name = std::move(name);
   s.fields = {"type", "content.severity"};
+  s.privacy.identity = "identified";
+  s.privacy.purpose = "test";
+  s.privacy.legal_basis = "public_task";
   return s;
 }
 
 struct fixture : ::testing::Test {
   schema::signal_validator validator;
+  privacy::consent_registry consents;
+  std::unique_ptr<privacy::gate> gate;
+
+  const privacy::gate& gate_for(std::vector<config::subscription> subs, config::bsn_settings bsn = {}) {
+    config::hub_config cfg;
+    cfg.subscriptions = std::move(subs);
+    config::connector_instance c;
+    c.name = "quickstart";
+    c.bsn = std::move(bsn);
+    cfg.connectors.push_back(c);
+    gate = std::make_unique<privacy::gate>(cfg, std::string(32, 'k'), consents);
+    return *gate;
+  }
 };
 
 }  // namespace
 
 TEST_F(fixture, normalises_validates_and_routes) {
-  routing::router router({all_to("jgz")});
-  ingest_pipeline p(validator, router);
+  ingest_pipeline p(validator, gate_for({all_to("jgz")}));
   plugin_host::ingest_result r;
   r.signals = {connector_signal(), connector_signal("concern")};
   r.signal_record_index = {0, 2};
@@ -53,8 +68,7 @@ TEST_F(fixture, normalises_validates_and_routes) {
 }
 
 TEST_F(fixture, an_invalid_signal_is_rejected_with_its_record_and_path_and_never_stored) {
-  routing::router router({all_to("jgz")});
-  ingest_pipeline p(validator, router);
+  ingest_pipeline p(validator, gate_for({all_to("jgz")}));
   plugin_host::ingest_result r;
   r.signals = {connector_signal("very-bad"), connector_signal()};
   r.signal_record_index = {0, 1};
@@ -70,8 +84,7 @@ TEST_F(fixture, an_invalid_signal_is_rejected_with_its_record_and_path_and_never
 }
 
 TEST_F(fixture, connector_cannot_forge_id_or_provenance) {
-  routing::router router({});
-  ingest_pipeline p(validator, router);
+  ingest_pipeline p(validator, gate_for({}));
   auto forged = nlohmann::json::parse(connector_signal());
   forged["id"] = "01AAAAAAAAAAAAAAAAAAAAAAAA";
   forged["source"] = {{"instance", "other"}, {"connector", "x"}, {"record_id", "R1"}};
@@ -87,8 +100,7 @@ TEST_F(fixture, connector_cannot_forge_id_or_provenance) {
 }
 
 TEST_F(fixture, non_object_signal_text_is_a_rejection) {
-  routing::router router({});
-  ingest_pipeline p(validator, router);
+  ingest_pipeline p(validator, gate_for({}));
   plugin_host::ingest_result r;
   r.signals = {"[1,2]"};
   auto b = p.process(r, "quickstart", "generic-json", 0);

@@ -34,6 +34,15 @@ config::subscription subscription_for(const std::string& type) {
   return s;
 }
 
+config::hub_config config_with(config::subscription s) {
+  s.privacy.identity = "identified";
+  s.privacy.purpose = "runner test";
+  s.privacy.legal_basis = "public_task";
+  config::hub_config cfg;
+  cfg.subscriptions.push_back(std::move(s));
+  return cfg;
+}
+
 /** Forwards to a real store, but fails state reads while `fail_reads` is set. */
 class flaky_state_store final : public storage::store {
  public:
@@ -64,12 +73,33 @@ class flaky_state_store final : public storage::store {
                  std::function<void(std::optional<storage::delivery_unit>, std::int64_t)> cb) override {
     real_.next_unit(s, l, n, b, std::move(cb));
   }
-  void mark_delivered(std::int64_t u, storage::done_fn d) override { real_.mark_delivered(u, std::move(d)); }
+  void mark_delivered(std::int64_t u, std::vector<audit::entry> a, storage::done_fn d) override {
+    real_.mark_delivered(u, std::move(a), std::move(d));
+  }
+  void drop_members(std::int64_t u, std::vector<std::int64_t> m, std::string r, std::vector<audit::entry> a,
+                    storage::done_fn d) override {
+    real_.drop_members(u, std::move(m), std::move(r), std::move(a), std::move(d));
+  }
+  void append_audit(std::vector<audit::entry> a, storage::done_fn d) override {
+    real_.append_audit(std::move(a), std::move(d));
+  }
+  bool read_audit(std::int64_t f, std::int64_t t, const std::function<bool(const audit::record&)>& fn) override {
+    return real_.read_audit(f, t, fn);
+  }
+  storage::audit_anchor read_audit_anchor() override { return real_.read_audit_anchor(); }
+  void append_consent(storage::consent_row r, std::vector<audit::entry> a,
+                      std::function<void(std::error_code, std::int64_t)> d) override {
+    real_.append_consent(std::move(r), std::move(a), std::move(d));
+  }
+  std::vector<storage::consent_row> load_consents() override { return real_.load_consents(); }
+  storage::purge_result purge(const storage::retention_plan& p, std::int64_t now) override {
+    return real_.purge(p, now);
+  }
   void reschedule(std::int64_t u, std::int64_t n, std::string e, storage::done_fn d) override {
     real_.reschedule(u, n, std::move(e), std::move(d));
   }
-  void move_to_dead_letters(std::int64_t u, std::string r, storage::done_fn d) override {
-    real_.move_to_dead_letters(u, std::move(r), std::move(d));
+  void move_to_dead_letters(std::int64_t u, std::string r, std::vector<audit::entry> a, storage::done_fn d) override {
+    real_.move_to_dead_letters(u, std::move(r), std::move(a), std::move(d));
   }
   void set_subscription_disabled(const std::string& s, bool b, storage::done_fn d) override {
     real_.set_subscription_disabled(s, b, std::move(d));
@@ -96,8 +126,10 @@ class flaky_state_store final : public storage::store {
 struct runner_fixture : ::testing::Test {
   test::temp_dir dir{"schakel-runner"};
   schema::signal_validator validator;
-  routing::router router{{subscription_for("nl.schakel.test.threshold_reached")}};
-  pipeline::ingest_pipeline pipeline{validator, router};
+  privacy::consent_registry consents;
+  privacy::gate gate{config_with(subscription_for("nl.schakel.test.threshold_reached")), std::string(32, 'k'),
+                     consents};
+  pipeline::ingest_pipeline pipeline{validator, gate};
   std::unique_ptr<storage::store> store = open();
 
   std::unique_ptr<storage::store> open() { return storage::open_sqlite_store({(dir.path() / "schakel.db").string()}); }
