@@ -1,5 +1,7 @@
 #include "cli/admin_client.hpp"
 
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <stdexcept>
 
@@ -68,6 +70,29 @@ admin_reply admin_request(const admin_target& t, const std::string& method, cons
   } catch (const std::exception& e) {
     throw std::runtime_error(t.host + ":" + t.port + ": " + e.what());
   }
+}
+
+}  // namespace schakel::cli
+
+namespace schakel::cli {
+
+admin_target admin_target_from(const config::hub_config& cfg, const std::string& ca_file) {
+  admin_target t;
+  t.host = cfg.listen.address == "0.0.0.0" ? "127.0.0.1" : cfg.listen.address == "::" ? "::1" : cfg.listen.address;
+  std::uint16_t port = cfg.listen.port;
+  if (port == 0) {
+    // Port 0 in the config: the daemon wrote the port it bound.
+    std::ifstream in(std::filesystem::path(cfg.data_dir) / "port");
+    in >> port;
+    if (port == 0)
+      throw std::runtime_error("the config uses port 0 and " + cfg.data_dir +
+                               "/port is missing; is the daemon running?");
+  }
+  t.port = std::to_string(port);
+  t.tls = cfg.listen.tls.has_value();
+  t.ca_file = ca_file;
+  t.token = cfg.admin_token;
+  return t;
 }
 
 }  // namespace schakel::cli

@@ -2,6 +2,8 @@
 /** A small synchronous HTTP(S) client the CLI uses to talk to a running daemon's admin API. */
 #include <string>
 
+#include "config/config.hpp"
+
 namespace schakel::cli {
 
 struct admin_target {
@@ -16,6 +18,12 @@ struct admin_reply {
   unsigned status = 0;
   std::string body;
 };
+
+/**
+ * Where the daemon of `cfg` listens, with its admin token. For port 0 the port the daemon wrote to
+ * data_dir/port; throws std::runtime_error when that is missing.
+ */
+admin_target admin_target_from(const config::hub_config& cfg, const std::string& ca_file);
 
 /** Throws std::runtime_error with the address and the transport error. */
 admin_reply admin_request(const admin_target& target, const std::string& method, const std::string& path,

@@ -1,4 +1,4 @@
-// The `schakel` command: serve, check-config, version, deadletters, alerts, calendar.
+// The `schakel` command: serve, check-config, version, deadletters, alerts, calendar, audit, privacy, consent.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -9,6 +9,7 @@
 #include "calendar/calendar.hpp"
 #include "calendar/calendar_cli.hpp"
 #include "cli/admin_client.hpp"
+#include "cli/privacy_commands.hpp"
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
 
@@ -23,25 +24,6 @@ using namespace schakel;
 int fail(const std::string& message) {
   std::cerr << "schakel: " << message << "\n";
   return 1;
-}
-
-cli::admin_target target_from(const config::hub_config& cfg, const std::string& ca_file) {
-  cli::admin_target t;
-  t.host = cfg.listen.address == "0.0.0.0" ? "127.0.0.1" : cfg.listen.address == "::" ? "::1" : cfg.listen.address;
-  std::uint16_t port = cfg.listen.port;
-  if (port == 0) {
-    // Port 0 in the config: the daemon wrote the port it bound.
-    std::ifstream in(std::filesystem::path(cfg.data_dir) / "port");
-    in >> port;
-    if (port == 0)
-      throw std::runtime_error("the config uses port 0 and " + cfg.data_dir +
-                               "/port is missing; is the daemon running?");
-  }
-  t.port = std::to_string(port);
-  t.tls = cfg.listen.tls.has_value();
-  t.ca_file = ca_file;
-  t.token = cfg.admin_token;
-  return t;
 }
 
 }  // namespace
@@ -96,9 +78,12 @@ int main(int argc, char** argv) {
   cal_show->add_option("--from", cal_from, "First date (YYYY-MM-DD), default 2026-08-01");
   cal_show->add_option("--to", cal_to, "Last date (YYYY-MM-DD), default 2027-07-31");
 
+  cli::privacy_commands privacy_cmds(app);
+
   CLI11_PARSE(app, argc, argv);
 
   try {
+    if (privacy_cmds.selected()) return privacy_cmds.run();
     if (*version) {
       std::cout << "schakel " << SCHAKEL_VERSION << " (signal schema v1, plugin ABI 1.1)\n";
       return 0;
@@ -129,7 +114,7 @@ int main(int argc, char** argv) {
     }
     if (*refer) {
       auto cfg = config::load_config_file(alert_config);
-      auto target = target_from(cfg, ca_file);
+      auto target = cli::admin_target_from(cfg, ca_file);
       const nlohmann::json body = {{"parents_informed_on", informed_on}, {"informed_by", informed_by}};
       auto reply = cli::admin_request(target, "POST", "/v1/alerts/" + alert_id + "/referral", body.dump());
       auto answer = nlohmann::json::parse(reply.body, nullptr, false);
@@ -142,7 +127,7 @@ int main(int argc, char** argv) {
     }
     if (*dl) {
       auto cfg = config::load_config_file(dl_config);
-      auto target = target_from(cfg, ca_file);
+      auto target = cli::admin_target_from(cfg, ca_file);
       cli::admin_reply reply;
       if (*dl_list) {
         reply = cli::admin_request(

@@ -4,10 +4,12 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -25,14 +27,17 @@
 #include "calendar/calendar.hpp"
 #include "common/log.hpp"
 #include "common/signal.hpp"
+#include "daemon/consent_api.hpp"
 #include "delivery/delivery_service.hpp"
 #include "http/server.hpp"
 #include "ingress/drop_folder.hpp"
 #include "metrics/metrics.hpp"
 #include "pipeline/ingest_pipeline.hpp"
 #include "plugin_host/plugin_host.hpp"
+#include "privacy/consent.hpp"
+#include "privacy/gate.hpp"
+#include "privacy/keys.hpp"
 #include "processing/processor_runner.hpp"
-#include "routing/router.hpp"
 #include "schema/signal_validator.hpp"
 #include "storage/store.hpp"
 
@@ -130,14 +135,25 @@ struct instance_slot {
 
 class hub {
  public:
-  hub(const config::hub_config& cfg, asio::io_context& ioc)
-      : cfg_(cfg), ioc_(ioc), router_(cfg.subscriptions), pipeline_(validator_, router_) {}
+  hub(const config::hub_config& cfg, asio::io_context& ioc) : cfg_(cfg), ioc_(ioc) {}
+  ~hub() { stop_purge(); }
+  hub(const hub&) = delete;
+  hub& operator=(const hub&) = delete;
 
   void open() {
     fs::create_directories(cfg_.data_dir);
     calendars_ = std::make_shared<const calendar::calendar_registry>(
         calendar::registry_from_config(cfg_.schools, cfg_.config_dir));
     store_ = storage::open_sqlite_store({(fs::path(cfg_.data_dir) / "schakel.db").string()});
+    const std::string hub_key = cfg_.privacy.hub_key_file.empty()
+                                    ? privacy::load_or_create_key_file(fs::path(cfg_.data_dir) / "hub.key")
+                                    : privacy::load_key_file(cfg_.privacy.hub_key_file);
+    gate_ = std::make_unique<privacy::gate>(cfg_, hub_key, consents_, &metrics_);
+    pipeline_ = std::make_unique<pipeline::ingest_pipeline>(validator_, *gate_);
+    consent_api_ = std::make_unique<consent_api>(*store_, *gate_, consents_, [this] {
+      for (const auto& s : cfg_.subscriptions) delivery_->notify(s.name);
+    });
+    consent_api_->load();
     register_metrics();
     const fs::path plugin_dir = cfg_.plugin_dir.empty() ? plugin_host::default_plugin_dir() : fs::path(cfg_.plugin_dir);
     const plugin_host::host_services services{store_.get(), school_day_lookup(calendars_)};
@@ -160,8 +176,8 @@ class hub {
           &metrics_.get_histogram("schakel_ingest_latency_seconds", "Ingest request to durable acknowledgement", l);
       instances_.emplace(c.name, std::move(slot));
     }
-    delivery_ =
-        std::make_unique<delivery::delivery_service>(ioc_.get_executor(), *store_, cfg_.subscriptions, metrics_);
+    delivery_ = std::make_unique<delivery::delivery_service>(ioc_.get_executor(), *store_, *gate_, cfg_.subscriptions,
+                                                             metrics_);
     open_processors(plugin_dir, services);
     open_drop_folders();
     server_ = std::make_unique<http::server>(ioc_.get_executor(), cfg_.listen, cfg_.limits,
@@ -174,6 +190,7 @@ class hub {
     for (auto& [name, slot] : instances_)
       if (slot->drop) slot->drop->start();
     server_->start();
+    purge_thread_ = std::thread([this] { purge_loop(); });
     const auto port = server_->port();
     std::ofstream(fs::path(cfg_.data_dir) / "port") << port << "\n";
     log::info("hub.listening",
@@ -202,6 +219,7 @@ class hub {
       t.expires_after(std::chrono::milliseconds(5));
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     }
+    stop_purge();
     store_->close();
     log::info("hub.stopped");
   }
@@ -240,7 +258,7 @@ class hub {
         for (const auto& c : cfg_.connectors)
           if (std::find(p.inputs.begin(), p.inputs.end(), c.name) == p.inputs.end()) skip.insert(c.name);
       runners_.push_back(std::make_unique<processing::processor_runner>(
-          std::move(processor), std::move(skip), *store_, pipeline_,
+          std::move(processor), std::move(skip), *store_, *pipeline_,
           [this](const std::vector<std::string>& subscriptions) {
             for (const auto& s : subscriptions) delivery_->notify(s);
             wake_processors();  // a derived signal may feed another processor
@@ -304,7 +322,7 @@ class hub {
       out.error = result.parse_error;
       return out;
     }
-    auto batch = pipeline_.process(result, slot.config.name, slot.config.plugin, received);
+    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received);
     slot.received->add(batch.accepted.size() + batch.rejected.size());
     slot.rejected->add(batch.rejected.size());
     out.accepted = batch.accepted.size();
@@ -365,7 +383,20 @@ class hub {
       co_return co_await ingest(
           req, p.substr(connectors_prefix.size(), p.size() - connectors_prefix.size() - records_suffix.size()));
     }
-    if (p == "/v1/deadletters" || p.starts_with("/v1/deadletters/")) co_return dead_letters(req);
+    if (p == "/v1/deadletters" || p.starts_with("/v1/deadletters/")) {
+      auto r = dead_letters(req);
+      if (r.status >= 300) co_return r;
+      // Who looked at or replayed which dead letters is audited; no audit record, no answer.
+      auto audit = dead_letter_audit(req, r);
+      if (co_await await_audit(*store_, audit))
+        co_return http::problem(503, "store-unavailable", "Not available", "the access could not be audited; retry", p);
+      co_return r;
+    }
+    if (p == "/v1/consents" || p.starts_with("/v1/consents/")) {
+      if (!admin_or_local(req))
+        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
+      co_return co_await consent_api_->handle(req, actor_of(req));
+    }
     if (p == "/v1/processors") {
       if (!admin_or_local(req))
         co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
@@ -383,6 +414,72 @@ class hub {
           req, p.substr(alerts_prefix.size(), p.size() - alerts_prefix.size() - referral_suffix.size()));
     }
     co_return http::problem(404, "not-found", "Not found", "no such endpoint", p);
+  }
+
+  /**
+   * Retention (docs/privacy.md): at start and then hourly, on its own thread because a purge blocks on
+   * the database. Signals a processor has not yet read are kept whatever their age.
+   */
+  void purge_loop() {
+    std::unique_lock lock(purge_mutex_);
+    while (!purge_stop_) {
+      lock.unlock();
+      run_purge();
+      lock.lock();
+      purge_wake_.wait_for(lock, std::chrono::hours(1), [this] { return purge_stop_; });
+    }
+  }
+
+  void run_purge() {
+    storage::retention_plan plan;
+    for (const auto& [types, days] : cfg_.privacy.retention.signal_days) plan.rules.push_back({types, days});
+    plan.default_days = cfg_.privacy.retention.default_signal_days;
+    plan.audit_days = cfg_.privacy.retention.audit_days;
+    for (const auto& r : runners_) plan.keep_from_seq = std::min(plan.keep_from_seq, r->status().position + 1);
+    try {
+      const auto done = store_->purge(plan, now_ms());
+      if (done.signals > 0 || done.audit_records > 0)
+        log::info("retention.purged", {{"signals", done.signals}, {"audit_records", done.audit_records}});
+    } catch (const std::exception& e) {
+      log::error("retention.purge_failed", {{"error", e.what()}});
+    }
+  }
+
+  void stop_purge() {
+    {
+      std::lock_guard lock(purge_mutex_);
+      purge_stop_ = true;
+    }
+    purge_wake_.notify_all();
+    if (purge_thread_.joinable()) purge_thread_.join();
+  }
+
+  std::string actor_of(const http::request& req) const { return admin_ok(req) ? "admin" : "local"; }
+
+  std::vector<audit::entry> dead_letter_audit(const http::request& req, const http::response& r) const {
+    std::vector<audit::entry> out;
+    const auto body = nlohmann::json::parse(r.body, nullptr, false);
+    audit::entry e;
+    e.time_ms = now_ms();
+    e.outcome = "success";
+    e.actor = actor_of(req);
+    e.actor_role = "admin";
+    e.purpose = "delivery operations";
+    e.object_type = "dead_letter";
+    e.access_point = "api";
+    if (req.method == "GET") {
+      e.action = "deadletter.viewed";
+      const auto n = body.is_object() && body.contains("dead_letters") ? body["dead_letters"].size() : 0;
+      e.detail = std::to_string(n) + " dead letters listed (metadata only)";
+    } else {
+      e.action = "deadletter.replayed";
+      if (body.is_object()) {
+        e.object_id = std::to_string(body.value("replayed", std::int64_t{0}));
+        e.detail = "subscription " + body.value("subscription", std::string());
+      }
+    }
+    out.push_back(std::move(e));
+    return out;
   }
 
   static http::response method_not_allowed(const std::string& path, const std::string& allow) {
@@ -442,7 +539,7 @@ class hub {
       slot.rejected->add();
       co_return http::problem(400, "unparseable-body", "The body could not be parsed", result.parse_error, req.path);
     }
-    auto batch = pipeline_.process(result, slot.config.name, slot.config.plugin, received);
+    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received);
     slot.received->add(batch.accepted.size() + batch.rejected.size());
     slot.rejected->add(batch.rejected.size());
 
@@ -579,7 +676,7 @@ class hub {
         {"governance", {{"data_category", alert.at("governance").value("data_category", "ordinary")}}},
         {"derived_from", nlohmann::json::array({alert_id})}};
     std::string error;
-    referral_id = pipeline_.derive(referral.dump(), core_alerts_instance, "schakel", now_ms(), b, error);
+    referral_id = pipeline_->derive(referral.dump(), core_alerts_instance, "schakel", now_ms(), b, error);
     if (referral_id.empty()) {
       log::error("referral.invalid", {{"reason", error}});
       return http::problem(500, "referral-failed", "Referral not recorded", "the referral could not be formed", p);
@@ -630,8 +727,10 @@ class hub {
   const config::hub_config& cfg_;
   asio::io_context& ioc_;
   schema::signal_validator validator_;
-  routing::router router_;
-  pipeline::ingest_pipeline pipeline_;
+  privacy::consent_registry consents_;
+  std::unique_ptr<privacy::gate> gate_;
+  std::unique_ptr<pipeline::ingest_pipeline> pipeline_;
+  std::unique_ptr<consent_api> consent_api_;
   metrics::registry metrics_;
   std::unique_ptr<storage::store> store_;
   std::map<std::string, std::unique_ptr<instance_slot>> instances_;
@@ -643,6 +742,10 @@ class hub {
   metrics::counter* http_requests_ = nullptr;
   metrics::counter* overload_ = nullptr;
   std::atomic<bool> draining_{false};
+  std::thread purge_thread_;
+  std::mutex purge_mutex_;
+  std::condition_variable purge_wake_;
+  bool purge_stop_ = false;  // guarded by purge_mutex_
 };
 
 }  // namespace
@@ -688,6 +791,16 @@ std::vector<std::string> check_plugins(const config::hub_config& config) {
     (void)calendar::registry_from_config(config.schools, config.config_dir);
   } catch (const std::exception& e) {
     problems.push_back(e.what());
+  }
+  for (std::size_t i = 0; i < config.subscriptions.size(); ++i) {
+    const auto& s = config.subscriptions[i];
+    if (s.privacy.identity != "pseudonymous") continue;
+    try {
+      (void)privacy::key_ring(s.privacy.pseudonym_keys);
+    } catch (const std::exception& e) {
+      problems.push_back("subscriptions[" + std::to_string(i) + "] (" + s.name +
+                         "): privacy.pseudonym_keys: " + e.what());
+    }
   }
   for (std::size_t i = 0; i < config.processors.size(); ++i) {
     const auto& p = config.processors[i];
