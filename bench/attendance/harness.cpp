@@ -114,6 +114,11 @@ nlohmann::json hub_config(const fs::path& data_dir, const fs::path& drop_dir, co
                        {"partner", "Benchmark receiver"},
                        {"filter", {{"types", types}}},
                        {"fields", fields},
+                       {"privacy",
+                        {{"identity", "identified"},
+                         {"purpose", "benchmark: attendance alerts"},
+                         {"legal_basis", "public_task"},
+                         {"health_ground", "substantial_public_interest"}}},
                        {"delivery", {{"webhook", webhook}}}};
   json cfg = json::object();
   cfg["listen"] = {{"address", "127.0.0.1"}, {"port", 0}};

@@ -140,6 +140,11 @@ nlohmann::json hub_config(const fs::path& data_dir, const options& o, const scen
            {{{"name", "partner"},
              {"partner", "Load partner"},
              {"fields", {"type", "subject.class", "content.severity", "content.value", "source.record_id"}},
+             {"privacy",
+              {{"identity", "identified"},
+               {"purpose", "load benchmark"},
+               {"legal_basis", "public_task"},
+               {"health_ground", "health_care"}}},
              {"delivery", delivery}}}}};
 }
 

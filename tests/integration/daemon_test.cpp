@@ -345,8 +345,10 @@ std::vector<std::pair<std::string, std::string>> example_environment(const fs::p
     if (name.ends_with("_PORT")) value = "8080";
     if (name.ends_with("_DIR")) value = (dir / name).string();
     if (name.ends_with("_FILE")) {
+      // A secret file: 32 bytes as hex, readable by its owner only (what the hub demands of key files).
       value = (dir / name).string();
-      std::ofstream(value) << "a-secret-of-at-least-24-bytes-long\n";
+      std::ofstream(value) << "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+      fs::permissions(value, fs::perms::owner_read | fs::perms::owner_write);
     }
     if (name.ends_with("_SECRET")) value = webhook_secret;
     env.emplace_back(name, value);

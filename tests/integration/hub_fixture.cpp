@@ -45,7 +45,11 @@ nlohmann::json hub_config(const fs::path& data_dir, const hub_options& o) {
           {"connectors",
            {{{"name", "src"}, {"plugin", "generic-json"}, {"token", o.token}, {"settings", absence_mapping()}}}},
           {"subscriptions",
-           {{{"name", "partner"}, {"partner", "Test partner"}, {"fields", o.fields}, {"delivery", delivery}}}}};
+           {{{"name", "partner"},
+             {"partner", "Test partner"},
+             {"fields", o.fields},
+             {"privacy", o.privacy},
+             {"delivery", delivery}}}}};
 }
 
 void hub_process::start(const nlohmann::json& config) {

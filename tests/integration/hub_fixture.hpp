@@ -37,6 +37,11 @@ struct hub_options {
   std::int64_t max_body_bytes = 1024 * 1024;
   std::int64_t max_connections = 256;
   std::vector<std::string> fields{"type", "subject.class", "content.severity", "content.value", "source.record_id"};
+  /// The subscription's privacy policy (the fixture's absences are health data: sick leave).
+  nlohmann::json privacy{{"identity", "identified"},
+                         {"purpose", "integration test partner"},
+                         {"legal_basis", "public_task"},
+                         {"health_ground", "health_care"}};
 };
 
 nlohmann::json hub_config(const std::filesystem::path& data_dir, const hub_options& o);
