@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <climits>
 #include <functional>
-#include <stdexcept>
 #include <vector>
 
 #include "rules.hpp"
+#include "schakel/sdk/json_fields.hpp"
 
 namespace schakel::plugins::attendance_rules {
 namespace {
@@ -35,21 +35,7 @@ type_traits traits_of(std::string_view type) {
   return {"lateness", "attention", "ordinary", "public_task"};
 }
 
-const json* find_path(const json& j, std::initializer_list<const char*> path) {
-  const json* cur = &j;
-  for (const char* p : path) {
-    if (!cur->is_object()) return nullptr;
-    auto it = cur->find(p);
-    if (it == cur->end()) return nullptr;
-    cur = &*it;
-  }
-  return cur;
-}
-
-std::string str_at(const json& j, std::initializer_list<const char*> path) {
-  const json* v = find_path(j, path);
-  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
-}
+using sdk::find_path;
 
 std::optional<int> int_at(const json& j, std::initializer_list<const char*> path) {
   const json* v = find_path(j, path);
@@ -97,30 +83,14 @@ class school_calendar final : public calendar {
 }  // namespace
 
 attendance_rules_processor::attendance_rules_processor(std::string_view settings_json, services& svc)
-    : settings_(settings::parse(settings_json)), svc_(svc) {}
-
-attendance_rules_processor::cached_student& attendance_rules_processor::student(const std::string& brin,
-                                                                                const std::string& student_key) {
-  const std::string key = student_state_key(brin, student_key);
-  auto it = students_.find(key);
-  if (it != students_.end()) return it->second;
-  cached_student cs;
-  cs.brin = brin;
-  cs.student_key = student_key;
-  if (auto text = svc_.state_get(key)) {
-    try {
-      cs.state = parse_student_state(*text);
-    } catch (const std::exception&) {
-      // Not recoverable record by record; starting afresh loses the emitted-alert memory of one
-      // student, which is better than blocking every later signal about them. what() is not logged:
-      // a JSON parser's message quotes the text it choked on, which may hold a student key.
-      svc_.log(SCHAKEL_LOG_ERROR, "attendance-rules: a student's stored state is unreadable; it starts afresh");
-      cs.state = student_state{};
-    }
-  }
-  for (const auto& [identity, r] : cs.state.records) cs.instances_seen.insert(r.instance);
-  return students_.emplace(key, std::move(cs)).first->second;
-}
+    : settings_(settings::parse(settings_json)),
+      svc_(svc),
+      // An unreadable state is not recoverable record by record; starting afresh loses the emitted-alert
+      // memory of one student, which is better than blocking every later signal about them.
+      students_(svc, "attendance-rules", &student_state_key, &parse_student_state, sdk::unreadable_state::keep,
+                [](cached_student& cs) {
+                  for (const auto& [identity, r] : cs.state.records) cs.instances_seen.insert(r.instance);
+                }) {}
 
 attendance_rules_processor::cached_index& attendance_rules_processor::index(const std::string& instance,
                                                                             const std::string& brin) {
@@ -128,15 +98,9 @@ attendance_rules_processor::cached_index& attendance_rules_processor::index(cons
   auto it = indexes_.find(key);
   if (it != indexes_.end()) return it->second;
   cached_index ci;
-  if (auto text = svc_.state_get(key)) {
-    try {
-      ci.students = parse_index(*text);
-    } catch (const std::exception&) {
-      svc_.log(SCHAKEL_LOG_ERROR,
-               "attendance-rules: a stored snapshot index is unreadable; snapshots of that source and school see only "
-               "new records");
-    }
-  }
+  sdk::read_state(svc_, key, &parse_index, ci.students,
+                  "attendance-rules: a stored snapshot index is unreadable; snapshots of that source and school see "
+                  "only new records");
   return indexes_.emplace(key, std::move(ci)).first->second;
 }
 
@@ -146,7 +110,7 @@ void attendance_rules_processor::process(std::string_view signal_json, sdk::proc
     svc_.log(SCHAKEL_LOG_WARN, "attendance-rules: a consumed signal is not a JSON object; skipped");
     return;
   }
-  const std::string type = str_at(signal, {"type"});
+  const std::string type = sdk::string_at(signal, {"type"});
   if (type == type_recorded) {
     on_recorded(signal);
   } else if (type == type_deleted) {
@@ -160,11 +124,11 @@ void attendance_rules_processor::process(std::string_view signal_json, sdk::proc
 }
 
 void attendance_rules_processor::on_recorded(const json& signal) {
-  const std::string instance = str_at(signal, {"source", "instance"});
-  const std::string record_id = str_at(signal, {"source", "record_id"});
-  const std::string brin = str_at(signal, {"subject", "school", "brin"});
-  const std::string student_key = str_at(signal, {"subject", "student_key"});
-  const auto day = parse_date(str_at(signal, {"content", "evidence", "date"}));
+  const std::string instance = sdk::string_at(signal, {"source", "instance"});
+  const std::string record_id = sdk::string_at(signal, {"source", "record_id"});
+  const std::string brin = sdk::string_at(signal, {"subject", "school", "brin"});
+  const std::string student_key = sdk::string_at(signal, {"subject", "student_key"});
+  const auto day = parse_date(sdk::string_at(signal, {"content", "evidence", "date"}));
   if (instance.empty() || record_id.empty() || brin.empty() || student_key.empty() || !day) {
     svc_.log(SCHAKEL_LOG_WARN,
              "attendance-rules: absence.recorded without source.instance, source.record_id, subject.school.brin, "
@@ -172,9 +136,9 @@ void attendance_rules_processor::on_recorded(const json& signal) {
     return;
   }
   category cat = category::other;
-  if (!parse_category(str_at(signal, {"content", "evidence", "category"}), cat)) cat = category::other;
+  if (!parse_category(sdk::string_at(signal, {"content", "evidence", "category"}), cat)) cat = category::other;
 
-  auto& cs = student(brin, student_key);
+  auto& cs = students_.get(brin, student_key);
   const std::string identity = record_identity(instance, record_id);
   // A correction replaces the record; a record no rule of the school can use is dropped, not kept.
   bool changed = cs.state.records.erase(identity) > 0;
@@ -190,9 +154,9 @@ void attendance_rules_processor::on_recorded(const json& signal) {
     r.whole_day = bool_at(signal, {"content", "evidence", "whole_day"}).value_or(false);
     r.age = int_at(signal, {"content", "evidence", "age"});
     r.basic_qualification = bool_at(signal, {"content", "evidence", "basic_qualification"});
-    r.snapshot = str_at(signal, {"content", "evidence", "snapshot"});
-    r.vestiging = str_at(signal, {"subject", "school", "vestiging"});
-    r.signal_id = str_at(signal, {"id"});
+    r.snapshot = sdk::string_at(signal, {"content", "evidence", "snapshot"});
+    r.vestiging = sdk::string_at(signal, {"subject", "school", "vestiging"});
+    r.signal_id = sdk::string_at(signal, {"id"});
     cs.state.records.emplace(identity, std::move(r));
     auto& ix = index(instance, brin);
     if (ix.students.insert(student_key).second) ix.dirty = true;
@@ -207,35 +171,35 @@ void attendance_rules_processor::on_recorded(const json& signal) {
 }
 
 void attendance_rules_processor::on_deleted(const json& signal) {
-  const std::string instance = str_at(signal, {"source", "instance"});
-  const std::string record_id = str_at(signal, {"source", "record_id"});
-  const std::string brin = str_at(signal, {"subject", "school", "brin"});
-  const std::string student_key = str_at(signal, {"subject", "student_key"});
+  const std::string instance = sdk::string_at(signal, {"source", "instance"});
+  const std::string record_id = sdk::string_at(signal, {"source", "record_id"});
+  const std::string brin = sdk::string_at(signal, {"subject", "school", "brin"});
+  const std::string student_key = sdk::string_at(signal, {"subject", "student_key"});
   if (instance.empty() || record_id.empty() || brin.empty() || student_key.empty()) {
     svc_.log(SCHAKEL_LOG_WARN, "attendance-rules: absence.deleted without its record identity or subject; skipped");
     return;
   }
-  auto& cs = student(brin, student_key);
+  auto& cs = students_.get(brin, student_key);
   if (cs.state.records.erase(record_identity(instance, record_id)) > 0) cs.touched = cs.dirty = true;
 }
 
 void attendance_rules_processor::on_snapshot(const json& signal) {
-  const std::string instance = str_at(signal, {"source", "instance"});
-  const std::string brin = str_at(signal, {"subject", "school", "brin"});
-  const std::string vestiging = str_at(signal, {"subject", "school", "vestiging"});
-  const std::string snapshot = str_at(signal, {"content", "evidence", "snapshot"});
-  const auto from = parse_date(str_at(signal, {"content", "evidence", "from"}));
-  const auto to = parse_date(str_at(signal, {"content", "evidence", "to"}));
+  const std::string instance = sdk::string_at(signal, {"source", "instance"});
+  const std::string brin = sdk::string_at(signal, {"subject", "school", "brin"});
+  const std::string vestiging = sdk::string_at(signal, {"subject", "school", "vestiging"});
+  const std::string snapshot = sdk::string_at(signal, {"content", "evidence", "snapshot"});
+  const auto from = parse_date(sdk::string_at(signal, {"content", "evidence", "from"}));
+  const auto to = parse_date(sdk::string_at(signal, {"content", "evidence", "to"}));
   if (instance.empty() || brin.empty() || snapshot.empty() || !from || !to) {
     svc_.log(SCHAKEL_LOG_WARN,
              "attendance-rules: snapshot.completed without source.instance, subject.school.brin or evidence "
              "snapshot/from/to; skipped");
     return;
   }
-  // Copy: student() below may load more indexes and must not invalidate what we iterate.
+  // Copy: students_.get() below may load more indexes and must not invalidate what we iterate.
   const std::set<std::string> keys = index(instance, brin).students;
   for (const auto& key : keys) {
-    auto& cs = student(brin, key);
+    auto& cs = students_.get(brin, key);
     for (auto it = cs.state.records.begin(); it != cs.state.records.end();) {
       const auto& r = it->second;
       const bool same_source = r.instance == instance && (vestiging.empty() || r.vestiging == vestiging);
@@ -250,22 +214,22 @@ void attendance_rules_processor::on_snapshot(const json& signal) {
 }
 
 void attendance_rules_processor::on_referral(const json& signal, sdk::processor_context& ctx) {
-  std::string alert_id = str_at(signal, {"content", "evidence", "alert"});
+  std::string alert_id = sdk::string_at(signal, {"content", "evidence", "alert"});
   if (alert_id.empty()) {
     if (const json* df = find_path(signal, {"derived_from"});
         df != nullptr && df->is_array() && !df->empty() && (*df)[0].is_string()) {
       alert_id = (*df)[0].get<std::string>();
     }
   }
-  const std::string brin = str_at(signal, {"subject", "school", "brin"});
-  const std::string student_key = str_at(signal, {"subject", "student_key"});
-  const std::string informed_on = str_at(signal, {"content", "evidence", "parents_informed_on"});
+  const std::string brin = sdk::string_at(signal, {"subject", "school", "brin"});
+  const std::string student_key = sdk::string_at(signal, {"subject", "student_key"});
+  const std::string informed_on = sdk::string_at(signal, {"content", "evidence", "parents_informed_on"});
   const auto informed_day = parse_date(informed_on);
   if (alert_id.empty() || brin.empty() || student_key.empty()) {
     svc_.log(SCHAKEL_LOG_WARN, "attendance-rules: referral.recorded without alert id or subject; skipped");
     return;
   }
-  auto& cs = student(brin, student_key);
+  auto& cs = students_.get(brin, student_key);
   auto it = std::find_if(cs.state.alerts.begin(), cs.state.alerts.end(),
                          [&](const auto& kv) { return kv.second.id == alert_id; });
   if (it == cs.state.alerts.end() || it->second.type != type_mazl) {
@@ -284,9 +248,10 @@ void attendance_rules_processor::on_referral(const json& signal, sdk::processor_
   }
   ojson extra = ojson::object();
   extra["parents_informed_on"] = informed_on;
-  if (auto by = str_at(signal, {"content", "evidence", "informed_by"}); !by.empty()) extra["informed_by"] = by;
+  if (auto by = sdk::string_at(signal, {"content", "evidence", "informed_by"}); !by.empty()) extra["informed_by"] = by;
   extra["referral"] = "on_request";
-  const std::string id = emit_referred(cs, it->first, it->second, extra, str_at(signal, {"id"}), *informed_day, ctx);
+  const std::string id =
+      emit_referred(cs, it->first, it->second, extra, sdk::string_at(signal, {"id"}), *informed_day, ctx);
   if (!id.empty()) {
     it->second.referred_id = id;
     cs.dirty = true;

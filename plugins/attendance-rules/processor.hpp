@@ -13,25 +13,15 @@
 #include <string_view>
 
 #include "schakel/plugin.hpp"
+#include "schakel/sdk/processor_services.hpp"
+#include "schakel/sdk/student_cache.hpp"
 #include "settings.hpp"
 #include "state.hpp"
 
 namespace schakel::plugins::attendance_rules {
 
-/** The host services the processor uses; plugin.cpp adapts sdk::host, tests supply a fake. */
-class services {
- public:
-  virtual ~services() = default;
-  /** The persisted value (the batch's own uncommitted writes first), or nullopt when absent. */
-  virtual std::optional<std::string> state_get(std::string_view key) = 0;
-  /** True when stored (with the batch). */
-  virtual bool state_put(std::string_view key, std::string_view value) = 0;
-  /** What `day` (days since 1970-01-01) is for the school; nullopt when the hub has no calendar for it. */
-  virtual std::optional<sdk::day_kind> school_day(std::string_view brin, std::string_view vestiging,
-                                                  std::int32_t day) = 0;
-  /** A log line; never personal data. */
-  virtual void log(schakel_log_level level, std::string_view message) = 0;
-};
+/** The host services the processor uses; sdk::hosted_processor adapts sdk::host, tests supply a fake. */
+using services = sdk::processor_services;
 
 class attendance_rules_processor {
  public:
@@ -45,20 +35,15 @@ class attendance_rules_processor {
   void flush(sdk::processor_context& ctx);
 
  private:
-  struct cached_student {
-    std::string brin;
-    std::string student_key;
-    student_state state;
+  struct cached_student : sdk::cached_student<student_state> {
     std::set<std::string> instances_seen;  ///< sources it had records from: to drop it from indexes it left
     bool touched = false;                  ///< records changed: recompute at flush
-    bool dirty = false;                    ///< state changed: write at flush
   };
   struct cached_index {
     std::set<std::string> students;
     bool dirty = false;
   };
 
-  cached_student& student(const std::string& brin, const std::string& student_key);
   cached_index& index(const std::string& instance, const std::string& brin);
 
   void on_recorded(const nlohmann::json& signal);
@@ -78,7 +63,7 @@ class attendance_rules_processor {
   settings settings_;
   services& svc_;
   // Per-batch caches, emptied at flush: memory is bounded by one batch, never by history.
-  std::map<std::string, cached_student> students_;
+  sdk::student_cache<student_state, cached_student> students_;
   std::map<std::string, cached_index> indexes_;
   std::map<std::string, std::map<std::int32_t, std::optional<sdk::day_kind>>> calendar_cache_;
 };

@@ -1,22 +1,17 @@
 #include "settings.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "schakel/plugin.hpp"
+#include "schakel/sdk/settings_reader.hpp"
 
 namespace schakel::plugins::attendance_rules {
 namespace {
 
 using json = nlohmann::json;
-using sdk::config_error;
-
-[[noreturn]] void fail(const std::string& path, const std::string& reason) {
-  throw config_error(path + ": " + reason);
-}
+using sdk::settings_fail;
 
 // The built-in defaults, also the list of known keys: a key absent here is unknown.
 const json& builtin_defaults() {
@@ -35,11 +30,11 @@ const json& builtin_defaults() {
 // Objects merge key by key (recursively); anything else in `over` replaces. Unknown keys are refused
 // here, against the shape of `base`, so the path names where the user wrote them.
 void merge_into(json& base, const json& over, const std::string& path) {
-  if (!over.is_object()) fail(path, "must be an object");
+  if (!over.is_object()) settings_fail(path, "must be an object");
   for (const auto& [key, value] : over.items()) {
-    const std::string sub = path + "." + key;
+    const std::string sub = sdk::settings_path(path, key);
     auto it = base.find(key);
-    if (it == base.end()) fail(sub, "unknown field");
+    if (it == base.end()) settings_fail(sub, "unknown field");
     if (it->is_object()) {
       merge_into(*it, value, sub);
     } else {
@@ -48,79 +43,56 @@ void merge_into(json& base, const json& over, const std::string& path) {
   }
 }
 
-int get_int(const json& obj, const char* key, const std::string& path, int lo, int hi) {
-  const json& v = obj.at(key);
-  const std::string p = path + "." + key;
-  if (!v.is_number_integer() && !(v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())) {
-    fail(p, "must be a whole number");
-  }
-  const double d = v.get<double>();
-  if (d < lo || d > hi) fail(p, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-  return static_cast<int>(d);
-}
-
-std::string get_enum(const json& obj, const char* key, const std::string& path,
-                     std::initializer_list<const char*> allowed) {
-  const json& v = obj.at(key);
-  const std::string p = path + "." + key;
-  std::string options;
-  for (const char* a : allowed) {
-    if (v.is_string() && v.get<std::string>() == a) return a;
-    options += options.empty() ? a : std::string(" | ") + a;
-  }
-  fail(p, "must be one of " + options);
-}
-
+// `m` is complete (built-in defaults merged under everything), so every member read here exists.
 school_settings convert(const json& m, const std::string& path) {
+  const sdk::settings_reader root(m, path);
   school_settings s;
-  const json& mz = m.at("mazl");
-  const std::string mp = path + ".mazl";
-  s.mazl.reports = get_int(mz, "reports", mp, 1, 100);
-  s.mazl.weeks = get_int(mz, "weeks", mp, 1, 104);
-  s.mazl.calendar_weeks = get_enum(mz, "week_kind", mp, {"school", "calendar"}) == "calendar";
-  s.mazl.consecutive_days = get_int(mz, "consecutive_days", mp, 1, 200);
-  s.mazl.referral_direct = get_enum(mz, "referral", mp, {"on_request", "direct"}) == "direct";
+  const sdk::settings_reader mz = root.object("mazl");
+  s.mazl.reports = mz.whole_number("reports", 1, 100);
+  s.mazl.weeks = mz.whole_number("weeks", 1, 104);
+  s.mazl.calendar_weeks = mz.one_of("week_kind", {"school", "calendar"}) == "calendar";
+  s.mazl.consecutive_days = mz.whole_number("consecutive_days", 1, 200);
+  s.mazl.referral_direct = mz.one_of("referral", {"on_request", "direct"}) == "direct";
 
-  const json& lp = m.at("leerplicht");
-  const std::string lpp = path + ".leerplicht";
+  const sdk::settings_reader lp = root.object("leerplicht");
   const json& th = lp.at("threshold");
   if (!th.is_number() || th.get<double>() <= 0 || th.get<double>() > 10000) {
-    fail(lpp + ".threshold", "must be a number above 0 (at most 10000)");
+    settings_fail(lp.path_of("threshold"), "must be a number above 0 (at most 10000)");
   }
   s.leerplicht.threshold = th.get<double>();
-  s.leerplicht.weeks = get_int(lp, "weeks", lpp, 1, 104);
-  s.leerplicht.clock_hours = get_enum(lp, "unit", lpp, {"lessons", "clock_hours"}) == "clock_hours";
+  s.leerplicht.weeks = lp.whole_number("weeks", 1, 104);
+  s.leerplicht.clock_hours = lp.one_of("unit", {"lessons", "clock_hours"}) == "clock_hours";
   const json& cats = lp.at("categories");
-  if (!cats.is_array() || cats.empty()) fail(lpp + ".categories", "must be a non-empty list of categories");
+  if (!cats.is_array() || cats.empty())
+    settings_fail(lp.path_of("categories"), "must be a non-empty list of categories");
   s.leerplicht.categories.clear();
   for (std::size_t i = 0; i < cats.size(); ++i) {
     category c{};
     if (!cats[i].is_string() || !parse_category(cats[i].get<std::string>(), c)) {
-      fail(lpp + ".categories[" + std::to_string(i) + "]",
-           "must be one of sick | authorised | unauthorised | late | removed_from_class | suspended | other");
+      settings_fail(lp.path_of("categories") + "[" + std::to_string(i) + "]",
+                    "must be one of sick | authorised | unauthorised | late | removed_from_class | suspended | other");
     }
     s.leerplicht.categories.insert(c);
   }
-  const std::string adults = get_enum(lp, "adults", lpp, {"rmc", "never", "always"});
+  const std::string adults = lp.one_of("adults", {"rmc", "never", "always"});
   s.leerplicht.adults = adults == "rmc"     ? adults_policy::rmc
                         : adults == "never" ? adults_policy::never
                                             : adults_policy::always;
-  s.leerplicht.report_deadline_days = get_int(lp, "report_deadline_days", lpp, 0, 60);
+  s.leerplicht.report_deadline_days = lp.whole_number("report_deadline_days", 0, 60);
 
-  const json& lt = m.at("lateness");
-  const std::string ltp = path + ".lateness";
-  if (!lt.at("enabled").is_boolean()) fail(ltp + ".enabled", "must be true or false");
-  s.lateness.enabled = lt.at("enabled").get<bool>();
-  s.lateness.count = get_int(lt, "count", ltp, 1, 1000);
-  s.lateness.weeks = get_int(lt, "weeks", ltp, 1, 104);
+  const sdk::settings_reader lt = root.object("lateness");
+  s.lateness.enabled = lt.boolean("enabled");
+  s.lateness.count = lt.whole_number("count", 1, 1000);
+  s.lateness.weeks = lt.whole_number("weeks", 1, 104);
 
-  s.lesson_minutes = get_int(m, "lesson_minutes", path, 1, 600);
-  s.lessons_per_day = get_int(m, "lessons_per_day", path, 1, 24);
-  s.keep_days = get_int(m, "keep_days", path, 1, 3650);
+  s.lesson_minutes = root.whole_number("lesson_minutes", 1, 600);
+  s.lessons_per_day = root.whole_number("lessons_per_day", 1, 24);
+  s.keep_days = root.whole_number("keep_days", 1, 3650);
   // Alerts inside the settle margin are frozen; a keep_days no longer than it would freeze everything.
   const int need = s.settle_margin_days() + 60;
   if (s.keep_days < need) {
-    fail(path + ".keep_days", "must be at least " + std::to_string(need) + " days for the configured rule windows");
+    settings_fail(root.path_of("keep_days"),
+                  "must be at least " + std::to_string(need) + " days for the configured rule windows");
   }
   return s;
 }
@@ -142,13 +114,7 @@ bool parse_category(std::string_view text, category& out) {
       {"suspended", category::suspended},
       {"other", category::other},
   };
-  for (const auto& [name, c] : names) {
-    if (name == text) {
-      out = c;
-      return true;
-    }
-  }
-  return false;
+  return sdk::parse_name(text, names, out);
 }
 
 std::string_view to_string(category c) {
@@ -183,15 +149,9 @@ bool school_settings::relevant(category c) const {
 }
 
 settings settings::parse(std::string_view json_text) {
-  json root = json::object();
-  if (!json_text.empty()) {
-    root = json::parse(json_text, nullptr, false);
-    if (root.is_discarded()) fail("settings", "not valid JSON");
-  }
-  if (root.is_null()) root = json::object();
-  if (!root.is_object()) fail("settings", "must be an object");
+  const json root = sdk::parse_settings_object(json_text);
   for (const auto& [key, value] : root.items()) {
-    if (key != "defaults" && key != "schools") fail("settings." + key, "unknown field");
+    if (key != "defaults" && key != "schools") settings_fail(sdk::settings_path("settings", key), "unknown field");
   }
   json defaults = builtin_defaults();
   if (auto it = root.find("defaults"); it != root.end() && !it->is_null())
@@ -199,10 +159,10 @@ settings settings::parse(std::string_view json_text) {
   settings out;
   out.defaults_ = convert(defaults, "settings.defaults");
   if (auto it = root.find("schools"); it != root.end() && !it->is_null()) {
-    if (!it->is_object()) fail("settings.schools", "must be an object keyed by BRIN");
+    if (!it->is_object()) settings_fail("settings.schools", "must be an object keyed by BRIN");
     for (const auto& [brin, override_value] : it->items()) {
       const std::string path = "settings.schools." + brin;
-      if (!valid_brin(brin)) fail(path, "the key must be a BRIN: 4 characters, digits or capital letters");
+      if (!valid_brin(brin)) settings_fail(path, "the key must be a BRIN: 4 characters, digits or capital letters");
       json merged = defaults;
       merge_into(merged, override_value, path);
       out.schools_.emplace(brin, convert(merged, path));

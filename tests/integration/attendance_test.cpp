@@ -250,8 +250,10 @@ TEST_F(attendance_fixture, bad_lines_are_quarantined_with_their_line_numbers_and
            "1001;31-09-2026;1-7;Z;2B;2;R2\n"   // line 3: no such date
            "1001;28-09-2026;1-7;QQ;2B;2;R3\n"  // line 4: unknown code
            "2002;02-11-2026;1-4;O;3A;3;R6\n");
-  ASSERT_TRUE(wait_until([&] { return fs::exists(drop_dir / "quarantine" / "bad.csv.error.json"); })) << hub.log();
-  EXPECT_TRUE(fs::exists(drop_dir / "quarantine" / "bad.csv"));
+  // The report is written before the file is moved: wait for both, not for the first.
+  ASSERT_TRUE(wait_until([&] {
+    return fs::exists(drop_dir / "quarantine" / "bad.csv.error.json") && fs::exists(drop_dir / "quarantine" / "bad.csv");
+  })) << hub.log();
   EXPECT_FALSE(fs::exists(drop_dir / "bad.csv"));
   std::ifstream in(drop_dir / "quarantine" / "bad.csv.error.json");
   const auto report = nlohmann::json::parse(in);

@@ -1,6 +1,5 @@
 #include "processor.hpp"
 
-#include <cstdio>
 #include <map>
 #include <memory>
 #include <set>
@@ -11,7 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "rules.hpp"
-#include "schema/signal_validator.hpp"
+#include "schakel/testing/processor_testing.hpp"
+#include "testing/validated_context.hpp"
 
 namespace schakel::plugins::attendance_rules {
 namespace {
@@ -23,28 +23,17 @@ std::int32_t d(const char* text) {
 }
 
 /** State store + a school calendar (autumn 2026) + captured logs. */
-class fake_services final : public services {
+class fake_services final : public sdk::testing::memory_services {
  public:
-  std::map<std::string, std::string> state;
   std::set<std::int32_t> holidays;
   std::set<std::int32_t> study_days;
   std::set<std::string> schools_without_calendar;
-  std::vector<std::string> logs;
 
   fake_services() {
     for (auto x = d("2026-07-20"); x <= d("2026-09-04"); ++x) holidays.insert(x);  // summer
     for (auto x = d("2026-10-19"); x <= d("2026-10-23"); ++x) holidays.insert(x);  // autumn
     for (auto x = d("2026-12-21"); x <= d("2027-01-01"); ++x) holidays.insert(x);  // Christmas
     study_days.insert(d("2026-11-11"));
-  }
-  std::optional<std::string> state_get(std::string_view key) override {
-    auto it = state.find(std::string(key));
-    if (it == state.end()) return std::nullopt;
-    return it->second;
-  }
-  bool state_put(std::string_view key, std::string_view value) override {
-    state[std::string(key)] = std::string(value);
-    return true;
   }
   std::optional<sdk::day_kind> school_day(std::string_view brin, std::string_view, std::int32_t day) override {
     if (schools_without_calendar.count(std::string(brin)) > 0) return std::nullopt;
@@ -53,35 +42,14 @@ class fake_services final : public services {
     if (study_days.count(day) > 0) return sdk::day_kind::study_day;
     return sdk::day_kind::school_day;
   }
-  void log(schakel_log_level, std::string_view message) override { logs.emplace_back(message); }
 };
 
-std::string ulid(char prefix, int n) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "01%c0000000000000000000%04d", prefix, n);
-  return buf;
-}
+using sdk::testing::test_ulid;
 
-/** Collects emitted signals, completing and validating each like the core does. */
-class fake_context final : public sdk::processor_context {
+/** Collects emitted signals, completed like the core does and validated against the signal schema. */
+class fake_context final : public test_support::validated_context {
  public:
-  std::vector<json> emitted;
-  int next = 1;
-
-  std::string emit(std::string text) override {
-    static const schema::signal_validator validator;
-    json sig = json::parse(text);
-    const std::string id = ulid('H', next++);
-    sig["id"] = id;
-    sig["schema_version"] = "1";
-    sig["source"]["connector"] = "attendance-rules";
-    sig["source"]["instance"] = "rules";
-    sig["received_at"] = "2027-01-10T10:00:00.000Z";
-    for (const auto& e : validator.validate(sig))
-      ADD_FAILURE() << "invalid derived signal: " << e.path << ": " << e.reason;
-    emitted.push_back(sig);
-    return id;
-  }
+  fake_context() : validated_context('H', "attendance-rules", "rules", "2027-01-10T10:00:00.000Z") {}
 };
 
 struct rec {
@@ -116,7 +84,7 @@ class attendance_rules : public testing::Test {
     if (r.bq) ev["basic_qualification"] = *r.bq;
     if (!r.snapshot.empty()) ev["snapshot"] = r.snapshot;
     json sig = {
-        {"id", ulid('J', next_input_++)},
+        {"id", test_ulid('J', next_input_++)},
         {"schema_version", "1"},
         {"type", "nl.schakel.attendance.absence.recorded"},
         {"source", {{"connector", "attendance"}, {"instance", r.instance}, {"record_id", record_id}}},
@@ -142,7 +110,7 @@ class attendance_rules : public testing::Test {
 
   std::string deleted(const std::string& record_id, const std::string& date, const rec& r = {}) {
     json sig = {
-        {"id", ulid('J', next_input_++)},
+        {"id", test_ulid('J', next_input_++)},
         {"type", "nl.schakel.attendance.absence.deleted"},
         {"source", {{"connector", "attendance"}, {"instance", r.instance}, {"record_id", record_id}}},
         {"subject", {{"school", {{"brin", r.brin}, {"vestiging", "00"}}}, {"student_key", r.student}}},
@@ -159,7 +127,7 @@ class attendance_rules : public testing::Test {
   std::string snapshot(const std::string& id, const std::string& from, const std::string& to, int count,
                        const std::string& instance = "mag") {
     json sig = {
-        {"id", ulid('J', next_input_++)},
+        {"id", test_ulid('J', next_input_++)},
         {"type", "nl.schakel.attendance.snapshot.completed"},
         {"source", {{"connector", "attendance"}, {"instance", instance}}},
         {"subject", {{"school", {{"brin", "99XX"}, {"vestiging", "00"}}}}},
@@ -176,7 +144,7 @@ class attendance_rules : public testing::Test {
 
   std::string referral(const std::string& alert_id, std::string* referral_id = nullptr,
                        const std::string& student = "S-1") {
-    const std::string id = ulid('J', next_input_++);
+    const std::string id = test_ulid('J', next_input_++);
     if (referral_id != nullptr) *referral_id = id;
     json sig = {
         {"id", id},

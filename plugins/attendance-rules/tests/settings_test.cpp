@@ -2,18 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "schakel/plugin.hpp"
+#include "schakel/testing/processor_testing.hpp"
 
 namespace schakel::plugins::attendance_rules {
 namespace {
 
 std::string error_of(const std::string& text) {
-  try {
-    settings::parse(text);
-  } catch (const sdk::config_error& e) {
-    return e.what();
-  }
-  return "";
+  return sdk::testing::config_error_of(&settings::parse, text);
 }
 
 TEST(attendance_rules_settings, empty_gives_documented_defaults) {
