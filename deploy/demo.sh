@@ -91,6 +91,11 @@ wait_for jgz 1
 echo "== the JGZ doctor received (only the fields its subscription allows):"
 show jgz
 echo "== the export was archived: $(ls "$SCHAKEL_DROP_DIR/archive")"
+echo "== the privacy officer's view: who gets what, and why (schakel privacy report)"
+"$build/bin/schakel" privacy report "$config" 2>/dev/null | grep -E '^\| (attendance-|jgz-)' | cut -d'|' -f2,3,6,9,10 || true
+echo "== every disclosure is in the hash-chained audit trail (schakel audit verify / export)"
+"$build/bin/schakel" audit verify --config "$config"
+"$build/bin/schakel" audit export --config "$config" | jq -c '{action, actor, purpose, subject, object_type}' | head -4
 echo "== hub metrics (excerpt)"
 curl -sS "http://127.0.0.1:$port/metrics" |
   grep -E '^schakel_(signals_stored_total|processor_derived_total|deliveries_total)' || true
