@@ -19,8 +19,9 @@ bool is_bsn(std::string_view text);
 /**
  * The dotted paths ("content.evidence.note", "subject.student_key") of a signal's string or integer
  * values that are a BSN or contain one as a separate run of 8-9 digits (not part of a longer digit
- * run). Not scanned: paths in `exempt` and the fields the hub itself sets (id, schema_version,
- * received_at, source.connector, source.instance). Arrays are named by index ("derived_from.0").
+ * run). Not scanned: paths in `exempt`, the fields the hub itself sets (id, schema_version,
+ * received_at, source.connector, source.instance), and values that are exactly a signal id (a ULID,
+ * as in derived_from or an evidence reference to an alert). Arrays are named by index ("derived_from.0").
  */
 std::vector<std::string> find_bsn_fields(const nlohmann::json& signal, const std::vector<std::string>& exempt);
 

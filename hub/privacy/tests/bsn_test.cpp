@@ -96,3 +96,20 @@ TEST(find_bsn_fields, deep_nesting_does_not_overflow) {
 
 }  // namespace
 }  // namespace schakel::privacy
+
+namespace schakel::privacy {
+
+TEST(find_bsn_fields, a_signal_id_holding_a_passing_digit_run_is_not_a_bsn) {
+  // 26 Crockford characters with "111222333" inside: a ULID such as derived_from holds, not a BSN.
+  const std::string ulid = "01JDZ3K7QA111222333BCDEFGH";
+  ASSERT_EQ(ulid.size(), 26u);
+  const nlohmann::json signal = {{"derived_from", {ulid}},
+                                 {"content", {{"evidence", {{"alert", ulid}, {"note", "lln 111222333"}}}}}};
+  EXPECT_EQ(find_bsn_fields(signal, {}), std::vector<std::string>{"content.evidence.note"});
+  // Not an id: lowercase, a character outside Crockford's alphabet, or one character more.
+  EXPECT_FALSE(find_bsn_fields({{"x", "01jdz3k7qa111222333bcdefgh"}}, {}).empty());
+  EXPECT_FALSE(find_bsn_fields({{"x", "01JDZ3K7QA111222333BCDEFGU"}}, {}).empty());
+  EXPECT_FALSE(find_bsn_fields({{"x", ulid + "A"}}, {}).empty());
+}
+
+}  // namespace schakel::privacy
