@@ -45,6 +45,11 @@ std::string nine_digits(const std::string& digits) {
   return std::string(9 - std::min<std::size_t>(9, digits.size()), '0') + digits;
 }
 
+/** A pseudonymous partner's own stable stand-in for a hub signal id. */
+std::string stand_in(const std::string& hub_key, const std::string& subscription, const std::string& id) {
+  return keyed_hash(hub_key, "event:" + subscription + ":" + id);
+}
+
 std::string today(std::int64_t now_ms) {
   return format_rfc3339(now_ms).substr(0, 10);
 }
@@ -140,7 +145,7 @@ json gate::payload(const partner_view& view, const json& signal, std::int64_t no
   if (sub.privacy.identity != "pseudonymous") return out;
   // Hub ids are the same for every partner; passed on as they are, two partners could join their
   // pseudonyms through them. Each partner gets its own stable stand-in instead.
-  const auto per_partner = [&](const std::string& id) { return keyed_hash(hub_key_, "event:" + sub.name + ":" + id); };
+  const auto per_partner = [&](const std::string& id) { return stand_in(hub_key_, sub.name, id); };
   if (out.contains("id") && out["id"].is_string()) out["id"] = per_partner(out["id"].get<std::string>());
   if (out.contains("derived_from") && out["derived_from"].is_array())
     for (auto& d : out["derived_from"])
@@ -181,10 +186,10 @@ void gate::route(const json& signal, const std::string& signal_id, std::int64_t 
     item.signal_id = signal_id;
     item.lane = routing::lane_for(signal, sub.delivery.lanes);
     json data = payload(view, signal, now_ms);
-    json event_signal = signal;
-    if (sub.privacy.identity == "pseudonymous")
-      event_signal["id"] = keyed_hash(hub_key_, "event:" + sub.name + ":" + signal_id);
-    item.event_json = routing::render_cloudevent(event_signal, data);
+    // Pseudonymous partners get their own stand-in for the event id (hub ids would link partners).
+    const std::string event_id =
+        sub.privacy.identity == "pseudonymous" ? stand_in(hub_key_, sub.name, signal_id) : std::string();
+    item.event_json = routing::render_cloudevent(signal, data, event_id);
     item.signal_type = type;
     item.subject_ref = subject_ref(string_at(signal, brin_ptr), string_at(signal, student_ptr));
     item.data_category = is_health(signal) ? "health" : "ordinary";

@@ -69,10 +69,10 @@ nlohmann::json project(const nlohmann::json& signal, const std::vector<std::stri
   return out;
 }
 
-std::string render_cloudevent(const nlohmann::json& signal, const nlohmann::json& data) {
+std::string render_cloudevent(const nlohmann::json& signal, const nlohmann::json& data, const std::string& id) {
   nlohmann::json ev = {
       {"specversion", "1.0"},
-      {"id", signal.value("id", "")},
+      {"id", id.empty() ? signal.value("id", "") : id},
       {"source", "/schakel/connectors/" + signal.at("source").value("instance", "")},
       {"type", signal.value("type", "")},
       {"time", signal.value("observed_at", "")},

@@ -30,8 +30,10 @@ nlohmann::json project(const nlohmann::json& signal, const std::vector<std::stri
 /**
  * The CloudEvents 1.0 structured-mode event for one subscription: id, source and type come from the
  * signal envelope (they carry no personal data); `data` is the projected signal.
+ *
+ * `id` replaces the signal's id as the event id when given (a pseudonymous partner's own stand-in).
  */
-std::string render_cloudevent(const nlohmann::json& signal, const nlohmann::json& data);
+std::string render_cloudevent(const nlohmann::json& signal, const nlohmann::json& data, const std::string& id = {});
 
 /** Ordering lane: one student's events always share a lane, so their order is kept. Stable across restarts. */
 std::uint32_t lane_for(const nlohmann::json& signal, std::uint32_t lanes);

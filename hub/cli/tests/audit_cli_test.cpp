@@ -13,23 +13,13 @@
 
 #include "audit/audit.hpp"
 #include "storage/store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace schakel::audit {
 namespace {
 
 class audit_cli_test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "schakel-audit-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "hub.db").string();
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   /** n records, times 1000, 2000, ..., written through the store as the hub writes them. */
   void write_trail(int n) {
     auto s = storage::open_sqlite_store({.path = path_});
@@ -68,8 +58,8 @@ class audit_cli_test : public ::testing::Test {
     return {rc, out.str() + err.str()};
   }
 
-  std::filesystem::path dir_;
-  std::string path_;
+  test::temp_dir dir_{"schakel-audit"};
+  std::string path_ = (dir_ / "hub.db").string();
 };
 
 TEST_F(audit_cli_test, an_intact_trail_verifies) {

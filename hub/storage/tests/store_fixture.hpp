@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace schakel::storage::test_support {
 
@@ -22,17 +23,6 @@ using next_result = std::pair<std::optional<delivery_unit>, std::int64_t>;
 
 class sqlite_store_test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "schakel-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "hub.db").string();
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   std::unique_ptr<store> open() { return open_sqlite_store({.path = path_}); }
 
   static signal_row sig(const std::string& id) {
@@ -80,8 +70,8 @@ class sqlite_store_test : public ::testing::Test {
     return wait(f);
   }
 
-  std::filesystem::path dir_;
-  std::string path_;
+  test::temp_dir dir_{"schakel-store"};
+  std::string path_ = (dir_ / "hub.db").string();
 };
 
 }  // namespace schakel::storage::test_support
