@@ -9,9 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 namespace schakel::connectors::attendance {
+using namespace schakel::connectors::text;  // the shared CSV/date helpers read as this connector's own
 namespace {
 
 using nlohmann::json;
@@ -553,20 +554,6 @@ void ingest_csv(const settings& s, std::string_view body, sdk::ingest_context& c
 // ---------------------------------------------------------------------------------------------
 // JSON
 
-std::string pointer_of(std::string_view key) {
-  std::string out = "/";
-  for (const char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 /** A scalar as text; nullopt for null; sets `bad` for arrays and objects. */
 std::optional<std::string> scalar_text(const json& v, bool& bad) {
   switch (v.type()) {
@@ -597,7 +584,7 @@ class json_reader {
  public:
   json_reader(const settings& s, run& state) : s_(s), state_(state) {
     for (std::size_t f = 0; f < field_count; ++f) {
-      if (s.columns[f]) labels_[f] = pointer_of(s.columns[f]->name);
+      if (s.columns[f]) labels_[f] = json_pointer_of(s.columns[f]->name);
     }
   }
 
@@ -746,33 +733,7 @@ void ingest_json(const settings& s, std::string_view body, bool ndjson, sdk::ing
   state.finish(index);
 }
 
-std::string media_type(std::string_view content_type) {
-  return ascii_lower(trim(content_type.substr(0, content_type.find(';'))));
-}
-
 }  // namespace
-
-body_format choose_format(std::string_view content_type, std::string_view body) noexcept {
-  std::string media;
-  try {
-    media = media_type(content_type);
-  } catch (...) {
-    media.clear();  // out of memory for a content type: fall back to sniffing
-  }
-  if (media == "text/csv" || media == "application/csv") return body_format::csv;
-  if (media == "application/x-ndjson" || media == "application/ndjson" || media == "application/jsonl") {
-    return body_format::ndjson;
-  }
-  if (media == "application/json" || (media.size() > 5 && media.compare(media.size() - 5, 5, "+json") == 0)) {
-    return body_format::json;
-  }
-  if (has_utf8_bom(body)) body.remove_prefix(3);
-  for (const char c : body) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
-    return (c == '[' || c == '{') ? body_format::json : body_format::csv;
-  }
-  return body_format::csv;
-}
 
 connector::connector(std::string_view settings_json) : settings_(parse_settings(settings_json)) {}
 connector::connector(settings s) : settings_(std::move(s)) {}

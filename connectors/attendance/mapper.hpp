@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/body.hpp"
 #include "schakel/plugin.hpp"
 #include "settings.hpp"
 
@@ -15,14 +16,9 @@ namespace schakel::connectors::attendance {
 /** Deepest JSON nesting accepted in a body; deeper bodies fail before parsing (bounded recursion). */
 inline constexpr int max_json_depth = 32;
 
-enum class body_format { csv, json, ndjson };
-
-/**
- * The reader for a body: `text/csv`, `application/csv` -> CSV; `application/json` (and `+json`)
- * -> JSON; `application/x-ndjson`, `application/ndjson`, `application/jsonl` -> NDJSON; anything
- * else -> sniffed: the first byte that is not a space or a BOM is `[` or `{` -> JSON, else CSV.
- */
-body_format choose_format(std::string_view content_type, std::string_view body) noexcept;
+// CSV, JSON or NDJSON: chosen by Content-Type, else sniffed (common/body.hpp).
+using text::body_format;
+using text::choose_format;
 
 class connector {
  public:

@@ -2,10 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text.hpp"
 #include "schakel/plugin.hpp"
-#include "text.hpp"
 
 namespace schakel::connectors::attendance {
+using namespace schakel::connectors::text;  // the shared CSV/date helpers read as this connector's own
 namespace {
 
 using nlohmann::json;

@@ -27,22 +27,6 @@ const json& builtin_defaults() {
   return d;
 }
 
-// Objects merge key by key (recursively); anything else in `over` replaces. Unknown keys are refused
-// here, against the shape of `base`, so the path names where the user wrote them.
-void merge_into(json& base, const json& over, const std::string& path) {
-  if (!over.is_object()) settings_fail(path, "must be an object");
-  for (const auto& [key, value] : over.items()) {
-    const std::string sub = sdk::settings_path(path, key);
-    auto it = base.find(key);
-    if (it == base.end()) settings_fail(sub, "unknown field");
-    if (it->is_object()) {
-      merge_into(*it, value, sub);
-    } else {
-      *it = value;
-    }
-  }
-}
-
 // `m` is complete (built-in defaults merged under everything), so every member read here exists.
 school_settings convert(const json& m, const std::string& path) {
   const sdk::settings_reader root(m, path);
@@ -155,7 +139,7 @@ settings settings::parse(std::string_view json_text) {
   }
   json defaults = builtin_defaults();
   if (auto it = root.find("defaults"); it != root.end() && !it->is_null())
-    merge_into(defaults, *it, "settings.defaults");
+    sdk::merge_settings(defaults, *it, "settings.defaults");
   settings out;
   out.defaults_ = convert(defaults, "settings.defaults");
   if (auto it = root.find("schools"); it != root.end() && !it->is_null()) {
@@ -164,7 +148,7 @@ settings settings::parse(std::string_view json_text) {
       const std::string path = "settings.schools." + brin;
       if (!valid_brin(brin)) settings_fail(path, "the key must be a BRIN: 4 characters, digits or capital letters");
       json merged = defaults;
-      merge_into(merged, override_value, path);
+      sdk::merge_settings(merged, override_value, path);
       out.schools_.emplace(brin, convert(merged, path));
     }
   }

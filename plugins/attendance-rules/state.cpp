@@ -141,15 +141,4 @@ std::set<std::string> parse_index(std::string_view text) {
   return out;
 }
 
-std::string fnv1a_hex(std::string_view text) {
-  std::uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 }  // namespace schakel::plugins::attendance_rules

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schakel/sdk/fingerprint.hpp"
 #include "settings.hpp"
 
 namespace schakel::plugins::attendance_rules {
@@ -63,7 +64,6 @@ student_state parse_student_state(std::string_view text);
 std::string serialize_index(const std::set<std::string>& students);
 std::set<std::string> parse_index(std::string_view text);
 
-/** 16 lowercase hex of FNV-1a 64 over `text`. */
-std::string fnv1a_hex(std::string_view text);
+using sdk::fnv1a_hex;
 
 }  // namespace schakel::plugins::attendance_rules

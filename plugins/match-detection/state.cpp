@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schakel/sdk/days.hpp"
+
 namespace schakel::plugins::match_detection {
 namespace {
 
@@ -14,16 +16,6 @@ constexpr int state_version = 1;
 
 [[noreturn]] void corrupt(const char* what) {
   throw std::runtime_error(std::string("match-detection state: ") + what);
-}
-
-/** Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-std::int32_t days_from_civil(int y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int>(doe) - 719468;
 }
 
 bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
@@ -45,8 +37,7 @@ std::optional<instant> parse_instant(std::string_view t) {
       !digits(t, 14, 2, mi) || t[16] != ':' || !digits(t, 17, 2, s)) {
     return std::nullopt;
   }
-  static constexpr int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  if (!sdk::valid_date(y, mo, d) || h > 23 || mi > 59 || s > 60) return std::nullopt;
   std::size_t pos = 19;
   int millis = 0;
   if (pos < t.size() && t[pos] == '.') {
@@ -76,7 +67,7 @@ std::optional<instant> parse_instant(std::string_view t) {
   }
   if (pos != t.size()) return std::nullopt;
   instant out;
-  out.day = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  out.day = sdk::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   const std::int64_t local_s = static_cast<std::int64_t>(out.day) * 86400 + h * 3600 + mi * 60 + s;
   out.utc_ms = (local_s - static_cast<std::int64_t>(offset_min) * 60) * 1000 + millis;
   return out;

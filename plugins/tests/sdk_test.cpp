@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "schakel/sdk/days.hpp"
+#include "schakel/sdk/fingerprint.hpp"
 #include "schakel/sdk/json_fields.hpp"
 #include "schakel/sdk/processor_services.hpp"
 #include "schakel/sdk/settings_reader.hpp"
@@ -254,6 +256,42 @@ TEST(plugin_sdk_recording_context, completes_ids_and_refuses_on_request) {
   EXPECT_EQ(ctx.emit(R"({"type": "y"})"), "");
   EXPECT_EQ(ctx.emitted.size(), 1u);
   EXPECT_EQ(testing::test_ulid('T', 1).size(), 26u);
+}
+
+TEST(plugin_sdk_settings, merge_replaces_leaves_recurses_into_objects_and_names_unknown_keys) {
+  json base = json::parse(R"({"a": 1, "o": {"x": true, "list": [1, 2]}})");
+  merge_settings(base, json::parse(R"({"o": {"list": [3]}})"), "settings");
+  EXPECT_EQ(base, json::parse(R"({"a": 1, "o": {"x": true, "list": [3]}})"));
+  try {
+    merge_settings(base, json::parse(R"({"o": {"typo": 1}})"), "settings");
+    FAIL() << "an unknown key was accepted";
+  } catch (const config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("settings.o.typo"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown field"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(merge_settings(base, json::parse(R"({"o": 3})"), "settings"), config_error);
+}
+
+TEST(plugin_sdk_days, parse_and_format_round_trip_and_refuse_impossible_dates) {
+  EXPECT_EQ(parse_day("1970-01-01"), 0);
+  EXPECT_EQ(parse_day("1969-12-31"), -1);
+  EXPECT_EQ(parse_day("2024-03-01").value() - parse_day("2024-02-28").value(), 2);  // leap year
+  EXPECT_EQ(parse_day("2027-03-01").value() - parse_day("2027-02-28").value(), 1);
+  EXPECT_FALSE(parse_day("2027-02-29"));
+  EXPECT_FALSE(parse_day("2100-02-29"));  // a century is no leap year
+  EXPECT_TRUE(parse_day("2000-02-29"));   // unless divisible by 400
+  EXPECT_FALSE(parse_day("2026-13-01"));
+  EXPECT_FALSE(parse_day("2026-1-01"));
+  EXPECT_FALSE(parse_day("2026-01-01T00:00:00Z"));
+  for (const char* d : {"1900-03-01", "2000-02-29", "2026-12-31", "2199-01-01"}) {
+    EXPECT_EQ(format_day(parse_day(d).value()), d);
+  }
+}
+
+TEST(plugin_sdk_fingerprint, is_fnv1a_64_in_hex) {
+  EXPECT_EQ(fnv1a_hex(""), "cbf29ce484222325");
+  EXPECT_EQ(fnv1a_hex("a"), "af63dc4c8601ec8c");
+  EXPECT_NE(fnv1a_hex("ab"), fnv1a_hex("ba"));
 }
 
 }  // namespace

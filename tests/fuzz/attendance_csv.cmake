@@ -3,6 +3,6 @@
 set(attendance_dir ${PROJECT_SOURCE_DIR}/connectors/attendance)
 schakel_add_fuzzer(attendance_csv
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/attendance_csv_fuzz.cpp ${attendance_dir}/mapper.cpp ${attendance_dir}/settings.cpp
-          ${attendance_dir}/text.cpp
-  INCLUDES ${attendance_dir}
+          ${PROJECT_SOURCE_DIR}/connectors/common/text.cpp ${PROJECT_SOURCE_DIR}/connectors/common/body.cpp
+  INCLUDES ${attendance_dir} ${PROJECT_SOURCE_DIR}/connectors
   LIBRARIES schakel_plugin_sdk)

@@ -7,61 +7,15 @@
 #include <string>
 #include <vector>
 
-#include "schema/signal_validator.hpp"
-#include "text.hpp"
+#include "common/text.hpp"
+#include "testing/ingest_recorder.hpp"
 
 namespace at = schakel::connectors::attendance;
 using nlohmann::json;
 
 namespace {
 
-struct recorded_rejection {
-  std::int64_t index;
-  std::string field;
-  std::string reason;
-};
-
-const schakel::schema::signal_validator& validator() {
-  static const schakel::schema::signal_validator v;
-  return v;
-}
-
-// Collects what the connector reports and checks every emitted signal against the real schema
-// after adding the fields the hub core sets.
-class recording_context final : public schakel::sdk::ingest_context {
- public:
-  void emit(std::string text, std::int64_t index) override {
-    json signal = json::parse(text);
-    json full = signal;
-    full["id"] = "01JDZ3K7Q8M2X4V6N8P0R2T4W6";
-    full["schema_version"] = "1";
-    full["source"]["connector"] = "attendance";
-    full["source"]["instance"] = "test";
-    full["received_at"] = "2026-11-28T10:00:01.123Z";
-    for (const auto& e : validator().validate(full)) schema_errors.push_back(e.path + ": " + e.reason);
-    raw.push_back(std::move(text));
-    signals.push_back(std::move(signal));
-    indexes.push_back(index);
-  }
-  void reject(std::int64_t index, std::string_view field, std::string_view reason) override {
-    rejections.push_back({index, std::string(field), std::string(reason)});
-  }
-  void fail(std::string_view reason) override {
-    failure = std::string(reason);
-    failed_ = true;
-  }
-  bool failed() const override { return failed_; }
-
-  std::vector<json> signals;
-  std::vector<std::string> raw;
-  std::vector<std::int64_t> indexes;
-  std::vector<recorded_rejection> rejections;
-  std::vector<std::string> schema_errors;
-  std::string failure;
-
- private:
-  bool failed_ = false;
-};
+using recording_context = schakel::plugins::test_support::ingest_recorder;
 
 json codes() {
   return {{"Z", "sick"}, {"ZIEK", "sick"},    {"O", "unauthorised"},       {"ONG", "unauthorised"},
@@ -87,7 +41,7 @@ json inline_settings(json mapping) {
 
 recording_context run(const json& settings, std::string_view body, std::string_view content_type = "text/csv") {
   const at::connector c(settings.dump());
-  recording_context ctx;
+  recording_context ctx("attendance");
   c.ingest(body, content_type, ctx);
   EXPECT_TRUE(ctx.schema_errors.empty()) << ::testing::PrintToString(ctx.schema_errors);
   return ctx;
@@ -124,7 +78,7 @@ TEST(attendance_profiles, magister_like_semicolon_lessons) {
 
   const json& a = ctx.signals[0];
   EXPECT_EQ(a["type"], "nl.schakel.attendance.absence.recorded");
-  EXPECT_EQ(a["source"]["record_id"], "h:" + at::fnv1a64_hex("1001|2026-11-23|1"));
+  EXPECT_EQ(a["source"]["record_id"], "h:" + schakel::connectors::text::fnv1a64_hex("1001|2026-11-23|1"));
   EXPECT_EQ(a["observed_at"], "2026-11-23T00:00:00Z");
   EXPECT_EQ(a["subject"], json::parse(R"({"school": {"brin": "99XX", "vestiging": "00"}, "student_key": "1001",
                                           "class": "2B", "leerjaar": 2, "school_year": "2026-2027"})"));
@@ -371,7 +325,7 @@ TEST(attendance_snapshot, csv_directive_ids_and_completed_per_school) {
       "C;25-11-2026;O;12AB;3\n";
   const auto ctx = run(s, body);
   ASSERT_EQ(ctx.signals.size(), 5u) << describe(ctx);
-  const std::string id = at::fnv1a64_hex(body);
+  const std::string id = schakel::connectors::text::fnv1a64_hex(body);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(ctx.signals[i]["content"]["evidence"]["snapshot"], id);
   EXPECT_EQ(ctx.indexes, (std::vector<std::int64_t>{3, 4, 5, 6, 6}));  // completions: one past the last line
 
@@ -430,7 +384,7 @@ TEST(attendance_snapshot, json_snapshot_object) {
   const auto ctx = run(s, body, "application/json");
   ASSERT_EQ(ctx.signals.size(), 3u) << describe(ctx);
   EXPECT_EQ(ctx.signals[1]["subject"]["student_key"], "1002");
-  EXPECT_EQ(ctx.signals[0]["content"]["evidence"]["snapshot"], at::fnv1a64_hex(body));
+  EXPECT_EQ(ctx.signals[0]["content"]["evidence"]["snapshot"], schakel::connectors::text::fnv1a64_hex(body));
   EXPECT_EQ(ctx.signals[2]["content"]["value"], 2);
   EXPECT_EQ(ctx.signals[2]["subject"]["school"]["brin"], "12AB");
   EXPECT_EQ(ctx.indexes, (std::vector<std::int64_t>{0, 1, 2}));
@@ -460,7 +414,7 @@ TEST(attendance_identity, derived_record_id_survives_a_code_correction) {
   ASSERT_EQ(corrected.signals.size(), 1u);
   ASSERT_EQ(other_lesson.signals.size(), 1u);
   const auto id = sick.signals[0]["source"]["record_id"].get<std::string>();
-  EXPECT_EQ(id, "h:" + at::fnv1a64_hex("1001|2026-11-23|2"));
+  EXPECT_EQ(id, "h:" + schakel::connectors::text::fnv1a64_hex("1001|2026-11-23|2"));
   EXPECT_EQ(corrected.signals[0]["source"]["record_id"], id);
   EXPECT_NE(other_lesson.signals[0]["source"]["record_id"], id);
   EXPECT_EQ(corrected.signals[0]["content"]["evidence"]["category"], "authorised");
@@ -469,7 +423,8 @@ TEST(attendance_identity, derived_record_id_survives_a_code_correction) {
   const auto timed =
       run(somtoday_settings(), "leerlingnummer,datum,begintijd,absentiecategorie,brin\nS-1,23-11-2026,8:30,Z,12AB\n");
   ASSERT_EQ(timed.signals.size(), 1u) << describe(timed);
-  EXPECT_EQ(timed.signals[0]["source"]["record_id"], "h:" + at::fnv1a64_hex("S-1|2026-11-23|08:30"));
+  EXPECT_EQ(timed.signals[0]["source"]["record_id"],
+            "h:" + schakel::connectors::text::fnv1a64_hex("S-1|2026-11-23|08:30"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -615,7 +570,10 @@ TEST(attendance_json, format_choice) {
   EXPECT_EQ(at::choose_format("application/vnd.x+json", ""), at::body_format::json);
   EXPECT_EQ(at::choose_format("application/x-ndjson", ""), at::body_format::ndjson);
   EXPECT_EQ(at::choose_format("", " \n[{}]"), at::body_format::json);
-  EXPECT_EQ(at::choose_format("text/plain", "\xEF\xBB\xBF{}"), at::body_format::json);
+  EXPECT_EQ(at::choose_format("text/plain", "\xEF\xBB\xBF{\"records\": []}"), at::body_format::json);
+  EXPECT_EQ(at::choose_format("", "{\n  \"records\": []\n}"), at::body_format::json);  // pretty-printed
+  // A first line that is a whole object of its own is NDJSON (e.g. the snapshot header line).
+  EXPECT_EQ(at::choose_format("", "{\"snapshot\": {}}\n{\"leerling\": 1}\n"), at::body_format::ndjson);
   EXPECT_EQ(at::choose_format("", "#snapshot from=1-1-2026 to=2-1-2026\n"), at::body_format::csv);
   EXPECT_EQ(at::choose_format("", ""), at::body_format::csv);
 }
@@ -676,30 +634,6 @@ TEST(attendance_settings, inline_mapping_overrides_the_profile) {
   EXPECT_EQ(ctx.signals[0]["type"], "nl.schakel.attendance.absence.recorded");
   EXPECT_FALSE(ctx.signals[0]["content"]["evidence"].contains("lesson_from"));
   EXPECT_EQ(ctx.signals[1]["type"], "nl.schakel.attendance.absence.deleted");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Text helpers
-
-TEST(attendance_text, fnv_and_utf8_and_split) {
-  EXPECT_EQ(at::fnv1a64_hex(""), "cbf29ce484222325");
-  EXPECT_EQ(at::fnv1a64_hex("a"), "af63dc4c8601ec8c");
-  EXPECT_EQ(at::invalid_utf8_at("ab\xC3\xA9"), std::string_view::npos);
-  EXPECT_EQ(at::invalid_utf8_at("ab\xC0\xAF"), 2u);         // overlong
-  EXPECT_EQ(at::invalid_utf8_at("\xED\xA0\x80"), 0u);       // surrogate
-  EXPECT_EQ(at::invalid_utf8_at("x\xF4\x90\x80\x80"), 1u);  // above U+10FFFF
-  EXPECT_EQ(at::invalid_utf8_at("x\xE2\x82"), 1u);          // truncated
-  EXPECT_EQ(at::windows1252_to_utf8("\x80\x81\x9F\xA0\xFF"), "\u20ac\u0081\u0178\u00a0\u00ff");
-
-  const auto r = at::split_csv_line(R"(a;"b;c";"d""e";;)", ';');
-  EXPECT_TRUE(r.error.empty());
-  EXPECT_EQ(r.cells, (std::vector<std::string>{"a", "b;c", "d\"e", "", ""}));
-  EXPECT_FALSE(at::split_csv_line(R"(a;"b"c;d)", ';').error.empty());
-  EXPECT_EQ(at::detect_delimiter("a,b;\"c;d;e\",f"), ',');
-  EXPECT_EQ(at::parse_time("8:05"), 485);
-  EXPECT_EQ(at::parse_time("08:05:30"), 485);
-  EXPECT_FALSE(at::parse_time("24:00"));
-  EXPECT_FALSE(at::parse_time("8:5"));
 }
 
 }  // namespace

@@ -4,41 +4,14 @@
 
 #include <string>
 #include <vector>
+#include "testing/ingest_recorder.hpp"
 
 namespace gj = schakel::connectors::generic_json;
 using nlohmann::json;
 
 namespace {
 
-struct recorded_rejection {
-  std::int64_t index;
-  std::string field;
-  std::string reason;
-};
-
-class recording_context final : public schakel::sdk::ingest_context {
- public:
-  void emit(std::string text, std::int64_t index) override {
-    signals.push_back(json::parse(text));
-    indexes.push_back(index);
-  }
-  void reject(std::int64_t index, std::string_view field, std::string_view reason) override {
-    rejections.push_back({index, std::string(field), std::string(reason)});
-  }
-  void fail(std::string_view reason) override {
-    failure = std::string(reason);
-    failed_ = true;
-  }
-  bool failed() const override { return failed_; }
-
-  std::vector<json> signals;
-  std::vector<std::int64_t> indexes;
-  std::vector<recorded_rejection> rejections;
-  std::string failure;
-
- private:
-  bool failed_ = false;
-};
+using recording_context = schakel::plugins::test_support::ingest_recorder;
 
 // The example mapping of the README, with the fields every signal needs.
 json base_settings() {
@@ -70,7 +43,7 @@ std::string config_error_of(const json& settings) {
 
 recording_context run(const json& settings, std::string_view body, std::string_view content_type = "application/json") {
   gj::connector c(settings.dump());
-  recording_context ctx;
+  recording_context ctx("generic-json");
   c.ingest(body, content_type, ctx);
   return ctx;
 }

@@ -63,6 +63,25 @@ inline nlohmann::json parse_settings_object(std::string_view json_text) {
   return root;
 }
 
+/**
+ * Merges `over` into `base` (the defaults, whose shape is the schema): objects key by key,
+ * recursively; anything else in `over` replaces. A key `base` lacks fails as "unknown field" at the
+ * path where the user wrote it, so a typo is never silently ignored.
+ */
+inline void merge_settings(nlohmann::json& base, const nlohmann::json& over, const std::string& path) {
+  if (!over.is_object()) settings_fail(path, "must be an object");
+  for (const auto& [key, value] : over.items()) {
+    const std::string sub = settings_path(path, key);
+    auto it = base.find(key);
+    if (it == base.end()) settings_fail(sub, "unknown field");
+    if (it->is_object()) {
+      merge_settings(*it, value, sub);
+    } else {
+      *it = value;
+    }
+  }
+}
+
 /** A whole number (also written as 3.0) in [lo, hi]. */
 inline int read_whole_number(const nlohmann::json& v, std::string_view path, int lo, int hi) {
   if (!v.is_number_integer() && !(v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())) {

@@ -1,6 +1,6 @@
 #pragma once
 /**
- * Byte- and text-level helpers of the attendance connector: encodings, CSV line splitting, dates,
+ * Byte- and text-level helpers shared by the file-reading connectors (attendance, tracking): encodings, CSV line splitting, dates,
  * times and the FNV-1a hash behind derived record ids and snapshot ids. No knowledge of signals or
  * settings, so each piece is testable (and fuzzable) on its own.
  */
@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace schakel::connectors::attendance {
+namespace schakel::connectors::text {
 
 /** 64-bit FNV-1a over `bytes`. */
 std::uint64_t fnv1a64(std::string_view bytes) noexcept;
@@ -88,4 +88,4 @@ std::optional<int> parse_count(std::string_view text, int max) noexcept;
 /** Whole years between `birth` and `on` (the birthday itself counts as reached); may be negative. */
 int age_on(const date& birth, const date& on) noexcept;
 
-}  // namespace schakel::connectors::attendance
+}  // namespace schakel::connectors::text

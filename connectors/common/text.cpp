@@ -1,9 +1,9 @@
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <array>
 #include <cstdio>
 
-namespace schakel::connectors::attendance {
+namespace schakel::connectors::text {
 namespace {
 
 bool is_digit(char c) noexcept {
@@ -298,4 +298,4 @@ int age_on(const date& birth, const date& on) noexcept {
   return years;
 }
 
-}  // namespace schakel::connectors::attendance
+}  // namespace schakel::connectors::text
