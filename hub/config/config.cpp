@@ -724,6 +724,13 @@ class semantic_checker {
         errors_.add(schema::join_path(schema::join_path("connectors", i), "name"),
                     "duplicate connector name " + in_quotes(cfg.connectors[i].name));
     }
+    // A token names one source: it decides which instance a POST /v1/observations belongs to, and a
+    // shared token would let one system write as another.
+    for (std::size_t i = 0; i < cfg.connectors.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (!cfg.connectors[i].token.empty() && cfg.connectors[i].token == cfg.connectors[j].token)
+          errors_.add(schema::join_path(schema::join_path("connectors", i), "token"),
+                      "the same token as " + schema::join_path("connectors", j) + "; each instance needs its own");
     // Names beginning with "schakel" are the core's own sources (e.g. schakel-alerts for referrals).
     const auto reserved = [&](const std::string& name, const std::string& at) {
       if (name.rfind("schakel", 0) == 0)
@@ -931,6 +938,7 @@ class semantic_checker {
     out.health_ground = p.value("health_ground", std::string());
     out.basis_reference = p.value("basis_reference", std::string());
     out.consent_framework = p.value("consent_framework", out.consent_framework);
+    out.audience = p.value("audience", out.audience);
     if (const auto* keys = find(p, "pseudonym_keys")) {
       for (std::size_t i = 0; i < keys->size(); ++i) {
         const auto& k = (*keys)[i];
@@ -998,6 +1006,22 @@ class semantic_checker {
     }
     if (out.identity != "pseudonymous" && !out.pseudonym_keys.empty())
       errors_.add(schema::join_path(at, "pseudonym_keys"), "only pseudonymous subscriptions use pseudonym keys");
+    // Staff's free text stays inside the school: only the school's own systems may list it, and a
+    // school system is tied to its schools so it cannot receive another school's notes.
+    if (out.audience == "school") {
+      if (out.identity != "identified")
+        errors_.add(schema::join_path(at, "audience"),
+                    "audience school is the school's own staff: its identity must be identified");
+      if (sub.filter.schools.empty())
+        errors_.add(schema::join_path(at, "audience"),
+                    "an audience school subscription must name its schools in filter.schools");
+    } else {
+      for (std::size_t i = 0; i < sub.fields.size(); ++i)
+        if (sub.fields[i] == "content.note")
+          errors_.add(schema::join_path(fields_at, i),
+                      "content.note is school-internal free text: only a subscription with privacy.audience "
+                      "school may list it");
+    }
     if (out.identity != "aggregate" && may_carry_health_data(sub.filter) && out.legal_basis != "consent" &&
         out.health_ground.empty())
       errors_.add(

@@ -124,6 +124,8 @@ struct privacy_policy {
   std::string basis_reference;  ///< the law or agreement, e.g. "Leerplichtwet 1969 art. 21"
   std::string consent_framework = "avg";      ///< avg | wgbo: who must consent, by age (privacy/consent.hpp)
   std::vector<pseudonym_key> pseudonym_keys;  ///< required for pseudonymous
+  /// partner | school: only the school's own staff systems may receive school-internal free text (content.note)
+  std::string audience = "partner";
 };
 
 struct subscription {

@@ -142,6 +142,10 @@ const gate::partner_view* gate::find(const std::string& subscription) const {
 json gate::payload(const partner_view& view, const json& signal, std::int64_t now_ms) const {
   const auto& sub = *view.sub;
   json out = routing::project(signal, sub.fields);
+  // Staff's free text never leaves the school, whatever the field list says (a listed "content"
+  // would otherwise carry it): check-config refuses listing it, this holds it at run time.
+  if (sub.privacy.audience != "school" && out.contains("content") && out["content"].is_object())
+    out["content"].erase("note");
   if (sub.privacy.identity != "pseudonymous") return out;
   // Hub ids are the same for every partner; passed on as they are, two partners could join their
   // pseudonyms through them. Each partner gets its own stable stand-in instead.

@@ -78,6 +78,8 @@ std::string consent_text(const config::privacy_policy& p) {
 
 std::string identity_text(const config::privacy_policy& p) {
   std::string out = p.identity.empty() ? std::string("(not set)") : p.identity;
+  // Only the school's own staff systems receive staff's free text (content.note).
+  if (p.audience == "school") out += "; school's own staff (receives staff notes)";
   if (p.pseudonym_keys.empty()) return out;
   std::vector<std::string> keys;
   for (const auto& k : p.pseudonym_keys) {

@@ -387,8 +387,12 @@ TEST_F(config_test, requires_long_tokens_without_printing_them) {
 
 TEST_F(config_test, refuses_duplicate_names) {
   EXPECT_EQ(error_of("data_dir: /d\nconnectors:\n  - { name: a, plugin: p, token: " + token +
-                     " }\n  - { name: a, plugin: q, token: " + token + " }\n"),
+                     " }\n  - { name: a, plugin: q, token: " + token + "x }\n"),
             "test.yaml: connectors[1].name: duplicate connector name \"a\"");
+  // One token per source: a shared one would let one system write as another (and is never quoted).
+  const std::string shared = error_of("data_dir: /d\nconnectors:\n  - { name: a, plugin: p, token: " + token +
+                                      " }\n  - { name: b, plugin: observations, token: " + token + " }\n");
+  EXPECT_EQ(shared, "test.yaml: connectors[1].token: the same token as connectors[0]; each instance needs its own");
   const std::string sub =
       "  - name: s\n    partner: P\n    fields: [id]\n    privacy: { identity: identified, purpose: test, legal_basis: "
       "public_task, health_ground: health_care }\n    delivery: { webhook: " +

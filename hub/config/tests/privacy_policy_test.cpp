@@ -129,6 +129,30 @@ TEST(privacy_policy, pseudonymous_needs_keys_and_never_lists_the_student_key) {
   EXPECT_NE(identified_with_keys.find("only pseudonymous subscriptions use pseudonym keys"), std::string::npos);
 }
 
+TEST(privacy_policy, staff_free_text_may_be_listed_only_by_the_schools_own_subscription) {
+  const std::string types = "{ types: [nl.schakel.tracking.score.at_risk], schools: [\"99XX\"] }";
+  const std::string basis = "purpose: mentoring, legal_basis: public_task";
+  // A partner listing content.note: refused, naming the entry.
+  auto e = error_of(config_with(types, "[type, content.note]", "{ identity: identified, " + basis + " }"));
+  EXPECT_NE(e.find("subscriptions[0].fields[1]: content.note is school-internal free text"), std::string::npos) << e;
+  // The school's own system may.
+  EXPECT_EQ(
+      error_of(config_with(types, "[type, content.note]", "{ identity: identified, audience: school, " + basis + " }")),
+      "");
+  // ...but only tied to its schools, and identified.
+  e = error_of(config_with("{ types: [nl.schakel.tracking.score.at_risk] }", "[type, content.note]",
+                           "{ identity: identified, audience: school, " + basis + " }"));
+  EXPECT_NE(e.find("privacy.audience: an audience school subscription must name its schools in filter.schools"),
+            std::string::npos)
+      << e;
+  e = error_of(config_with(types, "[type]", "{ identity: aggregate, audience: school, purpose: trends }"));
+  EXPECT_NE(e.find("privacy.audience: audience school is the school's own staff: its identity must be identified"),
+            std::string::npos)
+      << e;
+  e = error_of(config_with(types, "[type]", "{ identity: identified, audience: everyone, " + basis + " }"));
+  EXPECT_NE(e.find("privacy.audience"), std::string::npos) << e;
+}
+
 TEST(privacy_policy, key_rotation_dates_are_checked) {
   key_file k;
   const auto bad = error_of(

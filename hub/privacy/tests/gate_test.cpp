@@ -105,6 +105,32 @@ TEST_F(gate_test, routes_to_each_matching_subscription_with_stable_lanes) {
   EXPECT_EQ(out[0].subject_ref.find("S-000123"), std::string::npos);
 }
 
+TEST_F(gate_test, staff_free_text_reaches_only_the_schools_own_subscriptions) {
+  json note_signal = row_signal();
+  note_signal["content"]["note"] = "zat alleen in de kantine";
+  auto mentor = sub("mentor");
+  mentor.privacy.audience = "school";
+  mentor.filter.schools = {"12AB"};
+  mentor.fields = {"id", "type", "subject.student_key", "content"};
+  // A partner listing all of content (or, past check-config, content.note itself) still gets no note.
+  auto partner_all = sub("partner_all");
+  partner_all.fields = {"id", "type", "content"};
+  auto partner_note = sub("partner_note");
+  partner_note.fields = {"id", "content.severity", "content.note"};
+  auto pseudo = pseudonymous("pseudo", 'p');
+  pseudo.fields.push_back("content");
+  make({mentor, partner_all, partner_note, pseudo});
+  const auto out = route(note_signal);
+  ASSERT_EQ(out.size(), 4u);
+  for (const auto& item : out) {
+    const bool has_note = item.event_json.find("zat alleen in de kantine") != std::string::npos;
+    EXPECT_EQ(has_note, item.subscription == "mentor") << item.subscription;
+  }
+  const json partner = json::parse(out[1].event_json)["data"];
+  EXPECT_EQ(partner["content"]["severity"], "attention");  // the rest of content still arrives
+  EXPECT_FALSE(partner["content"].contains("note"));
+}
+
 TEST_F(gate_test, denies_by_default_a_subscription_without_a_policy) {
   auto none = sub("none");
   none.privacy = {};

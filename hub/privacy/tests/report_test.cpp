@@ -173,6 +173,24 @@ TEST(privacy_report_csv, all_types_and_default_retention) {
   EXPECT_EQ(rows[1][9], "signals: nl.schakel.jgz.* 90 days, other 730 days; audit: 1826 days");
 }
 
+TEST(privacy_report_csv, the_schools_own_subscription_is_marked_as_receiving_staff_notes) {
+  config::hub_config c;
+  config::subscription s;
+  s.name = "mentor";
+  s.partner = "zorgcoordinator";
+  s.privacy.identity = "identified";
+  s.privacy.audience = "school";
+  s.privacy.legal_basis = "public_task";
+  c.subscriptions.push_back(s);
+  c.subscriptions.push_back(s);
+  c.subscriptions.back().name = "partner";
+  c.subscriptions.back().privacy.audience = "partner";
+  const auto rows = read_csv(privacy_report_csv(c));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1][8], "identified; school's own staff (receives staff notes)");
+  EXPECT_EQ(rows[2][8], "identified");
+}
+
 TEST(privacy_report_csv, no_subscriptions_header_only) {
   const auto rows = read_csv(privacy_report_csv(config::hub_config{}));
   ASSERT_EQ(rows.size(), 1u);
