@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <variant>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
@@ -375,13 +376,9 @@ class hub {
       r.body = metrics_.render();
       co_return r;
     }
-    constexpr std::string_view connectors_prefix = "/v1/connectors/";
-    constexpr std::string_view records_suffix = "/records";
-    if (p.starts_with(connectors_prefix) && p.ends_with(records_suffix) &&
-        p.size() > connectors_prefix.size() + records_suffix.size()) {
-      if (req.method != "POST") co_return method_not_allowed(p, "POST");
-      co_return co_await ingest(
-          req, p.substr(connectors_prefix.size(), p.size() - connectors_prefix.size() - records_suffix.size()));
+    if (auto target = ingest_target(req)) {
+      if (auto* refused = std::get_if<http::response>(&*target)) co_return std::move(*refused);
+      co_return co_await ingest(req, std::get<std::string>(std::move(*target)));
     }
     if (p == "/v1/deadletters" || p.starts_with("/v1/deadletters/")) {
       auto r = dead_letters(req);
@@ -565,6 +562,39 @@ class hub {
     nlohmann::json accepted = nlohmann::json::array();
     for (const auto& a : batch.accepted) accepted.push_back({{"index", a.index}, {"id", a.id}});
     co_return json_response(200, {{"accepted", accepted}, {"rejected", rejections_json(batch.rejected)}});
+  }
+
+  /**
+   * The connector instance a request writes to: /v1/connectors/<instance>/records names it,
+   * /v1/observations takes the observations instance (one per staff system) whose token it carries.
+   * A refusal for those paths; nullopt for every other path.
+   */
+  std::optional<std::variant<std::string, http::response>> ingest_target(const http::request& req) const {
+    const std::string& p = req.path;
+    constexpr std::string_view connectors_prefix = "/v1/connectors/";
+    constexpr std::string_view records_suffix = "/records";
+    if (p.starts_with(connectors_prefix) && p.ends_with(records_suffix) &&
+        p.size() > connectors_prefix.size() + records_suffix.size()) {
+      if (req.method != "POST") return method_not_allowed(p, "POST");
+      return p.substr(connectors_prefix.size(), p.size() - connectors_prefix.size() - records_suffix.size());
+    }
+    if (p != "/v1/observations") return std::nullopt;
+    if (req.method != "POST") return method_not_allowed(p, "POST");
+    std::string instance = observation_instance(req);
+    if (!instance.empty()) return instance;
+    auto r = http::problem(401, "unauthorized", "Unauthorized",
+                           "a staff system's bearer token (an instance of the observations connector) is required", p);
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+
+  /** The observations instance whose token the request carries; empty when none. */
+  std::string observation_instance(const http::request& req) const {
+    const std::string token = bearer(req);
+    std::string found;
+    for (const auto& [name, slot] : instances_)  // every token compared, in constant time each
+      if (slot->config.plugin == "observations" && token_equals(token, slot->config.token)) found = name;
+    return found;
   }
 
   /** The admin token, or a loopback client when no admin token is configured (the demo). */

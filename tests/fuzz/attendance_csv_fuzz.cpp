@@ -10,36 +10,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ingest_contract.hpp"
 #include "mapper.hpp"
 
 namespace {
 
-class checking_context final : public schakel::sdk::ingest_context {
- public:
-  void emit(std::string json, std::int64_t index) override {
-    if (failed_ || index < last_index_) std::abort();
-    last_index_ = index;
-    const auto doc = nlohmann::json::parse(json, nullptr, false);
-    if (!doc.is_object() || !doc.contains("type") || !doc["type"].is_string()) std::abort();
+class checking_context final : public schakel::fuzz::ingest_contract {
+  void check_signal(nlohmann::json& doc) override {
     const auto& type = doc["type"].get_ref<const std::string&>();
     if (type != "nl.schakel.attendance.absence.recorded" && type != "nl.schakel.attendance.absence.deleted" &&
         type != "nl.schakel.attendance.snapshot.completed") {
       std::abort();
     }
   }
-  void reject(std::int64_t index, std::string_view, std::string_view reason) override {
-    if (failed_ || index < last_index_ || reason.empty()) std::abort();
-    last_index_ = index;
-  }
-  void fail(std::string_view reason) override {
-    if (reason.empty() || failed_) std::abort();
-    failed_ = true;
-  }
-  bool failed() const override { return failed_; }
-
- private:
-  bool failed_ = false;
-  std::int64_t last_index_ = -1;
 };
 
 constexpr const char* codes = R"("codes": {"Z": "sick", "ZIEK": "sick", "O": "unauthorised", "G": "authorised",

@@ -12,40 +12,27 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ingest_contract.hpp"
 #include "mapper.hpp"
 
 namespace {
 
 namespace tr = schakel::connectors::tracking;
 
-class checking_context final : public schakel::sdk::ingest_context {
+class checking_context final : public schakel::fuzz::ingest_contract {
  public:
   explicit checking_context(std::size_t band_count) : band_count_(band_count) {}
 
-  void emit(std::string json, std::int64_t index) override {
-    if (failed_ || index < last_index_) std::abort();
-    last_index_ = index;
-    const auto doc = nlohmann::json::parse(json, nullptr, false);
-    if (!doc.is_object() || doc.value("type", "") != tr::measurement_type) std::abort();
+ private:
+  void check_signal(nlohmann::json& doc) override {
+    if (doc["type"] != tr::measurement_type) std::abort();
     const auto& content = doc["content"];
     if (!content.is_object() || !content["severity"].is_string()) std::abort();
     const auto& rank = content["evidence"]["band_rank"];
     if (!rank.is_number_unsigned() || rank.get<std::size_t>() >= band_count_) std::abort();
   }
-  void reject(std::int64_t index, std::string_view, std::string_view reason) override {
-    if (failed_ || index < last_index_ || reason.empty()) std::abort();
-    last_index_ = index;
-  }
-  void fail(std::string_view reason) override {
-    if (reason.empty() || failed_) std::abort();
-    failed_ = true;
-  }
-  bool failed() const override { return failed_; }
 
- private:
   std::size_t band_count_;
-  bool failed_ = false;
-  std::int64_t last_index_ = -1;
 };
 
 const tr::connector& zien() {
