@@ -109,18 +109,6 @@ void drop(const fs::path& dir, const std::string& name, const std::string& conte
   fs::rename(tmp, dir / name);
 }
 
-std::vector<nlohmann::json> of_type(const receiver_process& r, const std::string& type) {
-  std::vector<nlohmann::json> out;
-  for (const auto& e : r.events())
-    if (e["event"]["type"] == type) out.push_back(e["event"]);
-  return out;
-}
-
-fs::path made(const fs::path& p) {
-  fs::create_directories(p);
-  return p;
-}
-
 struct attendance_fixture : ::testing::Test {
   temp_dir dir{"schakel-attendance"};
   fs::path drop_dir = dir / "drop";
@@ -138,16 +126,7 @@ struct attendance_fixture : ::testing::Test {
             method, target, body, {{"Authorization", "Bearer " + admin_token}, {"Content-Type", "application/json"}}});
   }
 
-  /** True once every processor has committed everything in the log. */
-  bool processors_caught_up() {
-    const auto reply = admin("GET", "/v1/processors");
-    if (reply.status != 200) return false;
-    const auto body = nlohmann::json::parse(reply.body, nullptr, false);
-    if (!body.is_object()) return false;
-    for (const auto& p : body["processors"])
-      if (!p.value("caught_up", false)) return false;
-    return true;
-  }
+  bool processors_caught_up() { return test::processors_caught_up(hub.port(), admin_token); }
 
   bool archived(const std::string& name) { return fs::exists(drop_dir / "archive" / name); }
 };
@@ -163,19 +142,19 @@ TEST_F(attendance_fixture, an_export_becomes_mazl_and_leerplicht_alerts_and_a_re
       << hub.log();
   ASSERT_TRUE(wait_until([&] { return processors_caught_up(); }));
 
-  const auto mazl = of_type(coordinator, "nl.schakel.attendance.mazl.triggered");
+  const auto mazl = coordinator.of_type("nl.schakel.attendance.mazl.triggered");
   ASSERT_EQ(mazl.size(), 1u);
   EXPECT_EQ(mazl[0]["data"]["subject"]["student_key"], "1001");
   EXPECT_EQ(mazl[0]["data"]["content"]["evidence"]["referral"], "pending");
   EXPECT_EQ(mazl[0]["data"]["derived_from"].size(), 5u);  // the five record signals of the four reports
-  const auto leerplicht = of_type(officer, "nl.schakel.attendance.leerplicht.threshold_reached");
+  const auto leerplicht = officer.of_type("nl.schakel.attendance.leerplicht.threshold_reached");
   ASSERT_EQ(leerplicht.size(), 1u);
   EXPECT_EQ(leerplicht[0]["data"]["subject"]["student_key"], "2002");
   EXPECT_EQ(leerplicht[0]["data"]["content"]["evidence"]["reached_on"], "2026-11-23");
-  EXPECT_EQ(of_type(coordinator, "nl.schakel.attendance.leerplicht.threshold_reached").size(), 1u);
+  EXPECT_EQ(coordinator.of_type("nl.schakel.attendance.leerplicht.threshold_reached").size(), 1u);
   // Parents not yet informed: nothing has left the school for the JGZ.
   EXPECT_TRUE(jgz.events().empty());
-  EXPECT_EQ(of_type(officer, "nl.schakel.attendance.mazl.triggered").size(), 0u);
+  EXPECT_EQ(officer.of_type("nl.schakel.attendance.mazl.triggered").size(), 0u);
 
   // Refused referrals: each with a specific reason, none reaching the JGZ.
   const std::string mazl_id = mazl[0]["id"];
@@ -203,7 +182,7 @@ TEST_F(attendance_fixture, an_export_becomes_mazl_and_leerplicht_alerts_and_a_re
                         R"({"parents_informed_on":"2026-11-23","informed_by":"mentor"})");
   ASSERT_EQ(ok.status, 202u) << ok.body;
   ASSERT_TRUE(wait_until([&] { return jgz.events().size() >= 1; })) << hub.log();
-  const auto referred = of_type(jgz, "nl.schakel.attendance.mazl.referred");
+  const auto referred = jgz.of_type("nl.schakel.attendance.mazl.referred");
   ASSERT_EQ(referred.size(), 1u);
   const auto& data = referred[0]["data"];
   EXPECT_EQ(data["subject"]["student_key"], "1001");
@@ -232,14 +211,14 @@ TEST_F(attendance_fixture, an_export_becomes_mazl_and_leerplicht_alerts_and_a_re
   drop(drop_dir, "export-4.csv", corrected);
   ASSERT_TRUE(wait_until(
       [&] {
-        return of_type(coordinator, "nl.schakel.attendance.alert.retracted").size() == 1 &&
-               of_type(jgz, "nl.schakel.attendance.alert.retracted").size() == 1;
+        return coordinator.of_type("nl.schakel.attendance.alert.retracted").size() == 1 &&
+               jgz.of_type("nl.schakel.attendance.alert.retracted").size() == 1;
       },
       std::chrono::seconds(20)))
       << hub.log();
-  EXPECT_EQ(of_type(coordinator, "nl.schakel.attendance.alert.retracted")[0]["data"]["content"]["evidence"]["retracts"],
+  EXPECT_EQ(coordinator.of_type("nl.schakel.attendance.alert.retracted")[0]["data"]["content"]["evidence"]["retracts"],
             mazl_id);
-  EXPECT_EQ(of_type(officer, "nl.schakel.attendance.alert.retracted").size(), 0u);
+  EXPECT_EQ(officer.of_type("nl.schakel.attendance.alert.retracted").size(), 0u);
 }
 
 TEST_F(attendance_fixture, bad_lines_are_quarantined_with_their_line_numbers_and_the_good_lines_are_kept) {
@@ -252,7 +231,8 @@ TEST_F(attendance_fixture, bad_lines_are_quarantined_with_their_line_numbers_and
            "2002;02-11-2026;1-4;O;3A;3;R6\n");
   // The report is written before the file is moved: wait for both, not for the first.
   ASSERT_TRUE(wait_until([&] {
-    return fs::exists(drop_dir / "quarantine" / "bad.csv.error.json") && fs::exists(drop_dir / "quarantine" / "bad.csv");
+    return fs::exists(drop_dir / "quarantine" / "bad.csv.error.json") &&
+           fs::exists(drop_dir / "quarantine" / "bad.csv");
   })) << hub.log();
   EXPECT_FALSE(fs::exists(drop_dir / "bad.csv"));
   std::ifstream in(drop_dir / "quarantine" / "bad.csv.error.json");

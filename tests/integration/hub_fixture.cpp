@@ -117,4 +117,27 @@ std::size_t receiver_process::distinct_events() const {
   return ids.size();
 }
 
+std::vector<nlohmann::json> receiver_process::of_type(const std::string& type) const {
+  std::vector<nlohmann::json> out;
+  for (const auto& e : events())
+    if (e["event"]["type"] == type) out.push_back(e["event"]);
+  return out;
+}
+
+fs::path made(const fs::path& p) {
+  fs::create_directories(p);
+  return p;
+}
+
+bool processors_caught_up(std::uint16_t port, const std::string& admin_token, const fs::path& ca_file) {
+  const auto reply =
+      send(port, http_call{"GET", "/v1/processors", {}, {{"Authorization", "Bearer " + admin_token}}}, ca_file);
+  if (reply.status != 200) return false;
+  const auto body = nlohmann::json::parse(reply.body, nullptr, false);
+  if (!body.is_object() || !body.contains("processors")) return false;
+  for (const auto& p : body["processors"])
+    if (!p.value("caught_up", false)) return false;
+  return true;
+}
+
 }  // namespace schakel::test

@@ -78,6 +78,8 @@ class receiver_process {
   std::vector<nlohmann::json> events() const;
   /** Distinct CloudEvent ids received. */
   std::size_t distinct_events() const;
+  /** The CloudEvents (the `event` of each delivery) of one type, in arrival order. */
+  std::vector<nlohmann::json> of_type(const std::string& type) const;
   child_process& process() { return *proc_; }
 
  private:
@@ -86,5 +88,12 @@ class receiver_process {
   std::uint16_t port_ = 0;
   bool tls_ = false;
 };
+
+/** Creates `p` (and its parents) and returns it: for members initialised in order. */
+std::filesystem::path made(const std::filesystem::path& p);
+
+/** True once every processor of the hub on `port` has committed everything in the log (GET /v1/processors). */
+bool processors_caught_up(std::uint16_t port, const std::string& admin_token,
+                          const std::filesystem::path& ca_file = {});
 
 }  // namespace schakel::test

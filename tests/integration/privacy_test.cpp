@@ -81,11 +81,6 @@ cli_result run_cli(const fs::path& dir, const std::vector<std::string>& args, co
   return r;
 }
 
-fs::path made(const fs::path& p) {
-  fs::create_directories(p);
-  return p;
-}
-
 std::string read_all(const fs::path& file) {
   std::ifstream in(file);
   return {std::istreambuf_iterator<char>(in), {}};
