@@ -5,7 +5,14 @@
 # attendance officer the leerplicht alert at once, the JGZ doctor gets the M@ZL referral only after the
 # school records that the parents were informed. Three partner receivers verify every signature.
 # Everything stays on 127.0.0.1.
+#
+# `bash deploy/demo.sh tracking` runs the tracking capability instead (deploy/examples/tracking.yaml):
+# two rounds of a tracking-system export become at-risk, decline and quiet-withdrawal alerts, and two
+# staff systems post observations; the school's mentor/ZAT coordinator receives them, with the
+# staff's remark, which never leaves the school.
 set -euo pipefail
+scenario=${1:-attendance}
+case "$scenario" in attendance | tracking) ;; *) echo "usage: $0 [attendance|tracking]" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 root=$(pwd)
 build=${SCHAKEL_BUILD_DIR:-$root/build}/release
@@ -13,7 +20,8 @@ build=${SCHAKEL_BUILD_DIR:-$root/build}/release
 bash deploy/install-deps.sh
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j "$(nproc)" --target schakel schakel-receiver attendance attendance-rules
+cmake --build "$build" -j "$(nproc)" --target schakel schakel-receiver attendance attendance-rules tracking \
+  tracking-trends observations
 
 work=$(mktemp -d /tmp/schakel-demo.XXXXXX)
 pids=()
@@ -50,20 +58,66 @@ show() {  # name: one line per event, the fields that partner may see
     "$work/$1/received.jsonl"
 }
 
+start_hub() {  # config
+  echo "== checking the configuration"
+  "$build/bin/schakel" check-config "$1"
+  echo "== starting the hub (SQLite in $SCHAKEL_DATA_DIR)"
+  "$build/bin/schakel" serve --config "$1" 2>"$work/hub.log" &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$SCHAKEL_DATA_DIR/port" ] && break; sleep 0.1; done
+  port=$(cat "$SCHAKEL_DATA_DIR/port")
+}
+post() {  # token, path, content type, file: prints accepted/rejected
+  curl -sS -H "Authorization: Bearer $1" -H "Content-Type: $3" --data-binary "@$4" "http://127.0.0.1:$port$2" |
+    jq -c '{accepted: (.accepted // [] | length), rejected: (.rejected // .extensions.rejected // [])}'
+}
+finish() {  # config, name of the partner for the report
+  echo "== the privacy officer's view (schakel privacy report)"
+  "$build/bin/schakel" privacy report "$1" 2>/dev/null | grep -E "^\| $2" | cut -d'|' -f2,3,6,9,10 || true
+  echo "== every disclosure is in the hash-chained audit trail (schakel audit verify / export)"
+  "$build/bin/schakel" audit verify --config "$1"
+  "$build/bin/schakel" audit export --config "$1" | jq -c '{action, actor, purpose, subject, object_type}' | head -4
+  echo "== hub metrics (excerpt)"
+  curl -sS "http://127.0.0.1:$port/metrics" |
+    grep -E '^schakel_(signals_stored_total|processor_derived_total|deliveries_total)' || true
+  echo "== done: stopping; nothing left behind but $work"
+}
+
+if [ "$scenario" = tracking ]; then
+  export SCHAKEL_LVS_TOKEN=$(openssl rand -hex 24) SCHAKEL_STAFF_TOKEN=$(openssl rand -hex 24) \
+    SCHAKEL_CARETAKER_TOKEN=$(openssl rand -hex 24)
+  echo "== starting the mentor/ZAT coordinator's receiver (it verifies every Standard Webhooks signature)"
+  start_receiver mentor SCHAKEL_MENTOR
+  config=deploy/examples/tracking.yaml
+  start_hub "$config"
+  echo "== the tracking system pushes the autumn round, then the spring round (line 8 has an impossible date)"
+  post "$SCHAKEL_LVS_TOKEN" /v1/connectors/tracking/records text/csv deploy/examples/tracking-export-autumn.csv
+  post "$SCHAKEL_LVS_TOKEN" /v1/connectors/tracking/records text/csv deploy/examples/tracking-export-spring.csv
+  wait_for mentor 4
+  echo "== the mentor/ZAT coordinator received:"
+  jq -r '.event | "   \(.type)  student \(.data.subject.student_key)  \(.data.content.evidence.scale // "")" +
+    " \(.data.content.evidence.reason // "")"' "$work/mentor/received.jsonl"
+  echo "== staff post observations: the staff portal (with a remark), then the caretaker app (no free text)"
+  post "$SCHAKEL_STAFF_TOKEN" /v1/observations application/json deploy/examples/tracking-observations.json
+  echo '{"student_key": "2002", "category": "long_sleeves_warm_weather", "severity": "attention",
+         "observer_role": "caretaker", "observed_at": "2027-06-15"}' >"$work/caretaker.json"
+  post "$SCHAKEL_CARETAKER_TOKEN" /v1/observations application/json "$work/caretaker.json"
+  wait_for mentor 7
+  echo "== the mentor/ZAT coordinator received the observations (the remark stays inside the school):"
+  jq -r 'select(.event.type == "nl.schakel.observation.recorded") | .event.data |
+    "   \(.content.evidence.category) (\(.content.evidence.observer_role), \(.governance.data_category))" +
+    "  student \(.subject.student_key)  \(.content.note // "")"' "$work/mentor/received.jsonl"
+  finish "$config" mentor-zat
+  exit 0
+fi
+
 echo "== starting three partners' receivers (each verifies every Standard Webhooks signature)"
 start_receiver coordinator SCHAKEL_COORDINATOR
 start_receiver jgz SCHAKEL_JGZ
 start_receiver officer SCHAKEL_OFFICER
 
 config=deploy/examples/attendance.yaml
-echo "== checking the configuration"
-"$build/bin/schakel" check-config "$config"
-
-echo "== starting the hub (SQLite in $SCHAKEL_DATA_DIR, drop folder $SCHAKEL_DROP_DIR)"
-"$build/bin/schakel" serve --config "$config" 2>"$work/hub.log" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$SCHAKEL_DATA_DIR/port" ] && break; sleep 0.1; done
-port=$(cat "$SCHAKEL_DATA_DIR/port")
+start_hub "$config"
 
 echo "== the school's administration system drops its absence export (write, then rename)"
 cp deploy/examples/attendance-export.csv "$SCHAKEL_DROP_DIR/.export.csv.tmp"
@@ -91,12 +145,4 @@ wait_for jgz 1
 echo "== the JGZ doctor received (only the fields its subscription allows):"
 show jgz
 echo "== the export was archived: $(ls "$SCHAKEL_DROP_DIR/archive")"
-echo "== the privacy officer's view: who gets what, and why (schakel privacy report)"
-"$build/bin/schakel" privacy report "$config" 2>/dev/null | grep -E '^\| (attendance-|jgz-)' | cut -d'|' -f2,3,6,9,10 || true
-echo "== every disclosure is in the hash-chained audit trail (schakel audit verify / export)"
-"$build/bin/schakel" audit verify --config "$config"
-"$build/bin/schakel" audit export --config "$config" | jq -c '{action, actor, purpose, subject, object_type}' | head -4
-echo "== hub metrics (excerpt)"
-curl -sS "http://127.0.0.1:$port/metrics" |
-  grep -E '^schakel_(signals_stored_total|processor_derived_total|deliveries_total)' || true
-echo "== done: stopping; nothing left behind but $work"
+finish "$config" "(attendance-|jgz-)"
