@@ -1,4 +1,5 @@
-// The `schakel` command: serve, check-config, version, deadletters, alerts, calendar, audit, privacy, consent.
+// The `schakel` command: serve, check-config, version, deadletters, alerts, calendar, audit, privacy, consent,
+// links, parked.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "calendar/calendar.hpp"
 #include "calendar/calendar_cli.hpp"
 #include "cli/admin_client.hpp"
+#include "cli/link_commands.hpp"
 #include "cli/privacy_commands.hpp"
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
@@ -79,11 +81,13 @@ int main(int argc, char** argv) {
   cal_show->add_option("--to", cal_to, "Last date (YYYY-MM-DD), default 2027-07-31");
 
   cli::privacy_commands privacy_cmds(app);
+  cli::link_commands link_cmds(app);
 
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (privacy_cmds.selected()) return privacy_cmds.run();
+    if (link_cmds.selected()) return link_cmds.run();
     if (*version) {
       std::cout << "schakel " << SCHAKEL_VERSION << " (signal schema v1, plugin ABI 1.1)\n";
       return 0;

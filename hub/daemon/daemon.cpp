@@ -29,6 +29,7 @@
 #include "common/log.hpp"
 #include "common/signal.hpp"
 #include "daemon/consent_api.hpp"
+#include "daemon/link_api.hpp"
 #include "delivery/delivery_service.hpp"
 #include "http/server.hpp"
 #include "ingress/drop_folder.hpp"
@@ -55,13 +56,16 @@ namespace {
  */
 asio::awaitable<std::error_code> await_append(storage::store& store, std::vector<storage::signal_row> rows,
                                               std::vector<storage::outbox_item> items,
-                                              std::vector<storage::state_write> state = {}) {
+                                              std::vector<storage::state_write> state = {},
+                                              std::vector<storage::parked_signal> parked = {}) {
   const auto ex = co_await asio::this_coro::executor;
-  auto initiation = [&store, &rows, &items, &state, &ex](auto handler) {
+  auto initiation = [&store, &rows, &items, &state, &parked, &ex](auto handler) {
     auto shared = std::make_shared<decltype(handler)>(std::move(handler));
     auto target = asio::get_associated_executor(*shared, ex);
     auto done = [shared, target](std::error_code ec) { asio::post(target, [shared, ec]() mutable { (*shared)(ec); }); };
-    if (state.empty()) {
+    if (!parked.empty()) {
+      store.append_with_parked(std::move(rows), std::move(items), std::move(state), std::move(parked), std::move(done));
+    } else if (state.empty()) {
       store.append(std::move(rows), std::move(items), std::move(done));
     } else {
       store.append_with_state(std::move(rows), std::move(items), std::move(state), std::move(done));
@@ -70,6 +74,21 @@ asio::awaitable<std::error_code> await_append(storage::store& store, std::vector
   auto ec = co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(initiation,
                                                                                                 asio::use_awaitable);
   co_return ec;
+}
+
+/**
+ * The `accepted` list of an ingest answer. A parked report (docs/linking.md) is stored but waits for
+ * its link: marked so, since the source may forget it all the same. Outside the coroutine: g++ 12
+ * mishandles braced initialisers in coroutine bodies.
+ */
+nlohmann::json accepted_json(const std::vector<pipeline::accepted_signal>& accepted) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& a : accepted) {
+    nlohmann::json one = {{"index", a.index}, {"id", a.id}};
+    if (a.parked) one["parked"] = true;
+    out.push_back(std::move(one));
+  }
+  return out;
 }
 
 /** Compares digests, so the time taken tells nothing about the token, not even its length. */
@@ -150,11 +169,19 @@ class hub {
                                     ? privacy::load_or_create_key_file(fs::path(cfg_.data_dir) / "hub.key")
                                     : privacy::load_key_file(cfg_.privacy.hub_key_file);
     gate_ = std::make_unique<privacy::gate>(cfg_, hub_key, consents_, &metrics_);
-    pipeline_ = std::make_unique<pipeline::ingest_pipeline>(validator_, *gate_);
+    // JGZ reports linked by BSN (docs/linking.md): the links recorded so far.
+    for (auto& l : store_->load_links()) links_.put(l.link_hash, {l.brin, l.vestiging, l.student_key});
+    pipeline_ = std::make_unique<pipeline::ingest_pipeline>(validator_, *gate_, &links_);
     consent_api_ = std::make_unique<consent_api>(*store_, *gate_, consents_, [this] {
       for (const auto& s : cfg_.subscriptions) delivery_->notify(s.name);
     });
     consent_api_->load();
+    link_api_ = std::make_unique<link_api>(*store_, *gate_, *pipeline_, links_,
+                                           [this](const std::vector<std::string>& subscriptions) {
+                                             for (const auto& s : subscriptions) delivery_->notify(s);
+                                             wake_processors();
+                                           });
+    unpark_linked();
     register_metrics();
     const fs::path plugin_dir = cfg_.plugin_dir.empty() ? plugin_host::default_plugin_dir() : fs::path(cfg_.plugin_dir);
     const plugin_host::host_services services{store_.get(), school_day_lookup(calendars_)};
@@ -268,6 +295,36 @@ class hub {
     }
   }
 
+  /**
+   * At start-up: parked reports whose link exists already move into the log (a crash between
+   * recording a link and moving its reports, or a report parked while its link was being recorded).
+   */
+  void unpark_linked() {
+    pipeline::batch b;
+    std::vector<std::string> ids;
+    for (const auto& p : store_->list_parked()) {
+      const auto student = links_.find(p.link_hash);
+      if (!student) continue;
+      std::string error;
+      if (pipeline_->unpark(p, *student, now_ms(), b, error)) {
+        ids.push_back(p.id);
+      } else {
+        log::error("link.unpark_refused", {{"signal_id", p.id}, {"reason", error}});
+      }
+    }
+    if (ids.empty()) return;
+    std::promise<std::error_code> done;
+    auto stored = done.get_future();
+    const auto n = ids.size();
+    store_->unpark(std::move(ids), std::move(b.rows), std::move(b.items),
+                   [&done](std::error_code ec) { done.set_value(ec); });
+    if (const auto ec = stored.get()) {
+      log::error("link.unpark_failed", {{"error", ec.message()}});
+      return;
+    }
+    log::info("link.unparked_at_start", {{"signals", n}});
+  }
+
   void wake_processors() {
     for (auto& r : runners_) r->wake();
   }
@@ -337,8 +394,8 @@ class hub {
          false}};
     std::promise<std::error_code> done;
     auto stored = done.get_future();
-    store_->append_with_state(std::move(batch.rows), std::move(batch.items), std::move(mark),
-                              [&done](std::error_code ec) { done.set_value(ec); });
+    store_->append_with_parked(std::move(batch.rows), std::move(batch.items), std::move(mark), std::move(batch.parked),
+                               [&done](std::error_code ec) { done.set_value(ec); });
     if (const auto ec = stored.get()) {
       log::error("drop.store_failed", {{"instance", slot.config.name}, {"error", ec.message()}});
       out.result = outcome::retry_later;
@@ -388,6 +445,11 @@ class hub {
       if (co_await await_audit(*store_, audit))
         co_return http::problem(503, "store-unavailable", "Not available", "the access could not be audited; retry", p);
       co_return r;
+    }
+    if (p == "/v1/links" || p == "/v1/parked") {
+      if (!admin_or_local(req))
+        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
+      co_return co_await link_api_->handle(req, actor_of(req));
     }
     if (p == "/v1/consents" || p.starts_with("/v1/consents/")) {
       if (!admin_or_local(req))
@@ -546,7 +608,8 @@ class hub {
                                                      : std::to_string(batch.rejected.size()) + " record(s) rejected",
                               req.path, {{"rejected", rejections_json(batch.rejected)}});
     }
-    auto ec = co_await await_append(*store_, std::move(batch.rows), std::move(batch.items));
+    auto ec =
+        co_await await_append(*store_, std::move(batch.rows), std::move(batch.items), {}, std::move(batch.parked));
     if (ec) {
       log::error("ingest.store_failed", {{"instance", slot.config.name}, {"error", ec.message()}});
       auto r =
@@ -559,8 +622,7 @@ class hub {
     wake_processors();
     slot.latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 
-    nlohmann::json accepted = nlohmann::json::array();
-    for (const auto& a : batch.accepted) accepted.push_back({{"index", a.index}, {"id", a.id}});
+    nlohmann::json accepted = accepted_json(batch.accepted);
     co_return json_response(200, {{"accepted", accepted}, {"rejected", rejections_json(batch.rejected)}});
   }
 
@@ -758,9 +820,11 @@ class hub {
   asio::io_context& ioc_;
   schema::signal_validator validator_;
   privacy::consent_registry consents_;
+  privacy::link_registry links_;
   std::unique_ptr<privacy::gate> gate_;
   std::unique_ptr<pipeline::ingest_pipeline> pipeline_;
   std::unique_ptr<consent_api> consent_api_;
+  std::unique_ptr<link_api> link_api_;
   metrics::registry metrics_;
   std::unique_ptr<storage::store> store_;
   std::map<std::string, std::unique_ptr<instance_slot>> instances_;

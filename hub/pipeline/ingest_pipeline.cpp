@@ -8,8 +8,22 @@
 
 namespace schakel::pipeline {
 
-ingest_pipeline::ingest_pipeline(const schema::signal_validator& validator, const privacy::gate& gate)
-    : validator_(validator), gate_(gate) {}
+namespace {
+
+/** The subject becomes the linked student's: key and school replace the hash. */
+void link_subject(nlohmann::json& signal, const privacy::linked_student& student) {
+  auto& subject = signal["subject"];
+  subject["student_key"] = student.student_key;
+  nlohmann::json school = {{"brin", student.brin}};
+  if (!student.vestiging.empty()) school["vestiging"] = student.vestiging;
+  subject["school"] = std::move(school);
+}
+
+}  // namespace
+
+ingest_pipeline::ingest_pipeline(const schema::signal_validator& validator, const privacy::gate& gate,
+                                 const privacy::link_registry* links)
+    : validator_(validator), gate_(gate), links_(links) {}
 
 batch ingest_pipeline::process(const plugin_host::ingest_result& result, const std::string& instance,
                                const std::string& plugin, std::int64_t received_ms) const {
@@ -37,14 +51,36 @@ batch ingest_pipeline::process(const plugin_host::ingest_result& result, const s
     if (!signal.contains("observed_at")) signal["observed_at"] = received_at;
 
     // Before validation, so that a BSN replaced by its keyed hash is what gets validated and stored.
-    if (auto screened = gate_.screen(signal, instance); !screened.accepted) {
+    const auto screened = gate_.screen(signal, instance);
+    if (!screened.accepted) {
       out.rejected.push_back({index, screened.field, screened.reason});
       continue;
+    }
+    bool park = false;
+    if (!screened.link_hash.empty() && links_ != nullptr) {
+      if (const auto student = links_->find(screened.link_hash)) {
+        link_subject(signal, *student);
+      } else {
+        park = true;  // kept (validated, stored) until the link appears; routed only then
+      }
     }
 
     if (!validator_.is_valid(signal)) {
       // The detailed walk runs only for failures; valid signals take the fast path.
       for (const auto& e : validator_.validate(signal)) out.rejected.push_back({index, e.path, e.reason});
+      continue;
+    }
+    if (park) {
+      storage::parked_signal p;
+      p.id = id;
+      p.type = signal["type"].get<std::string>();
+      p.instance = instance;
+      p.plugin = plugin;
+      p.link_hash = screened.link_hash;
+      p.received_ms = received_ms;
+      p.json = signal.dump();
+      out.parked.push_back(std::move(p));
+      out.accepted.push_back({index, id, true});
       continue;
     }
     storage::signal_row row;
@@ -83,6 +119,35 @@ std::string ingest_pipeline::derive(std::string_view json, const std::string& in
       out.touched_subscriptions.push_back(std::move(s));
   out.accepted.push_back(b.accepted.front());
   return b.accepted.front().id;
+}
+
+bool ingest_pipeline::unpark(const storage::parked_signal& parked, const privacy::linked_student& student,
+                             std::int64_t now_ms, batch& out, std::string& error) const {
+  nlohmann::json signal = nlohmann::json::parse(parked.json, nullptr, false);
+  if (!signal.is_object() || !signal.contains("subject") || !signal["subject"].is_object()) {
+    error = "the parked signal is not a signal";
+    return false;
+  }
+  link_subject(signal, student);
+  if (!validator_.is_valid(signal)) {
+    const auto errors = validator_.validate(signal);
+    error = errors.empty() ? std::string("not valid") : errors.front().path + ": " + errors.front().reason;
+    return false;
+  }
+  storage::signal_row row;
+  row.id = parked.id;
+  row.type = parked.type;
+  row.instance = parked.instance;
+  row.json = signal.dump();
+  const std::size_t before = out.items.size();
+  gate_.route(signal, parked.id, now_ms, out.items);
+  for (std::size_t k = before; k < out.items.size(); ++k)
+    if (std::find(out.touched_subscriptions.begin(), out.touched_subscriptions.end(), out.items[k].subscription) ==
+        out.touched_subscriptions.end())
+      out.touched_subscriptions.push_back(out.items[k].subscription);
+  out.rows.push_back(std::move(row));
+  out.accepted.push_back({0, parked.id});
+  return true;
 }
 
 }  // namespace schakel::pipeline

@@ -13,6 +13,7 @@
 
 #include "plugin_host/plugin_host.hpp"
 #include "privacy/gate.hpp"
+#include "privacy/links.hpp"
 #include "storage/store.hpp"
 
 namespace schakel::schema {
@@ -24,12 +25,14 @@ namespace schakel::pipeline {
 struct accepted_signal {
   std::int64_t index = 0;  ///< the source record it came from
   std::string id;
+  bool parked = false;  ///< stored, but waiting for a link before it enters the log (docs/linking.md)
 };
 
 /** The outcome of one request: what to store, what to report back. */
 struct batch {
   std::vector<storage::signal_row> rows;
   std::vector<storage::outbox_item> items;
+  std::vector<storage::parked_signal> parked;  ///< accepted, stored, not yet in the log: no link yet
   std::vector<accepted_signal> accepted;
   std::vector<plugin_host::rejection> rejected;  ///< connector rejections plus schema failures
   std::vector<std::string> touched_subscriptions;
@@ -37,7 +40,12 @@ struct batch {
 
 class ingest_pipeline {
  public:
-  ingest_pipeline(const schema::signal_validator& validator, const privacy::gate& gate);
+  /**
+   * `links` (may be null: then nothing links and nothing parks): a signal whose `link` field held a BSN
+   * takes the linked student's key and school, or is parked when there is no link yet.
+   */
+  ingest_pipeline(const schema::signal_validator& validator, const privacy::gate& gate,
+                  const privacy::link_registry* links = nullptr);
 
   /**
    * Normalises, validates and routes each signal of one connector result. A signal that fails
@@ -55,9 +63,17 @@ class ingest_pipeline {
   std::string derive(std::string_view json, const std::string& instance, const std::string& plugin,
                      std::int64_t received_ms, batch& out, std::string& error) const;
 
+  /**
+   * A parked signal whose link has appeared: it takes the student's key and school, is validated and
+   * routed now (the policies of this moment apply) into `out`. False with `error` when it is refused.
+   */
+  bool unpark(const storage::parked_signal& parked, const privacy::linked_student& student, std::int64_t now_ms,
+              batch& out, std::string& error) const;
+
  private:
   const schema::signal_validator& validator_;
   const privacy::gate& gate_;
+  const privacy::link_registry* links_;
 };
 
 }  // namespace schakel::pipeline

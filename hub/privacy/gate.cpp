@@ -90,7 +90,9 @@ screen_result gate::screen(json& signal, const std::string& instance) const {
                                                             : std::string();
       // pseudonymise and link store the same keyed hash: the difference is what the field is for
       // (a JGZ report links through it), not how it is kept.
-      if (is_bsn(text)) value = keyed_hash(hub_key_, "bsn:" + nine_digits(text));
+      if (!is_bsn(text)) continue;
+      value = keyed_hash(hub_key_, "bsn:" + nine_digits(text));
+      if (use == "link") r.link_hash = value.get<std::string>();
     }
   }
   const auto found = find_bsn_fields(signal, not_scanned);
@@ -103,6 +105,12 @@ screen_result gate::screen(json& signal, const std::string& instance) const {
         "looks like one";
   }
   return r;
+}
+
+std::string gate::bsn_link_hash(std::string_view bsn) const {
+  const std::string text(bsn);
+  if (!is_bsn(text)) return {};
+  return keyed_hash(hub_key_, "bsn:" + nine_digits(text));
 }
 
 std::string gate::subject_ref(const std::string& brin, const std::string& student_key) const {

@@ -36,6 +36,8 @@ struct screen_result {
   bool accepted = true;
   std::string field;   ///< the refused field's dotted path
   std::string reason;  ///< why; never the value
+  /// The keyed hash of a BSN found in a field declared `link` (the JGZ report links through it); else empty.
+  std::string link_hash;
 };
 
 struct delivery_verdict {
@@ -54,6 +56,9 @@ class gate {
 
   /** BSN handling for a normalised signal from `instance` (may rewrite declared key fields). */
   screen_result screen(nlohmann::json& signal, const std::string& instance) const;
+
+  /** The hub's keyed hash of a BSN, as `screen` stores it for a `link` field; "" when `bsn` is no BSN. */
+  std::string bsn_link_hash(std::string_view bsn) const;
 
   /** Appends one outbox item per subscription the signal matches and the policy allows. */
   void route(const nlohmann::json& signal, const std::string& signal_id, std::int64_t now_ms,

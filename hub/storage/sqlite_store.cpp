@@ -25,7 +25,7 @@ namespace {
 using detail::connection;
 using detail::from_sqlite;
 
-constexpr int current_schema = 3;
+constexpr int current_schema = 4;
 constexpr std::string_view single_content_type = "application/cloudevents+json";
 constexpr std::string_view batch_content_type = "application/cloudevents-batch+json";
 constexpr std::size_t max_error_text = 1024;   // last_error / dead reason: status lines, not documents
@@ -128,6 +128,28 @@ CREATE TABLE consents (
   recorded_ms INTEGER NOT NULL,
   json        TEXT    NOT NULL
 );
+)sql",
+    // 3 -> 4: linking JGZ reports (docs/linking.md). Links by the hub's keyed hash of a BSN, and the
+    // signals that wait for one: stored before the source's answer, outside the log until linked.
+    R"sql(
+CREATE TABLE student_links (
+  link_hash   TEXT    PRIMARY KEY NOT NULL,
+  brin        TEXT    NOT NULL,
+  vestiging   TEXT    NOT NULL,
+  student_key TEXT    NOT NULL,
+  recorded_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE parked_signals (
+  seq         INTEGER PRIMARY KEY,
+  id          TEXT    NOT NULL UNIQUE,
+  type        TEXT    NOT NULL,
+  instance    TEXT    NOT NULL,
+  plugin      TEXT    NOT NULL,
+  link_hash   TEXT    NOT NULL,
+  received_ms INTEGER NOT NULL,
+  json        TEXT    NOT NULL
+);
+CREATE INDEX parked_by_link ON parked_signals (link_hash);
 )sql",
 };
 static_assert(std::size(migrations) == current_schema);
@@ -455,6 +477,92 @@ class sqlite_store final : public store {
     return out;
   }
 
+  void append_with_parked(std::vector<signal_row> signals, std::vector<outbox_item> items,
+                          std::vector<state_write> state, std::vector<parked_signal> parked, done_fn done) override {
+    struct payload {
+      std::vector<signal_row> signals;
+      std::vector<outbox_item> items;
+      std::vector<state_write> state;
+      std::vector<parked_signal> parked;
+    };
+    auto data =
+        std::make_shared<payload>(payload{std::move(signals), std::move(items), std::move(state), std::move(parked)});
+    enqueue({"append_with_parked",
+             [this, data](effects& fx) {
+               if (auto ec = do_append(data->signals, data->items, fx)) return ec;
+               if (auto ec = do_park(data->parked, fx)) return ec;
+               return do_state_writes(data->state, fx);
+             },
+             [done = std::move(done)](std::error_code ec) {
+               if (done) done(ec);
+             }});
+  }
+
+  void record_link(student_link link, std::vector<audit::entry> audit,
+                   std::function<void(std::error_code, std::vector<parked_signal>)> done) override {
+    auto waiting = std::make_shared<std::vector<parked_signal>>();
+    enqueue({"record_link",
+             [this, link = std::move(link), audit = std::move(audit), waiting](effects& fx) mutable {
+               if (auto ec = do_record_link(link, fx)) return ec;
+               if (auto ec = do_append_audit(audit, fx)) return ec;
+               return do_parked_for(link.link_hash, *waiting, fx);
+             },
+             [waiting, done = std::move(done)](std::error_code ec) {
+               if (done) done(ec, ec ? std::vector<parked_signal>{} : std::move(*waiting));
+             }});
+  }
+
+  std::vector<student_link> load_links() override {
+    std::vector<student_link> out;
+    std::lock_guard lock(reader_mu_);
+    if (!reader_.is_open()) return out;
+    int rc = SQLITE_OK;
+    auto st = reader_.prepare("SELECT link_hash, brin, vestiging, student_key, recorded_ms FROM student_links", rc);
+    if (!st) return read_failed("load_links", rc), out;
+    while ((rc = st->step()) == SQLITE_ROW) {
+      student_link l;
+      l.link_hash = st->text(0);
+      l.brin = st->text(1);
+      l.vestiging = st->text(2);
+      l.student_key = st->text(3);
+      l.recorded_ms = st->int64(4);
+      out.push_back(std::move(l));
+    }
+    if (rc != SQLITE_DONE) read_failed("load_links", rc);
+    return out;
+  }
+
+  void unpark(std::vector<std::string> parked_ids, std::vector<signal_row> signals, std::vector<outbox_item> items,
+              done_fn done) override {
+    struct payload {
+      std::vector<std::string> ids;
+      std::vector<signal_row> signals;
+      std::vector<outbox_item> items;
+    };
+    auto data = std::make_shared<payload>(payload{std::move(parked_ids), std::move(signals), std::move(items)});
+    enqueue({"unpark",
+             [this, data](effects& fx) {
+               if (auto ec = do_unpark_rows(data->ids, fx)) return ec;
+               return do_append(data->signals, data->items, fx);
+             },
+             [done = std::move(done)](std::error_code ec) {
+               if (done) done(ec);
+             }});
+  }
+
+  std::vector<parked_signal> list_parked() override {
+    std::vector<parked_signal> out;
+    std::lock_guard lock(reader_mu_);
+    if (!reader_.is_open()) return out;
+    int rc = SQLITE_OK;
+    auto st = reader_.prepare(
+        "SELECT id, type, instance, plugin, link_hash, received_ms, json FROM parked_signals ORDER BY seq", rc);
+    if (!st) return read_failed("list_parked", rc), out;
+    while ((rc = st->step()) == SQLITE_ROW) out.push_back(parked_from(*st));
+    if (rc != SQLITE_DONE) read_failed("list_parked", rc);
+    return out;
+  }
+
   purge_result purge(const retention_plan& plan, std::int64_t now_ms) override {
     purge_result total;
     // Signals go in bounded chunks, each its own job, so appends keep flowing during a long purge.
@@ -476,8 +584,9 @@ class sqlite_store final : public store {
     std::int64_t audit_removed = 0;
     const auto ec = run_sync({"purge_audit",
                               [&](effects& fx) -> std::error_code {
+                                if (auto e = do_purge_parked(plan, now_ms, total.parked, fx)) return e;
                                 if (auto e = do_purge_audit(plan, now_ms, audit_removed, fx)) return e;
-                                if (audit_removed == 0 && total.signals == 0) return {};
+                                if (audit_removed == 0 && total.signals == 0 && total.parked == 0) return {};
                                 // The purge itself is on the record: who can delete is auditable.
                                 audit::entry e;
                                 e.time_ms = now_ms;
@@ -486,6 +595,7 @@ class sqlite_store final : public store {
                                 e.actor = "schakel";
                                 e.actor_role = "system";
                                 e.detail = "signals=" + std::to_string(total.signals) +
+                                           " parked=" + std::to_string(total.parked) +
                                            " audit_records=" + std::to_string(audit_removed);
                                 return do_append_audit({e}, fx);
                               },
@@ -495,8 +605,9 @@ class sqlite_store final : public store {
     } else {
       total.audit_records = audit_removed;
     }
-    if (total.signals > 0 || total.audit_records > 0)
-      log::info("storage.purged", {{"signals", total.signals}, {"audit_records", total.audit_records}});
+    if (total.signals > 0 || total.audit_records > 0 || total.parked > 0)
+      log::info("storage.purged",
+                {{"signals", total.signals}, {"parked", total.parked}, {"audit_records", total.audit_records}});
     return total;
   }
 
@@ -1399,6 +1510,99 @@ class sqlite_store final : public store {
     return {};
   }
 
+  template <class Statement>
+  static parked_signal parked_from(Statement& st) {
+    parked_signal p;
+    p.id = st.text(0);
+    p.type = st.text(1);
+    p.instance = st.text(2);
+    p.plugin = st.text(3);
+    p.link_hash = st.text(4);
+    p.received_ms = st.int64(5);
+    p.json = st.text(6);
+    return p;
+  }
+
+  std::error_code do_park(const std::vector<parked_signal>& parked, effects& fx) {
+    if (parked.empty()) return {};
+    int rc = SQLITE_OK;
+    auto st = writer_.prepare(
+        "INSERT INTO parked_signals (id, type, instance, plugin, link_hash, received_ms, json) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        rc);
+    if (!st) return from_sqlite(rc);
+    for (const auto& p : parked) {
+      if (p.id.empty() || p.link_hash.empty() || p.json.empty()) {
+        fx.detail = "a parked signal has an empty id, link or document";
+        return storage_errc::invalid_argument;
+      }
+      st->reset();
+      if (auto ec = step_done(st->bind(1, p.id)
+                                  .bind(2, p.type)
+                                  .bind(3, p.instance)
+                                  .bind(4, p.plugin)
+                                  .bind(5, p.link_hash)
+                                  .bind(6, p.received_ms)
+                                  .bind(7, p.json))) {
+        fx.detail = writer_.last_error() + " (parked signal)";
+        return ec;
+      }
+    }
+    return {};
+  }
+
+  std::error_code do_record_link(const student_link& link, effects& fx) {
+    if (link.link_hash.empty() || link.brin.empty() || link.student_key.empty()) {
+      fx.detail = "a link has an empty hash, school or student key";
+      return storage_errc::invalid_argument;
+    }
+    int rc = SQLITE_OK;
+    auto st = writer_.prepare(
+        "INSERT INTO student_links (link_hash, brin, vestiging, student_key, recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5) "
+        "ON CONFLICT (link_hash) DO UPDATE SET brin = ?2, vestiging = ?3, student_key = ?4, recorded_ms = ?5",
+        rc);
+    if (!st) return from_sqlite(rc);
+    if (auto ec = step_done(st->bind(1, link.link_hash)
+                                .bind(2, link.brin)
+                                .bind(3, link.vestiging)
+                                .bind(4, link.student_key)
+                                .bind(5, link.recorded_ms != 0 ? link.recorded_ms : schakel::now_ms()))) {
+      fx.detail = writer_.last_error() + " (link)";
+      return ec;
+    }
+    return {};
+  }
+
+  std::error_code do_parked_for(const std::string& link_hash, std::vector<parked_signal>& out, effects& fx) {
+    int rc = SQLITE_OK;
+    auto st = writer_.prepare(
+        "SELECT id, type, instance, plugin, link_hash, received_ms, json FROM parked_signals WHERE link_hash = ?1 "
+        "ORDER BY seq",
+        rc);
+    if (!st) return from_sqlite(rc);
+    st->bind(1, link_hash);
+    while ((rc = st->step()) == SQLITE_ROW) out.push_back(parked_from(*st));
+    if (rc != SQLITE_DONE) {
+      fx.detail = writer_.last_error() + " (parked signals)";
+      return from_sqlite(rc);
+    }
+    return {};
+  }
+
+  std::error_code do_unpark_rows(const std::vector<std::string>& ids, effects& fx) {
+    int rc = SQLITE_OK;
+    auto st = writer_.prepare("DELETE FROM parked_signals WHERE id = ?1", rc);
+    if (!st) return from_sqlite(rc);
+    for (const auto& id : ids) {
+      st->reset();
+      if (auto ec = step_done(st->bind(1, id))) {
+        fx.detail = writer_.last_error() + " (unpark)";
+        return ec;
+      }
+    }
+    return {};
+  }
+
   std::error_code do_append_consent(consent_row& row, std::int64_t& id, effects& fx) {
     if (row.subject_ref.empty() || row.json.empty()) {
       fx.detail = "a consent record has an empty subject or document";
@@ -1421,6 +1625,35 @@ class sqlite_store final : public store {
    * keep_from_seq), removes those past their retention that no outbox row still waits for, with
    * their finished outbox rows. `more` when the chunk was full.
    */
+  /**
+   * A parked report never linked is kept no longer than its type's retention, counted from when it
+   * arrived: health data about someone the school could not name must not wait forever.
+   */
+  std::error_code do_purge_parked(const retention_plan& plan, std::int64_t now, std::int64_t& removed, effects& fx) {
+    int rc = SQLITE_OK;
+    std::vector<std::int64_t> old;
+    {
+      auto scan = writer_.prepare("SELECT seq, type, received_ms FROM parked_signals", rc);
+      if (!scan) return from_sqlite(rc);
+      while ((rc = scan->step()) == SQLITE_ROW) {
+        const auto cutoff = cutoff_ms(now, retention_days(plan, scan->text(1)));
+        if (cutoff && scan->int64(2) < *cutoff) old.push_back(scan->int64(0));
+      }
+      if (rc != SQLITE_DONE) return from_sqlite(rc);
+    }
+    auto del = writer_.prepare("DELETE FROM parked_signals WHERE seq = ?1", rc);
+    if (!del) return from_sqlite(rc);
+    for (const auto seq : old) {
+      del->reset();
+      if (auto ec = step_done(del->bind(1, seq))) {
+        fx.detail = writer_.last_error() + " (purge parked)";
+        return ec;
+      }
+    }
+    removed = static_cast<std::int64_t>(old.size());
+    return {};
+  }
+
   std::error_code do_purge_signals(const retention_plan& plan, std::int64_t now, std::int64_t& after_seq,
                                    std::int64_t& removed, bool& more, effects& fx) {
     constexpr std::int64_t purge_chunk = 2000;

@@ -136,6 +136,29 @@ struct consent_row {
   std::string json;  ///< the record (no student key: subject_ref stands for it)
 };
 
+/**
+ * A link from a JGZ report's identifier to the school's student (docs/linking.md). `link_hash` is the
+ * hub's keyed hash of the BSN: the BSN itself is never stored.
+ */
+struct student_link {
+  std::string link_hash;
+  std::string brin;
+  std::string vestiging;  ///< may be empty
+  std::string student_key;
+  std::int64_t recorded_ms = 0;
+};
+
+/** A normalised signal that could not be linked yet: kept out of the log and the outboxes until it can. */
+struct parked_signal {
+  std::string id;  ///< the signal id it will have in the log
+  std::string type;
+  std::string instance;
+  std::string plugin;
+  std::string link_hash;  ///< what it waits for (also in its subject.student_key)
+  std::int64_t received_ms = 0;
+  std::string json;  ///< the normalised signal, BSN already replaced by the hash
+};
+
 /** Retention: how long signals of matching types are kept, and the audit trail. */
 struct retention_rule {
   std::string type_pattern;  ///< exact type or prefix ending in '*'
@@ -150,6 +173,7 @@ struct retention_plan {
 };
 struct purge_result {
   std::int64_t signals = 0;  ///< signals removed (with their finished outbox rows)
+  std::int64_t parked = 0;   ///< parked reports never linked within their type's retention
   std::int64_t audit_records = 0;
 };
 
@@ -245,6 +269,23 @@ class store {
    * for, and audit records older than audit_days (keeping the chain anchor). Blocking; run from a
    * timer, not a network thread.
    */
+  // ---- linking JGZ reports (docs/linking.md) ----
+  /** append_with_state() plus signals that wait for a link, in the same transaction (on disk before `done`). */
+  virtual void append_with_parked(std::vector<signal_row> signals, std::vector<outbox_item> items,
+                                  std::vector<state_write> state, std::vector<parked_signal> parked, done_fn done) = 0;
+  /**
+   * Records (or replaces) a link with its audit records; `done` gets the parked signals waiting for
+   * that hash, still parked: the caller routes them and calls unpark().
+   */
+  virtual void record_link(student_link link, std::vector<audit::entry> audit,
+                           std::function<void(std::error_code, std::vector<parked_signal>)> done) = 0;
+  virtual std::vector<student_link> load_links() = 0;
+  /** Moves parked signals into the log with their outbox items, in one transaction. */
+  virtual void unpark(std::vector<std::string> parked_ids, std::vector<signal_row> signals,
+                      std::vector<outbox_item> items, done_fn done) = 0;
+  /** Every parked signal, oldest first. */
+  virtual std::vector<parked_signal> list_parked() = 0;
+
   virtual purge_result purge(const retention_plan& plan, std::int64_t now_ms) = 0;
   /** Disables a subscription (410 Gone); its pending units stay but are no longer handed out. */
   virtual void set_subscription_disabled(const std::string& subscription, bool disabled, done_fn done) = 0;

@@ -97,6 +97,21 @@ class fake_store final : public schakel::storage::store {
     done({}, 0);
   }
   std::vector<schakel::storage::consent_row> load_consents() override { return {}; }
+  void append_with_parked(std::vector<schakel::storage::signal_row>, std::vector<schakel::storage::outbox_item>,
+                          std::vector<schakel::storage::state_write>, std::vector<schakel::storage::parked_signal>,
+                          schakel::storage::done_fn done) override {
+    done({});
+  }
+  void record_link(schakel::storage::student_link, std::vector<schakel::audit::entry>,
+                   std::function<void(std::error_code, std::vector<schakel::storage::parked_signal>)> done) override {
+    done({}, {});
+  }
+  std::vector<schakel::storage::student_link> load_links() override { return {}; }
+  void unpark(std::vector<std::string>, std::vector<schakel::storage::signal_row>,
+              std::vector<schakel::storage::outbox_item>, schakel::storage::done_fn done) override {
+    done({});
+  }
+  std::vector<schakel::storage::parked_signal> list_parked() override { return {}; }
   schakel::storage::purge_result purge(const schakel::storage::retention_plan&, std::int64_t) override { return {}; }
   void reschedule(std::int64_t, std::int64_t, std::string, schakel::storage::done_fn done) override { done({}); }
   void move_to_dead_letters(std::int64_t, std::string, std::vector<schakel::audit::entry>,

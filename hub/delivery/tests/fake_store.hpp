@@ -67,6 +67,22 @@ class fake_store final : public storage::store {
     done(storage::storage_errc::internal, 0);
   }
   std::vector<storage::consent_row> load_consents() override { return {}; }
+  // Linking is not delivery's concern: refused like consents.
+  void append_with_parked(std::vector<storage::signal_row>, std::vector<storage::outbox_item>,
+                          std::vector<storage::state_write>, std::vector<storage::parked_signal>,
+                          storage::done_fn done) override {
+    done(storage::storage_errc::internal);
+  }
+  void record_link(storage::student_link, std::vector<audit::entry>,
+                   std::function<void(std::error_code, std::vector<storage::parked_signal>)> done) override {
+    done(storage::storage_errc::internal, {});
+  }
+  std::vector<storage::student_link> load_links() override { return {}; }
+  void unpark(std::vector<std::string>, std::vector<storage::signal_row>, std::vector<storage::outbox_item>,
+              storage::done_fn done) override {
+    done(storage::storage_errc::internal);
+  }
+  std::vector<storage::parked_signal> list_parked() override { return {}; }
   storage::purge_result purge(const storage::retention_plan&, std::int64_t) override { return {}; }
   void set_subscription_disabled(const std::string& subscription, bool disabled, storage::done_fn done) override;
   bool subscription_disabled(const std::string& subscription) override;

@@ -109,3 +109,94 @@ TEST_F(fixture, non_object_signal_text_is_a_rejection) {
 }
 
 }  // namespace schakel::pipeline
+
+namespace schakel::pipeline {
+namespace {
+
+// A JGZ report that names the student by BSN (111222333 passes the 11-test).
+std::string jgz_signal(const std::string& bsn = "111222333") {
+  return nlohmann::json{
+      {"type", "nl.schakel.jgz.sdq.scored"},
+      {"subject", {{"school", {{"brin", "00JG"}}}, {"student_key", bsn}}},
+      {"content", {{"domain", "health"}, {"indicator", "sdq.total_difficulties"}, {"severity", "concern"}}},
+      {"governance", {{"data_category", "health"}}}}
+      .dump();
+}
+
+config::subscription care_team() {
+  auto s = all_to("care");
+  s.fields = {"type", "subject.student_key", "subject.school"};
+  s.privacy.health_ground = "health_care";
+  return s;
+}
+
+}  // namespace
+
+TEST_F(fixture, a_report_linked_by_bsn_takes_the_schools_student_and_never_keeps_the_bsn) {
+  config::bsn_settings bsn;
+  bsn.keys = {{"subject.student_key", "link"}};
+  const auto& g = gate_for({care_team()}, bsn);
+  privacy::link_registry links;
+  // What the hub stores for that BSN: its keyed hash (the same the gate computes).
+  nlohmann::json probe = nlohmann::json::parse(jgz_signal());
+  const std::string hash = g.screen(probe, "quickstart").link_hash;
+  ASSERT_FALSE(hash.empty());
+  EXPECT_EQ(hash.find("111222333"), std::string::npos);
+  links.put(hash, {"99XX", "00", "1001"});
+
+  ingest_pipeline p(validator, g, &links);
+  plugin_host::ingest_result r;
+  r.signals = {jgz_signal(), jgz_signal("123456782")};  // the second BSN has no link
+  r.signal_record_index = {0, 1};
+  auto b = p.process(r, "quickstart", "jgz-fhir", 1795867200123);
+  ASSERT_EQ(b.accepted.size(), 2u);
+  EXPECT_FALSE(b.accepted[0].parked);
+  EXPECT_TRUE(b.accepted[1].parked);
+  ASSERT_EQ(b.rows.size(), 1u);
+  const auto linked = nlohmann::json::parse(b.rows[0].json);
+  EXPECT_EQ(linked["subject"]["student_key"], "1001");
+  EXPECT_EQ(linked["subject"]["school"], (nlohmann::json{{"brin", "99XX"}, {"vestiging", "00"}}));
+  ASSERT_EQ(b.items.size(), 1u);  // only the linked report is routed
+  EXPECT_NE(b.items[0].event_json.find("1001"), std::string::npos);
+
+  ASSERT_EQ(b.parked.size(), 1u);
+  EXPECT_EQ(b.parked[0].id, b.accepted[1].id);
+  EXPECT_EQ(b.parked[0].instance, "quickstart");
+  EXPECT_FALSE(b.parked[0].link_hash.empty());
+  for (const auto& text : {b.rows[0].json, b.parked[0].json, b.parked[0].link_hash, b.items[0].event_json}) {
+    EXPECT_EQ(text.find("111222333"), std::string::npos);
+    EXPECT_EQ(text.find("123456782"), std::string::npos);
+  }
+
+  // The link appears: the parked report takes the student and is routed now.
+  batch later;
+  std::string error;
+  ASSERT_TRUE(p.unpark(b.parked[0], {"99XX", "", "2002"}, 1795867300000, later, error)) << error;
+  ASSERT_EQ(later.rows.size(), 1u);
+  EXPECT_EQ(later.rows[0].id, b.parked[0].id);
+  EXPECT_EQ(nlohmann::json::parse(later.rows[0].json)["subject"]["student_key"], "2002");
+  EXPECT_EQ(later.items.size(), 1u);
+  EXPECT_EQ(later.touched_subscriptions, std::vector<std::string>{"care"});
+}
+
+TEST_F(fixture, without_a_link_field_or_registry_nothing_parks) {
+  // A BSN in a field declared pseudonymise is hashed but never a link: the signal is stored as it is.
+  config::bsn_settings bsn;
+  bsn.keys = {{"subject.student_key", "pseudonymise"}};
+  const auto& g = gate_for({care_team()}, bsn);
+  privacy::link_registry links;
+  ingest_pipeline p(validator, g, &links);
+  plugin_host::ingest_result r;
+  r.signals = {jgz_signal()};
+  r.signal_record_index = {0};
+  auto b = p.process(r, "quickstart", "jgz-fhir", 1795867200123);
+  EXPECT_TRUE(b.parked.empty());
+  ASSERT_EQ(b.rows.size(), 1u);
+  // And a pipeline without a registry never parks a link field either (the daemon always gives one).
+  config::bsn_settings link;
+  link.keys = {{"subject.student_key", "link"}};
+  ingest_pipeline q(validator, gate_for({care_team()}, link));
+  EXPECT_TRUE(q.process(r, "quickstart", "jgz-fhir", 1795867200123).parked.empty());
+}
+
+}  // namespace schakel::pipeline

@@ -92,6 +92,21 @@ class flaky_state_store final : public storage::store {
     real_.append_consent(std::move(r), std::move(a), std::move(d));
   }
   std::vector<storage::consent_row> load_consents() override { return real_.load_consents(); }
+  void append_with_parked(std::vector<storage::signal_row> s, std::vector<storage::outbox_item> i,
+                          std::vector<storage::state_write> w, std::vector<storage::parked_signal> p,
+                          storage::done_fn d) override {
+    real_.append_with_parked(std::move(s), std::move(i), std::move(w), std::move(p), std::move(d));
+  }
+  void record_link(storage::student_link l, std::vector<audit::entry> a,
+                   std::function<void(std::error_code, std::vector<storage::parked_signal>)> d) override {
+    real_.record_link(std::move(l), std::move(a), std::move(d));
+  }
+  std::vector<storage::student_link> load_links() override { return real_.load_links(); }
+  void unpark(std::vector<std::string> ids, std::vector<storage::signal_row> s, std::vector<storage::outbox_item> i,
+              storage::done_fn d) override {
+    real_.unpark(std::move(ids), std::move(s), std::move(i), std::move(d));
+  }
+  std::vector<storage::parked_signal> list_parked() override { return real_.list_parked(); }
   storage::purge_result purge(const storage::retention_plan& p, std::int64_t now) override {
     return real_.purge(p, now);
   }
