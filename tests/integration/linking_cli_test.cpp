@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "hub_fixture.hpp"
+#include "linking_fixture.hpp"
 
 namespace schakel::test {
 namespace {
@@ -17,7 +17,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-const std::string cli_admin_token = "test-admin-token-cli-0123456789abcdefghij";
 const std::string linked_bsn = "111222333";   // the report's; passes the 11-test
 const std::string other_bsn = "123456782";    // a second, good link that waits for nothing
 const std::string refused_bsn = "111222334";  // fails the 11-test
@@ -47,29 +46,7 @@ cli_run run_cli(const fs::path& dir, const std::vector<std::string>& args, const
   return r;
 }
 
-std::string report(const std::string& id, const std::string& who) {
-  return json::array(
-             {{{"id", id}, {"leerling", who}, {"brin", "12AB"}, {"klas", "2B"}, {"uren", 2}, {"ernst", "hoog"}}})
-      .dump();
-}
-
-struct linking_cli_fixture : ::testing::Test {
-  temp_dir dir{"schakel-linking-cli-it"};
-  tls_files tls = make_test_tls(made(dir / "tls"), "hub");
-  receiver_process partner{made(dir / "partner"), {}};
-  hub_process hub{dir.path() / "hub"};
-
-  void start() {
-    hub_options o;
-    o.webhook_url = partner.url();
-    o.tls = tls;
-    o.fields = {"type", "subject.student_key", "subject.school", "source.record_id"};
-    auto cfg = hub_config(hub.data_dir(), o);
-    cfg["admin_token"] = cli_admin_token;
-    cfg["connectors"][0]["bsn"] = {{"keys", {{"subject.student_key", "link"}}}};
-    hub.start(cfg);
-  }
-
+struct linking_cli_fixture : linking_hub {
   cli_run cli(const std::vector<std::string>& args, const std::string& name) {
     std::vector<std::string> all = args;
     all.insert(all.end(), {"--config", hub.config_file().string(), "--ca-file", tls.ca_cert.string()});
@@ -77,7 +54,7 @@ struct linking_cli_fixture : ::testing::Test {
   }
 
   json parked_by_api() {
-    auto r = send(hub.port(), http_call{"GET", "/v1/parked", {}, {{"Authorization", "Bearer " + cli_admin_token}}},
+    auto r = send(hub.port(), http_call{"GET", "/v1/parked", {}, {{"Authorization", "Bearer " + linking_admin_token}}},
                   tls.ca_cert);
     EXPECT_EQ(r.status, 200u) << r.body;
     return json::parse(r.body, nullptr, false).value("parked", json::array());
@@ -88,7 +65,7 @@ struct linking_cli_fixture : ::testing::Test {
 
 TEST_F(linking_cli_fixture, links_import_links_a_parked_report_and_parked_list_follows_it) {
   start();
-  auto reply = hub.post_records(report("R-1", linked_bsn));
+  auto reply = hub.post_records(report_by("R-1", linked_bsn));
   ASSERT_EQ(reply.status, 200u) << reply.body;
   const auto accepted = json::parse(reply.body)["accepted"];
   ASSERT_EQ(accepted.size(), 1u);
@@ -153,7 +130,7 @@ TEST_F(linking_cli_fixture, links_import_links_a_parked_report_and_parked_list_f
   EXPECT_TRUE(parked_by_api().empty());
 
   // A second report by the same BSN is now linked on arrival: one more delivery, none repeated.
-  ASSERT_EQ(hub.post_records(report("R-2", linked_bsn)).status, 200u);
+  ASSERT_EQ(hub.post_records(report_by("R-2", linked_bsn)).status, 200u);
   ASSERT_TRUE(wait_until([&] { return partner.events().size() == 2; })) << hub.log();
   EXPECT_EQ(partner.distinct_events(), 2u);
   for (const auto& text : {hub.log(), partner.events()[0].dump(), partner.events()[1].dump()})

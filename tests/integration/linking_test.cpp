@@ -6,46 +6,24 @@
 #include <filesystem>
 #include <string>
 
-#include "hub_fixture.hpp"
+#include "linking_fixture.hpp"
 
 namespace schakel::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string admin_token = "test-admin-token-0123456789abcdefghijkl";
 const std::string bsn = "111222333";  // passes the 11-test
 const std::string other_bsn = "123456782";
 
-std::string report(const std::string& id, const std::string& who) {
-  return nlohmann::json::array(
-             {{{"id", id}, {"leerling", who}, {"brin", "12AB"}, {"klas", "2B"}, {"uren", 2}, {"ernst", "hoog"}}})
-      .dump();
-}
-
-struct linking_fixture : ::testing::Test {
-  temp_dir dir{"schakel-linking-it"};
-  tls_files tls = make_test_tls(made(dir / "tls"), "hub");
-  receiver_process partner{made(dir / "partner"), {}};
-  hub_process hub{dir.path() / "hub"};
-
-  void start() {
-    hub_options o;
-    o.webhook_url = partner.url();
-    o.tls = tls;
-    o.fields = {"type", "subject.student_key", "subject.school", "source.record_id"};
-    auto cfg = hub_config(hub.data_dir(), o);
-    cfg["admin_token"] = admin_token;
-    cfg["connectors"][0]["bsn"] = {{"keys", {{"subject.student_key", "link"}}}};
-    hub.start(cfg);
-  }
-
+struct linking_fixture : linking_hub {
   http_reply admin(const std::string& method, const std::string& target, const std::string& body = {}) {
-    return send(
-        hub.port(),
-        http_call{
-            method, target, body, {{"Authorization", "Bearer " + admin_token}, {"Content-Type", "application/json"}}},
-        tls.ca_cert);
+    return send(hub.port(),
+                http_call{method,
+                          target,
+                          body,
+                          {{"Authorization", "Bearer " + linking_admin_token}, {"Content-Type", "application/json"}}},
+                tls.ca_cert);
   }
 };
 
@@ -53,7 +31,7 @@ struct linking_fixture : ::testing::Test {
 
 TEST_F(linking_fixture, a_report_by_bsn_waits_for_its_link_and_is_then_delivered_once_with_the_school_key) {
   start();
-  auto reply = hub.post_records(report("R-1", bsn));
+  auto reply = hub.post_records(report_by("R-1", bsn));
   ASSERT_EQ(reply.status, 200u) << reply.body;
   auto body = nlohmann::json::parse(reply.body);
   ASSERT_EQ(body["accepted"].size(), 1u);
@@ -99,7 +77,7 @@ TEST_F(linking_fixture, a_report_by_bsn_waits_for_its_link_and_is_then_delivered
   EXPECT_TRUE(nlohmann::json::parse(admin("GET", "/v1/parked").body)["parked"].empty());
 
   // Now linked, the next report by that BSN goes straight through.
-  reply = hub.post_records(report("R-2", bsn));
+  reply = hub.post_records(report_by("R-2", bsn));
   ASSERT_EQ(reply.status, 200u) << reply.body;
   EXPECT_FALSE(nlohmann::json::parse(reply.body)["accepted"][0].contains("parked"));
   ASSERT_TRUE(wait_until([&] { return partner.events().size() == 2; })) << hub.log();
