@@ -10,7 +10,7 @@ packages=(
   nlohmann-json3-dev libvalijson-dev libssl-dev openssl libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  curl procps jq
+  curl procps jq librsvg2-bin libpng-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,5 @@
 // The `schakel` command: serve, check-config, version, deadletters, alerts, calendar, audit, privacy, consent,
-// links, parked.
+// links, parked, enrolment, trends.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -12,6 +12,7 @@
 #include "cli/admin_client.hpp"
 #include "cli/link_commands.hpp"
 #include "cli/privacy_commands.hpp"
+#include "cli/trend_commands.hpp"
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
 
@@ -82,12 +83,14 @@ int main(int argc, char** argv) {
 
   cli::privacy_commands privacy_cmds(app);
   cli::link_commands link_cmds(app);
+  cli::trend_commands trend_cmds(app);
 
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (privacy_cmds.selected()) return privacy_cmds.run();
     if (link_cmds.selected()) return link_cmds.run();
+    if (trend_cmds.selected()) return trend_cmds.run();
     if (*version) {
       std::cout << "schakel " << SCHAKEL_VERSION << " (signal schema v1, plugin ABI 1.1)\n";
       return 0;

@@ -760,6 +760,15 @@ class semantic_checker {
                     "another connector instance already watches this folder");
     }
     if (const auto* schools = find(doc_, "schools")) cfg.schools = *schools;
+    if (const auto* trends = find(doc_, "trends")) {
+      try {
+        cfg.trends = trends::parse_settings(*trends);
+      } catch (const trends::settings_error& e) {
+        const std::string what = e.what();
+        const auto colon = what.find(": ");
+        errors_.add(what.substr(0, colon), what.substr(colon + 2));
+      }
+    }
     if (const auto* privacy = find(doc_, "privacy")) build_privacy_settings(*privacy, cfg.privacy);
     if (const auto* subscriptions = find(doc_, "subscriptions")) {
       std::set<std::string> names;

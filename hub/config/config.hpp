@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "trends/settings.hpp"
+
 #include "common/signal.hpp"
 
 namespace schakel::config {
@@ -166,7 +168,8 @@ struct hub_config {
   /// The `schools` section as given (schema-checked); calendar::registry_from_config reads it, with
   /// relative calendar files resolved against config_dir.
   nlohmann::json schools = nlohmann::json::array();
-  std::string config_dir;  ///< folder of the configuration file ("" for text without a file)
+  std::string config_dir;                  ///< folder of the configuration file ("" for text without a file)
+  std::optional<trends::settings> trends;  ///< the `trends` section, when present (docs/trends.md)
 };
 
 /** Signal types known to carry health data (AVG art. 9), as exact types or prefixes ending in '*'. */

@@ -30,6 +30,7 @@
 #include "common/signal.hpp"
 #include "daemon/consent_api.hpp"
 #include "daemon/link_api.hpp"
+#include "daemon/trends_api.hpp"
 #include "delivery/delivery_service.hpp"
 #include "http/server.hpp"
 #include "ingress/drop_folder.hpp"
@@ -207,6 +208,16 @@ class hub {
     delivery_ = std::make_unique<delivery::delivery_service>(ioc_.get_executor(), *store_, *gate_, cfg_.subscriptions,
                                                              metrics_);
     open_processors(plugin_dir, services);
+    if (cfg_.trends) {
+      trends_ = std::make_unique<trends::releaser>(
+          *cfg_.trends, *store_, *pipeline_,
+          [this](const std::string& brin, const std::string& key) { return gate_->subject_ref(brin, key); },
+          [this](const std::vector<std::string>& subscriptions) {
+            for (const auto& s : subscriptions) delivery_->notify(s);
+          },
+          &metrics_);
+    }
+    trends_api_ = std::make_unique<trends_api>(*store_, trends_.get());
     open_drop_folders();
     server_ = std::make_unique<http::server>(ioc_.get_executor(), cfg_.listen, cfg_.limits,
                                              [this](http::request& req) { return handle(req); });
@@ -215,6 +226,7 @@ class hub {
   void start() {
     delivery_->start();
     for (auto& r : runners_) r->start();
+    if (trends_) trends_->start();
     for (auto& [name, slot] : instances_)
       if (slot->drop) slot->drop->start();
     server_->start();
@@ -241,6 +253,7 @@ class hub {
     for (auto& [name, slot] : instances_)
       if (slot->drop) slot->drop->stop();
     for (auto& r : runners_) r->stop();
+    if (trends_) trends_->stop();
     auto stopped = std::make_shared<std::atomic<bool>>(false);
     delivery_->stop([stopped] { *stopped = true; });
     while (!*stopped) {
@@ -451,6 +464,11 @@ class hub {
         co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
       co_return co_await link_api_->handle(req, actor_of(req));
     }
+    if (trends_api::owns(p)) {
+      if (!admin_or_local(req))
+        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
+      co_return co_await trends_api_->handle(req, actor_of(req));
+    }
     if (p == "/v1/consents" || p.starts_with("/v1/consents/")) {
       if (!admin_or_local(req))
         co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
@@ -495,6 +513,7 @@ class hub {
     plan.default_days = cfg_.privacy.retention.default_signal_days;
     plan.audit_days = cfg_.privacy.retention.audit_days;
     for (const auto& r : runners_) plan.keep_from_seq = std::min(plan.keep_from_seq, r->status().position + 1);
+    if (trends_) plan.keep_from_seq = std::min(plan.keep_from_seq, trends_->position() + 1);
     try {
       const auto done = store_->purge(plan, now_ms());
       if (done.signals > 0 || done.audit_records > 0)
@@ -825,6 +844,8 @@ class hub {
   std::unique_ptr<pipeline::ingest_pipeline> pipeline_;
   std::unique_ptr<consent_api> consent_api_;
   std::unique_ptr<link_api> link_api_;
+  std::unique_ptr<trends::releaser> trends_;  // null without a trends section
+  std::unique_ptr<trends_api> trends_api_;
   metrics::registry metrics_;
   std::unique_ptr<storage::store> store_;
   std::map<std::string, std::unique_ptr<instance_slot>> instances_;

@@ -1,0 +1,40 @@
+#pragma once
+/**
+ * Regional trends over HTTP (docs/trends.md, "API"):
+ * - POST /v1/enrolment: enrolled students per class (the denominators); 422 names each bad field.
+ * - GET /v1/trends?school=&window=&from=&to=&subscription=&format=json|csv: the released cells, as
+ *   the released document of trends/model.hpp or as CSV; `subscription` shows only what was routed
+ *   to that aggregate subscription.
+ * - GET /v1/trends/plot?school=&level=&leerjaar=&class=&measure=&category=&window=&y=rate|value: the SVG.
+ * - POST /v1/trends/release: read the log and release every closed week now (instead of waiting for
+ *   the next check); 200 with what was released.
+ * All need the admin token (the daemon checks). Every read of released cells is audited.
+ */
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "http/server.hpp"
+#include "storage/store.hpp"
+#include "trend_release/release.hpp"
+
+namespace schakel::daemon {
+
+class trends_api {
+ public:
+  trends_api(storage::store& store, trends::releaser* releaser);
+
+  /** Whether `path` is one of this API's. */
+  static bool owns(const std::string& path);
+
+  boost::asio::awaitable<http::response> handle(http::request& req, std::string actor);
+
+ private:
+  http::response enrolment(const http::request& req);
+  http::response release_now(const http::request& req);
+
+  storage::store& store_;
+  trends::releaser* releaser_;  // null when the configuration has no trends section
+};
+
+}  // namespace schakel::daemon

@@ -1,0 +1,907 @@
+#include "trend_release/release.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <future>
+
+#include "common/log.hpp"
+#include "common/signal.hpp"
+#include "trends/disclosure.hpp"
+#include "trends/noise.hpp"
+
+namespace schakel::trends {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* instance_name = "trends";
+constexpr const char* plugin_name = "schakel-trends";
+constexpr std::string_view deleted_type = "nl.schakel.attendance.absence.deleted";
+constexpr std::string_view snapshot_type = "nl.schakel.attendance.snapshot.completed";
+constexpr std::string_view total_category = "total";
+
+std::string str(const json& j, const char* key) {
+  if (!j.is_object()) return {};
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+const json* at_path(const json& j, const std::string& dotted) {
+  const json* cur = &j;
+  std::size_t start = 0;
+  while (start <= dotted.size()) {
+    const std::size_t dot = dotted.find('.', start);
+    const std::string part = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!cur->is_object()) return nullptr;
+    const auto it = cur->find(part);
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return cur;
+}
+
+/** One measure's entries of an open week (a copy: json::value returns by value). */
+json entries_of(const json& open, const char* kind, const std::string& measure) {
+  return open.value(kind, json::object()).value(measure, json::object());
+}
+
+double round_to(double v, double step) {
+  return std::round(v / step) * step;
+}
+
+std::string ymd_prefix(const std::string& rfc3339) {
+  return rfc3339.size() >= 10 ? rfc3339.substr(0, 10) : std::string();
+}
+
+/** A filter shared by all kinds: type, domain, indicator, severity. */
+bool matches(const measure& m, const std::string& type, const json& content) {
+  if (!type_matches(m.types, type)) return false;
+  if (!m.domains.empty() && std::find(m.domains.begin(), m.domains.end(), str(content, "domain")) == m.domains.end())
+    return false;
+  if (!m.indicators.empty() &&
+      std::find(m.indicators.begin(), m.indicators.end(), str(content, "indicator")) == m.indicators.end())
+    return false;
+  if (m.min_severity) {
+    const auto sev = parse_severity(str(content, "severity"));
+    if (!sev || *sev < *m.min_severity) return false;
+  }
+  return true;
+}
+
+/** Hours of one attendance record: lessons or minutes, or a whole day. */
+double hours_of(const measure& m, const json& content) {
+  const std::string unit = str(content, "unit");
+  const auto v = content.contains("value") && content["value"].is_number() ? content["value"].get<double>() : -1.0;
+  if (v < 0) return m.whole_day_hours;
+  if (unit == "lessons") return v * m.minutes_per_lesson / 60.0;
+  if (unit == "minutes") return v / 60.0;
+  if (unit == "hours") return v;
+  return 0;
+}
+
+struct group_def {
+  level lvl = level::school;
+  int leerjaar = 0;
+  std::string klass;
+};
+
+/** One base point of a family: its window part, group coordinates, category and the students behind it. */
+struct point_def {
+  std::string part;  // a Monday, a month key or (year to date) a student's first Monday
+  std::string klass;
+  int leerjaar = 0;
+  std::string category;
+  std::map<std::string, double> by_ref;  // student pseudonym -> value (1 for counts, hours for hours)
+};
+
+struct family {
+  std::vector<point_def> points;
+  std::map<std::tuple<std::string, std::string, int, std::string>, std::size_t> index;
+  point_def& at(const std::string& part, const std::string& klass, int leerjaar, const std::string& category) {
+    const auto key = std::make_tuple(part, klass, leerjaar, category);
+    const auto it = index.find(key);
+    if (it != index.end()) return points[it->second];
+    index.emplace(key, points.size());
+    points.push_back({part, klass, leerjaar, category, {}});
+    return points.back();
+  }
+};
+
+/** Which family a window kind of a measure kind lives in ("" = not released for that kind). */
+std::string family_of(measure_kind mk, window_kind wk) {
+  if (mk == measure_kind::hours) return "h";
+  if (wk == window_kind::week) return "w";
+  if (wk == window_kind::month) return "m";
+  return mk == measure_kind::distribution ? "" : "y";
+}
+
+bool in_window(const std::string& fam, const point_def& p, const window& w) {
+  if (fam == "h" || fam == "w") return p.part >= format_day(w.first) && p.part <= format_day(w.last);
+  if (fam == "m") return p.part == w.key;
+  return p.part <= format_day(week_monday(w.last));  // "y": first counted in a week up to this one
+}
+
+bool in_group(const point_def& p, const group_def& g, const std::map<std::string, int>& class_leerjaar) {
+  switch (g.lvl) {
+    case level::school:
+      return true;
+    case level::leerjaar: {
+      int lj = p.leerjaar;
+      if (lj == 0) {
+        const auto it = class_leerjaar.find(p.klass);
+        if (it != class_leerjaar.end()) lj = it->second;
+      }
+      return lj == g.leerjaar;
+    }
+    case level::class_group:
+      return !p.klass.empty() && p.klass == g.klass;
+  }
+  return false;
+}
+
+std::string group_id(const group_def& g) {
+  switch (g.lvl) {
+    case level::school:
+      return "school";
+    case level::leerjaar:
+      return "leerjaar-" + std::to_string(g.leerjaar);
+    case level::class_group:
+      return "class-" + g.klass;
+  }
+  return "school";
+}
+
+std::optional<window_kind> kind_from(const std::string& s) {
+  if (s == "week") return window_kind::week;
+  if (s == "month") return window_kind::month;
+  if (s == "year_to_date") return window_kind::year_to_date;
+  return std::nullopt;
+}
+
+}  // namespace
+
+releaser::releaser(settings s, storage::store& store, const pipeline::ingest_pipeline& pipeline,
+                   subject_ref_fn subject_ref, committed_fn committed, metrics::registry* metrics)
+    : settings_(std::move(s)),
+      store_(store),
+      pipeline_(pipeline),
+      subject_ref_(std::move(subject_ref)),
+      committed_(std::move(committed)) {
+  if (metrics != nullptr) {
+    released_metric_ =
+        &metrics->get_counter("schakel_trend_cells_total", "Trend cells released, by status", {{"status", "released"}});
+    suppressed_metric_ = &metrics->get_counter("schakel_trend_cells_total", "Trend cells released, by status",
+                                               {{"status", "suppressed"}});
+    late_metric_ = &metrics->get_counter("schakel_trend_late_signals_total",
+                                         "Signals for a week already sealed, left out of every trend");
+    withheld_metric_ = &metrics->get_counter("schakel_trend_withheld_total",
+                                             "Noisy releases withheld from a partner whose privacy budget is spent");
+  }
+  load();
+}
+
+releaser::~releaser() {
+  stop();
+}
+
+void releaser::load() {
+  if (auto v = store_.state_get(state_namespace, "position")) position_ = std::stoll(*v);
+  if (auto v = store_.state_get(state_namespace, "index")) {
+    const json idx = json::parse(*v);
+    for (const auto& k : idx.value("open", json::array())) {
+      if (auto o = store_.state_get(state_namespace, "open/" + k.get<std::string>()))
+        open_[k.get<std::string>()] = json::parse(*o);
+    }
+    const json sealed = idx.value("sealed", json::object());
+    for (const auto& [school, weeks] : sealed.items())
+      for (const auto& w : weeks) sealed_[school].insert(w.get<std::string>());
+    first_ = idx.value("first", json::object());
+  }
+  if (auto v = store_.state_get(state_namespace, "budget")) budget_ = budget_ledger::from_json(json::parse(*v));
+}
+
+json releaser::index_json() const {
+  json idx = {{"open", json::array()}, {"sealed", json::object()}, {"first", first_}};
+  for (const auto& [k, v] : open_) idx["open"].push_back(k);
+  for (const auto& [school, weeks] : sealed_) idx["sealed"][school] = weeks;
+  return idx;
+}
+
+std::string releaser::school_of(const json& signal) const {
+  const json* school = at_path(signal, "subject.school");
+  if (school == nullptr) return {};
+  const std::string brin = str(*school, "brin");
+  const std::string full = brin + str(*school, "vestiging");
+  for (const auto& s : settings_.schools)
+    if (s == full || s == brin) return s;
+  return {};
+}
+
+json& releaser::open_for(const std::string& school, days monday, std::set<std::string>& dirty) {
+  const std::string key = school + "/" + format_day(monday);
+  dirty.insert(key);
+  auto& o = open_[key];
+  if (!o.is_object()) o = {{"s", json::object()}, {"h", json::object()}, {"d", json::object()}};
+  return o;
+}
+
+void releaser::accumulate(const storage::logged_signal& s, std::set<std::string>& dirty, std::size_t& late) {
+  if (s.type.starts_with("nl.schakel.trend.")) return;
+  const json sig = json::parse(s.json, nullptr, false);
+  if (!sig.is_object()) return;
+  const std::string school = school_of(sig);
+  if (school.empty()) return;
+  const std::string prefix = school + "/";
+  const std::string record =
+      s.instance + "|" +
+      (str(sig.value("source", json::object()), "record_id").empty() ? s.id : str(sig["source"], "record_id"));
+  // Corrections reach every open week of the school: a record may move between weeks.
+  const auto each_open = [&](const std::function<void(json&)>& fn) {
+    for (auto it = open_.lower_bound(prefix); it != open_.end() && it->first.starts_with(prefix); ++it) {
+      dirty.insert(it->first);
+      fn(it->second);
+    }
+  };
+  if (s.type.ends_with(".retracted")) {
+    each_open([&](json& o) {
+      for (auto& [m, entries] : o["s"].items()) entries.erase(record);
+    });
+    return;
+  }
+  if (s.type == deleted_type) {
+    each_open([&](json& o) {
+      for (auto& [m, entries] : o["h"].items()) entries.erase(record);
+    });
+    return;
+  }
+  if (s.type == snapshot_type) {
+    const json ev = sig.value("content", json::object()).value("evidence", json::object());
+    const std::string snap = str(ev, "snapshot"), from = str(ev, "from"), to = str(ev, "to");
+    const std::string inst = s.instance + "|";
+    each_open([&](json& o) {
+      for (auto& [m, entries] : o["h"].items()) {
+        for (auto it = entries.begin(); it != entries.end();) {
+          const json& e = it.value();
+          const std::string date = e[5].get<std::string>();
+          if (it.key().starts_with(inst) && date >= from && date <= to && e[4].get<std::string>() != snap) {
+            it = entries.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+    });
+    return;
+  }
+  const json* key = at_path(sig, "subject.student_key");
+  if (key == nullptr || !key->is_string()) return;
+  const json content = sig.value("content", json::object());
+  std::vector<const measure*> hits;
+  for (const auto& m : settings_.measures)
+    if (matches(m, s.type, content)) hits.push_back(&m);
+  if (hits.empty()) return;
+  const std::string observed = str(sig, "observed_at");
+  days day{};
+  if (!parse_day(ymd_prefix(observed), day)) return;
+  const days monday = week_monday(day);
+  const std::string monday_text = format_day(monday);
+  auto first = first_.find(school);
+  if (first == first_.end()) {
+    // Releases start at the week of the first signal (or trends.first_week): weeks before it were
+    // never collected, and zeros for them would be claims the hub cannot make.
+    days start = monday;
+    if (!settings_.first_week.empty()) {
+      days fw{};
+      parse_day(settings_.first_week, fw);
+      start = week_monday(fw);
+    }
+    first_[school] = format_day(start);
+    first = first_.find(school);
+  }
+  const std::string klass = str(sig["subject"], "class");
+  const int leerjaar = sig["subject"].contains("leerjaar") && sig["subject"]["leerjaar"].is_number_integer()
+                           ? sig["subject"]["leerjaar"].get<int>()
+                           : 0;
+  if (monday_text < first->get<std::string>() || sealed_[school].contains(monday_text)) {
+    ++late;
+    return;
+  }
+  const std::string ref = subject_ref_(str(sig["subject"]["school"], "brin"), key->get<std::string>());
+  for (const measure* m : hits) {
+    switch (m->kind) {
+      case measure_kind::students:
+        open_for(school, monday, dirty)["s"][m->name][record] = json::array({klass, leerjaar, ref});
+        break;
+      case measure_kind::hours: {
+        // A correction may move a record to another week: drop it everywhere first.
+        each_open([&](json& o) {
+          if (o["h"].contains(m->name)) o["h"][m->name].erase(record);
+        });
+        const std::string snap = str(content.value("evidence", json::object()), "snapshot");
+        open_for(school, monday, dirty)["h"][m->name][record] =
+            json::array({klass, leerjaar, ref, hours_of(*m, content), snap, format_day(day)});
+        break;
+      }
+      case measure_kind::distribution: {
+        const json* cat = at_path(sig, m->field);
+        if (cat == nullptr || !cat->is_string()) break;
+        const std::string c = cat->get<std::string>();
+        if (std::find(m->categories.begin(), m->categories.end(), c) == m->categories.end()) break;
+        json& d = open_for(school, monday, dirty)["d"][m->name];
+        const std::string slot = ref + "|" + klass;
+        if (!d.contains(slot) || d[slot][4].get<std::string>() <= observed)
+          d[slot] = json::array({klass, leerjaar, ref, c, observed});
+        break;
+      }
+    }
+  }
+}
+
+json releaser::sealed_week(const std::string& school, days monday) const {
+  const std::string key = school + "/" + format_day(monday);
+  const auto it = sealed_cache_.find(key);
+  if (it != sealed_cache_.end()) return it->second;
+  json v = json::object();
+  if (auto text = store_.state_get(state_namespace, "sealed/" + key)) v = json::parse(*text);
+  sealed_cache_[key] = v;
+  return v;
+}
+
+json releaser::enrolment_of(const std::string& school) const {
+  if (auto text = store_.state_get(state_namespace, "enrolment/" + school)) return json::parse(*text);
+  return json::object();
+}
+
+void releaser::record_enrolment(const std::vector<class_enrolment>& rows) {
+  std::lock_guard lock(run_mu_);
+  std::map<std::string, json> by_school;
+  for (const auto& r : rows) {
+    auto& e = by_school[r.school];
+    if (e.is_null()) e = enrolment_of(r.school);
+    json& c = e[r.klass];
+    c["leerjaar"] = r.leerjaar;
+    json history = c.value("history", json::array());
+    json kept = json::array();
+    for (const auto& h : history)
+      if (h.value("from", "") != r.valid_from) kept.push_back(h);
+    kept.push_back({{"from", r.valid_from}, {"students", r.students}});
+    std::sort(kept.begin(), kept.end(), [](const json& a, const json& b) { return a["from"] < b["from"]; });
+    c["history"] = kept;
+  }
+  for (const auto& [school, e] : by_school) store_.state_put(state_namespace, "enrolment/" + school, e.dump());
+}
+
+json releaser::release_week(const std::string& school, days monday, std::int64_t now_ms, pipeline::batch& out,
+                            std::vector<storage::state_write>& writes, std::size_t& cell_count) {
+  const std::string monday_text = format_day(monday);
+  const std::string year = school_year_of(monday, settings_.school_year_start);
+  const auto windows = windows_closing(monday, settings_.windows, settings_.school_year_start);
+
+  // 1. Seal this week: its contributions become final.
+  json sealed = {{"monday", monday_text}, {"m", json::object()}};
+  {
+    const auto it = open_.find(school + "/" + monday_text);
+    const json open = it == open_.end() ? json::object() : it->second;
+    for (const auto& m : settings_.measures) {
+      json rows = json::array();
+      if (m.kind == measure_kind::students) {
+        std::set<std::tuple<std::string, int, std::string>> seen;
+        const json entries = entries_of(open, "s", m.name);
+        for (const auto& [rec, e] : entries.items())
+          seen.emplace(e[0].get<std::string>(), e[1].get<int>(), e[2].get<std::string>());
+        for (const auto& [c, l, r] : seen) rows.push_back(json::array({c, l, r, 1}));
+      } else if (m.kind == measure_kind::hours) {
+        std::map<std::tuple<std::string, int, std::string>, double> sum;
+        const json entries = entries_of(open, "h", m.name);
+        for (const auto& [rec, e] : entries.items())
+          sum[{e[0].get<std::string>(), e[1].get<int>(), e[2].get<std::string>()}] += e[3].get<double>();
+        for (const auto& [k, h] : sum) {
+          const double clipped = round_to(std::min(h, m.max_hours_per_week), 0.01);
+          if (clipped > 0) rows.push_back(json::array({std::get<0>(k), std::get<1>(k), std::get<2>(k), clipped}));
+        }
+      } else {
+        const json entries = entries_of(open, "d", m.name);
+        for (const auto& [slot, e] : entries.items()) rows.push_back(json::array({e[0], e[1], e[2], e[3], e[4]}));
+      }
+      sealed["m"][m.name] = rows;
+    }
+  }
+  sealed_cache_[school + "/" + monday_text] = sealed;
+  writes.push_back({state_namespace, "sealed/" + school + "/" + monday_text, sealed.dump(), false});
+  writes.push_back({state_namespace, "open/" + school + "/" + monday_text, "", true});
+
+  // 2. The school year so far: sealed weeks (this one included) and earlier releases.
+  const days year_first = school_year_first_week(year, settings_.school_year_start);
+  std::vector<days> weeks;
+  for (const auto& w : sealed_[school]) {
+    days d{};
+    parse_day(w, d);
+    if (d >= year_first && d < monday) weeks.push_back(d);
+  }
+  weeks.push_back(monday);
+  std::vector<json> week_data;
+  for (const auto& w : weeks) week_data.push_back(w == monday ? sealed : sealed_week(school, w));
+  std::vector<json> earlier;  // released cells of earlier releases this year, with their window
+  for (const auto& w : weeks) {
+    if (w == monday) continue;
+    for (const auto& win : windows_closing(w, settings_.windows, settings_.school_year_start)) {
+      auto text = store_.state_get(state_namespace,
+                                   "release/" + school + "/" + std::string(to_string(win.kind)) + "/" + win.key);
+      if (!text) continue;
+      json rel = json::parse(*text);
+      for (auto& c : rel["cells"]) {
+        if (c.value("status", "") != "released") continue;
+        c["_window"] = win.key;
+        c["_kind"] = std::string(to_string(win.kind));
+        c["_first"] = format_day(win.first);
+        c["_last"] = format_day(win.last);
+        earlier.push_back(c);
+      }
+    }
+  }
+
+  // 3. Groups and denominators.
+  const json enrol = enrolment_of(school);
+  std::map<std::string, int> class_leerjaar;
+  for (const auto& [c, e] : enrol.items()) class_leerjaar[c] = e.value("leerjaar", 0);
+  for (const auto& wd : week_data) {
+    if (!wd.contains("m")) continue;
+    for (const auto& [m, rows] : wd.at("m").items())
+      for (const auto& r : rows) {
+        const std::string c = r[0].get<std::string>();
+        if (!c.empty() && !class_leerjaar.contains(c)) class_leerjaar[c] = r[1].get<int>();
+      }
+  }
+  std::vector<group_def> groups;
+  const auto wants = [&](level l) {
+    return std::find(settings_.levels.begin(), settings_.levels.end(), l) != settings_.levels.end();
+  };
+  if (wants(level::school)) groups.push_back({level::school, 0, ""});
+  if (wants(level::leerjaar)) {
+    std::set<int> lj;
+    for (const auto& [c, l] : class_leerjaar)
+      if (l > 0) lj.insert(l);
+    for (int l : lj) groups.push_back({level::leerjaar, l, ""});
+  }
+  if (wants(level::class_group))
+    for (const auto& [c, l] : class_leerjaar) groups.push_back({level::class_group, l, c});
+  const auto students_on = [&](const std::string& klass, const std::string& day) -> std::int64_t {
+    if (!enrol.contains(klass)) return -1;
+    std::int64_t n = -1;
+    for (const auto& h : enrol[klass].value("history", json::array()))
+      if (h.value("from", "") <= day) n = h.value("students", std::int64_t{-1});
+    return n;
+  };
+  const auto denominator = [&](const group_def& g, const std::string& day) -> std::int64_t {
+    std::int64_t total = 0;
+    for (const auto& [c, l] : class_leerjaar) {
+      if (g.lvl == level::leerjaar && l != g.leerjaar) continue;
+      if (g.lvl == level::class_group && c != g.klass) continue;
+      const auto n = students_on(c, day);
+      if (n < 0) return -1;
+      total += n;
+    }
+    return total;
+  };
+
+  // 4. Per measure and family: base points, the history, and this release's candidates.
+  struct planned {
+    const window* win;
+    const measure* m;
+    group_def g;
+    std::string category;
+    std::size_t decision = 0;
+    std::string fam;
+    double hours = 0;
+    std::int64_t denominator = -1;
+  };
+  std::vector<planned> plan;
+  std::map<std::pair<std::string, std::string>, std::vector<disclosure_auditor::decision>> decided;
+  std::vector<window_kind> order{window_kind::year_to_date, window_kind::month, window_kind::week};
+
+  for (const auto& m : settings_.measures) {
+    for (const std::string fam : {"h", "w", "m", "y"}) {
+      std::vector<const window*> wins;
+      for (const auto k : order)
+        for (const auto& w : windows)
+          if (w.kind == k && family_of(m.kind, k) == fam) wins.push_back(&w);
+      bool used_by_history = false;
+      for (const auto& c : earlier)
+        if (c["measure"] == m.name && family_of(m.kind, *kind_from(c["_kind"].get<std::string>())) == fam)
+          used_by_history = true;
+      if (wins.empty() && !used_by_history) continue;
+
+      family f;
+      for (std::size_t i = 0; i < weeks.size(); ++i) {
+        const std::string wk = format_day(weeks[i]);
+        const std::string month = month_key(weeks[i]);
+        for (const auto& r : week_data[i]["m"].value(m.name, json::array())) {
+          const std::string c = r[0].get<std::string>();
+          const int l = r[1].get<int>();
+          const std::string ref = r[2].get<std::string>();
+          if (m.kind == measure_kind::hours) {
+            f.at(wk, c, l, "").by_ref[ref] += r[3].get<double>();
+          } else if (m.kind == measure_kind::students) {
+            if (fam == "w") f.at(wk, c, l, "").by_ref[ref] = 1;
+            if (fam == "m") f.at(month, c, l, "").by_ref[ref] = 1;
+          } else if (fam == "w") {
+            f.at(wk, c, l, r[3].get<std::string>()).by_ref[ref] = 1;
+          }
+        }
+      }
+      if (m.kind == measure_kind::students && fam == "y") {
+        std::map<std::tuple<std::string, int, std::string>, std::string> first_seen;
+        for (std::size_t i = 0; i < weeks.size(); ++i)
+          for (const auto& r : week_data[i]["m"].value(m.name, json::array()))
+            first_seen.try_emplace({r[0].get<std::string>(), r[1].get<int>(), r[2].get<std::string>()},
+                                   format_day(weeks[i]));
+        for (const auto& [k, wk] : first_seen) f.at(wk, std::get<0>(k), std::get<1>(k), "").by_ref[std::get<2>(k)] = 1;
+      }
+      if (m.kind == measure_kind::distribution && fam == "m") {
+        // A student's category in a month is that of their latest result in it.
+        std::map<std::pair<std::string, std::string>, json> latest;  // (month, ref|class) -> row
+        for (std::size_t i = 0; i < weeks.size(); ++i)
+          for (const auto& r : week_data[i]["m"].value(m.name, json::array())) {
+            auto& slot = latest[{month_key(weeks[i]), r[2].get<std::string>() + "|" + r[0].get<std::string>()}];
+            if (slot.is_null() || slot[4].get<std::string>() <= r[4].get<std::string>()) slot = r;
+          }
+        for (const auto& [k, r] : latest)
+          f.at(k.first, r[0].get<std::string>(), r[1].get<int>(), r[3].get<std::string>())
+              .by_ref[r[2].get<std::string>()] = 1;
+      }
+
+      disclosure_auditor auditor(settings_.k);
+      for (const auto& p : f.points) {
+        std::vector<std::string> refs;
+        for (const auto& [r, v] : p.by_ref)
+          if (v > 0) refs.push_back(r);
+        auditor.add_point(std::move(refs));
+      }
+      const auto cell_points = [&](const std::string& fam_, const window& w, const group_def& g,
+                                   const std::string& category) {
+        std::vector<std::size_t> pts;
+        for (std::size_t i = 0; i < f.points.size(); ++i) {
+          const auto& p = f.points[i];
+          if (!in_window(fam_, p, w) || !in_group(p, g, class_leerjaar)) continue;
+          if (m.kind == measure_kind::distribution && category != total_category && p.category != category) continue;
+          pts.push_back(i);
+        }
+        return pts;
+      };
+      for (const auto& c : earlier) {
+        if (c["measure"] != m.name) continue;
+        const auto kind = *kind_from(c["_kind"].get<std::string>());
+        if (family_of(m.kind, kind) != fam) continue;
+        window w;
+        w.kind = kind;
+        w.key = c["_window"].get<std::string>();
+        parse_day(c["_first"].get<std::string>(), w.first);
+        parse_day(c["_last"].get<std::string>(), w.last);
+        group_def g;
+        const std::string lvl = c.value("level", "school");
+        g.lvl = lvl == "class" ? level::class_group : lvl == "leerjaar" ? level::leerjaar : level::school;
+        if (c.contains("leerjaar")) g.leerjaar = std::stoi(c["leerjaar"].get<std::string>());
+        g.klass = c.value("class", "");
+        auditor.add_published(cell_points(fam, w, g, c.value("category", std::string(total_category))));
+      }
+      if (settings_.noise) auditor.set_combination_check(false);
+
+      std::vector<disclosure_auditor::candidate> cands;
+      for (const window* w : wins) {
+        std::vector<std::string> cats{""};
+        if (m.kind == measure_kind::distribution) {
+          cats = {std::string(total_category)};
+          cats.insert(cats.end(), m.categories.begin(), m.categories.end());
+        }
+        for (const auto& g : groups) {
+          for (const auto& cat : cats) {
+            disclosure_auditor::candidate cand;
+            cand.points = cell_points(fam, *w, g, cat.empty() ? std::string(total_category) : cat);
+            cand.denominator = denominator(g, format_day(w->last));
+            cand.complement_rule = m.kind == measure_kind::students;
+            planned p{w, &m, g, cat, cands.size(), fam, 0, cand.denominator};
+            if (m.kind == measure_kind::hours)
+              for (const auto i : cand.points)
+                for (const auto& [r, v] : f.points[i].by_ref) p.hours += v;
+            plan.push_back(p);
+            cands.push_back(std::move(cand));
+          }
+        }
+      }
+      decided[{m.name, fam}] = auditor.decide(cands);
+    }
+  }
+
+  // 5. Cells, signals and the release documents, one per window.
+  const std::size_t items_before = out.items.size();
+  std::optional<laplace_noise> rng;
+  double cell_epsilon = 0;
+  if (settings_.noise) {
+    rng.emplace(laplace_noise::from_os());
+    // Every cell one student can move in this release shares the release's epsilon (sequential
+    // composition); groups of one level are disjoint (parallel composition).
+    std::size_t per_student = 0;
+    for (const auto& m : settings_.measures)
+      for (const auto& w : windows)
+        if (!family_of(m.kind, w.kind).empty()) per_student += m.kind == measure_kind::distribution ? 2 : 1;
+    per_student *= settings_.levels.size();
+    cell_epsilon = settings_.noise->epsilon_per_release / static_cast<double>(std::max<std::size_t>(per_student, 1));
+  }
+  std::map<std::string, json> docs;
+  for (const auto& w : windows) {
+    json doc = {{"school", school},
+                {"window",
+                 {{"kind", std::string(to_string(w.kind))},
+                  {"key", w.key},
+                  {"first", format_day(w.first)},
+                  {"last", format_day(w.last)}}},
+                {"released_at", format_rfc3339(now_ms)},
+                {"disclosure", {{"k", settings_.k}, {"noise", nullptr}}},
+                {"measures", json::array()},
+                {"cells", json::array()}};
+    if (settings_.noise) doc["disclosure"]["noise"] = {{"epsilon", settings_.noise->epsilon_per_release}};
+    for (const auto& m : settings_.measures) {
+      if (family_of(m.kind, w.kind).empty()) continue;
+      doc["measures"].push_back({{"name", m.name},
+                                 {"kind", std::string(to_string(m.kind))},
+                                 {"unit", m.kind == measure_kind::hours ? "hours" : "students"}});
+    }
+    docs[w.key + "/" + std::string(to_string(w.kind))] = doc;
+  }
+  const std::string brin = school.substr(0, 4);
+  const std::string vestiging = school.size() == 6 ? school.substr(4) : std::string();
+  for (const auto& p : plan) {
+    const auto& d = decided[{p.m->name, p.fam}][p.decision];
+    json cell = {{"measure", p.m->name}, {"level", std::string(to_string(p.g.lvl))}};
+    if (p.m->kind == measure_kind::distribution) cell["category"] = p.category;
+    if (p.g.lvl != level::school) cell["leerjaar"] = std::to_string(p.g.leerjaar);
+    if (p.g.lvl == level::class_group) cell["class"] = p.g.klass;
+    if (d.released) {
+      cell["status"] = "released";
+      double value = p.m->kind == measure_kind::hours ? round_to(p.hours, 0.1) : static_cast<double>(d.students);
+      if (rng) {
+        const double sensitivity =
+            p.m->kind == measure_kind::hours
+                ? p.m->max_hours_per_week * static_cast<double>(((p.win->last - p.win->first).count() + 1) / 7)
+                : 1.0;
+        const double scale = laplace_scale(sensitivity, cell_epsilon);
+        value = p.m->kind == measure_kind::hours
+                    ? noisy_total(value, scale, *rng)
+                    : static_cast<double>(noisy_count(static_cast<std::int64_t>(value), scale, *rng));
+        cell["noisy"] = true;
+      }
+      if (p.m->kind == measure_kind::hours) {
+        cell["value"] = value;
+      } else {
+        cell["value"] = static_cast<std::int64_t>(value);
+      }
+      cell["denominator"] = p.denominator;
+      if (p.denominator > 0) cell["rate"] = round_to(value / static_cast<double>(p.denominator), 0.0001);
+      if (released_metric_ != nullptr) released_metric_->add();
+    } else {
+      cell["status"] = "suppressed";
+      cell["reason"] = std::string(d.reason);
+      if (suppressed_metric_ != nullptr) suppressed_metric_->add();
+    }
+    ++cell_count;
+    docs[p.win->key + "/" + std::string(to_string(p.win->kind))]["cells"].push_back(cell);
+
+    json evidence = {{"window", std::string(to_string(p.win->kind))},
+                     {"window_key", p.win->key},
+                     {"first", format_day(p.win->first)},
+                     {"last", format_day(p.win->last)},
+                     {"level", cell["level"]},
+                     {"measure", p.m->name},
+                     {"status", cell["status"]},
+                     {"k", settings_.k}};
+    for (const char* k : {"category", "reason", "denominator", "rate", "noisy"})
+      if (cell.contains(k)) evidence[k] = cell[k];
+    json content = {{"domain", p.m->domain},     {"indicator", "trend." + p.m->name},
+                    {"severity", "info"},        {"unit", p.m->kind == measure_kind::hours ? "hours" : "students"},
+                    {"instrument", plugin_name}, {"evidence", evidence}};
+    if (cell.contains("value")) content["value"] = cell["value"];
+    json subject = {{"school", {{"brin", brin}}}, {"school_year", year}};
+    if (!vestiging.empty()) subject["school"]["vestiging"] = vestiging;
+    if (p.g.lvl != level::school) subject["leerjaar"] = p.g.leerjaar;
+    if (p.g.lvl == level::class_group) subject["class"] = p.g.klass;
+    std::string record = school + "/" + std::string(to_string(p.win->kind)) + "/" + p.win->key + "/" + p.m->name +
+                         (p.category.empty() ? "" : "/" + p.category) + "/" + group_id(p.g);
+    if (record.size() > 128) record = record.substr(0, 128);
+    const json signal = {{"type", "nl.schakel.trend." + std::string(to_string(p.win->kind))},
+                         {"observed_at", format_day(p.win->last) + "T23:59:59Z"},
+                         {"source", {{"record_id", record}}},
+                         {"subject", subject},
+                         {"content", content},
+                         {"governance", {{"data_category", "ordinary"}}}};
+    std::string error;
+    if (pipeline_.derive(signal.dump(), instance_name, plugin_name, now_ms, out, error).empty())
+      log::error("trends.cell_refused", {{"school", school}, {"window", p.win->key}, {"reason", error}});
+  }
+
+  // 6. The privacy budget: a noisy release reaches a partner only while its budget lasts.
+  std::set<std::string> routed, withheld;
+  for (std::size_t i = items_before; i < out.items.size(); ++i) routed.insert(out.items[i].subscription);
+  if (settings_.noise) {
+    const double eps = settings_.noise->epsilon_per_release;
+    // Budgets are per partner, school and school year: two schools' students are disjoint (parallel composition).
+    for (const auto& sub : std::set<std::string>(routed)) {
+      if (!budget_.try_charge(sub, school + "/" + year, eps, settings_.noise->budget_per_school_year)) {
+        withheld.insert(sub);
+        routed.erase(sub);
+        if (withheld_metric_ != nullptr) withheld_metric_->add();
+        log::info("trends.budget_spent", {{"subscription", sub}, {"school", school}, {"school_year", year}});
+      }
+    }
+    if (!withheld.empty()) {
+      std::vector<storage::outbox_item> kept;
+      for (std::size_t i = 0; i < out.items.size(); ++i)
+        if (i < items_before || !withheld.contains(out.items[i].subscription)) kept.push_back(std::move(out.items[i]));
+      out.items = std::move(kept);
+    }
+    writes.push_back({state_namespace, "budget", budget_.to_json().dump(), false});
+  }
+  json released_keys = json::array();
+  for (auto& [k, doc] : docs) {
+    doc["routed_to"] = routed;
+    doc["withheld_from"] = withheld;
+    const std::string kind = doc["window"]["kind"].get<std::string>();
+    const std::string key = doc["window"]["key"].get<std::string>();
+    writes.push_back({state_namespace, "release/" + school + "/" + kind + "/" + key, doc.dump(), false});
+    released_keys.push_back(kind + "/" + key);
+  }
+  return released_keys;
+}
+
+run_result releaser::run_once(std::int64_t now_ms, std::optional<days> until) {
+  std::lock_guard lock(run_mu_);
+  run_result result;
+  // 1. Read the log.
+  std::set<std::string> dirty;
+  std::int64_t end = position_.load();
+  for (;;) {
+    auto page = store_.read_signals_after(end, 1000);
+    if (page.empty()) break;
+    for (const auto& s : page) {
+      end = s.seq;
+      ++result.signals_read;
+      accumulate(s, dirty, result.late_signals);
+    }
+    if (page.size() < 1000) break;
+  }
+  if (late_metric_ != nullptr && result.late_signals > 0) late_metric_->add(result.late_signals);
+  const auto commit = [&](pipeline::batch&& b, std::vector<storage::state_write>&& writes) {
+    std::promise<std::error_code> done;
+    auto f = done.get_future();
+    store_.append_with_state(std::move(b.rows), std::move(b.items), std::move(writes),
+                             [&done](std::error_code ec) { done.set_value(ec); });
+    const auto ec = f.get();
+    if (ec) throw std::runtime_error("trends: the store refused the commit: " + ec.message());
+  };
+  if (end != position_.load() || !dirty.empty()) {
+    std::vector<storage::state_write> writes;
+    for (const auto& k : dirty) {
+      const auto it = open_.find(k);
+      if (it != open_.end()) writes.push_back({state_namespace, "open/" + k, it->second.dump(), false});
+    }
+    writes.push_back({state_namespace, "position", std::to_string(end), false});
+    writes.push_back({state_namespace, "index", index_json().dump(), false});
+    commit(pipeline::batch{}, std::move(writes));
+    position_ = end;
+  }
+
+  // 2. Release every closed week, oldest first, one transaction each.
+  const days today = std::chrono::floor<std::chrono::days>(
+      std::chrono::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(now_ms)));
+  for (const auto& school : settings_.schools) {
+    const auto first = first_.find(school);
+    if (first == first_.end()) continue;
+    days monday{};
+    parse_day(first->get<std::string>(), monday);
+    for (; monday + days::duration{7 + settings_.release_delay_days} <= today; monday += days::duration{7}) {
+      const std::string mt = format_day(monday);
+      if (sealed_[school].contains(mt)) continue;
+      if (until && monday + days::duration{6} > *until) break;
+      pipeline::batch b;
+      std::vector<storage::state_write> writes;
+      std::size_t cells = 0;
+      const json keys = release_week(school, monday, now_ms, b, writes, cells);
+      sealed_[school].insert(mt);
+      const auto open_it = open_.find(school + "/" + mt);
+      json open_backup;
+      if (open_it != open_.end()) {
+        open_backup = open_it->second;
+        open_.erase(open_it);
+      }
+      writes.push_back({state_namespace, "index", index_json().dump(), false});
+      const auto touched = b.touched_subscriptions;
+      try {
+        commit(std::move(b), std::move(writes));
+      } catch (...) {
+        sealed_[school].erase(mt);
+        sealed_cache_.erase(school + "/" + mt);
+        if (!open_backup.is_null()) open_[school + "/" + mt] = open_backup;
+        throw;
+      }
+      result.releases += keys.size();
+      result.cells += cells;
+      log::info("trends.released", {{"school", school}, {"week", week_key(monday)}, {"cells", cells}});
+      if (committed_ && !touched.empty()) committed_(touched);
+    }
+  }
+  return result;
+}
+
+json releaser::released(const trend_query& q) const {
+  std::lock_guard lock(run_mu_);
+  json out = {{"releases", json::array()}};
+  for (const auto& [school, weeks] : sealed_) {
+    if (!q.school.empty() && q.school != school) continue;
+    for (const auto& w : weeks) {
+      days monday{};
+      parse_day(w, monday);
+      for (const auto& win : windows_closing(monday, settings_.windows, settings_.school_year_start)) {
+        if (q.kind && *q.kind != win.kind) continue;
+        const std::string last = format_day(win.last);
+        if (!q.from.empty() && last < q.from) continue;
+        if (!q.to.empty() && last > q.to) continue;
+        auto text = store_.state_get(state_namespace,
+                                     "release/" + school + "/" + std::string(to_string(win.kind)) + "/" + win.key);
+        if (!text) continue;
+        json rel = json::parse(*text);
+        if (!q.subscription.empty()) {
+          const auto& routed = rel.value("routed_to", json::array());
+          if (std::find(routed.begin(), routed.end(), q.subscription) == routed.end()) continue;
+          rel.erase("routed_to");
+          rel.erase("withheld_from");
+        }
+        out["releases"].push_back(std::move(rel));
+      }
+    }
+  }
+  return out;
+}
+
+void releaser::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void releaser::stop() {
+  {
+    std::lock_guard lock(loop_mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void releaser::wake() {
+  {
+    std::lock_guard lock(loop_mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void releaser::loop() {
+  // The first look comes one interval after start, like every later one: a restart must not release
+  // on its own what an operator is releasing step by step (POST /v1/trends/release with `until`).
+  for (;;) {
+    {
+      std::unique_lock lock(loop_mu_);
+      cv_.wait_for(lock, std::chrono::seconds(settings_.check_interval_seconds),
+                   [this] { return stopping_ || woken_; });
+      woken_ = false;
+      if (stopping_) break;
+    }
+    try {
+      run_once(now_ms());
+    } catch (const std::exception& e) {
+      log::error("trends.run_failed", {{"error", e.what()}});
+    }
+  }
+}
+
+}  // namespace schakel::trends

@@ -1,0 +1,430 @@
+#include "trends/enrolment.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <map>
+#include <optional>
+
+namespace schakel::trends {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::string_view expected_columns =
+    "the header needs brin, class, leerjaar, students; vestiging and valid_from are optional";
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_upper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
+bool is_lower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+
+bool all_digits(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), is_digit);
+}
+
+/** "Valid From" and "VALID-FROM" are valid_from. */
+std::string column_name(std::string_view s) {
+  std::string out;
+  for (const char c : trim(s)) out += (c == ' ' || c == '-') ? '_' : is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c;
+  return out;
+}
+
+/** The fields of one line, or nullopt when a quote is not closed (a field never spans lines). */
+std::optional<std::vector<std::string>> split_fields(std::string_view line, char delim) {
+  std::vector<std::string> fields;
+  std::string field;
+  bool in_quotes = false, was_quoted = false;
+  auto finish = [&] {
+    fields.push_back(was_quoted ? field : std::string(trim(field)));
+    field.clear();
+    was_quoted = false;
+  };
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (in_quotes) {
+      if (c != '"') {
+        field += c;
+      } else if (i + 1 < line.size() && line[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else {
+        in_quotes = false;
+      }
+    } else if (c == '"' && trim(field).empty() && !was_quoted) {
+      in_quotes = was_quoted = true;
+      field.clear();
+    } else if (c == delim) {
+      finish();
+    } else if (!(was_quoted && (c == ' ' || c == '\t'))) {
+      field += c;  // text after a closing quote is kept, as spreadsheets do
+    }
+  }
+  if (in_quotes) return std::nullopt;
+  finish();
+  return fields;
+}
+
+/** The more frequent of `;` and `,` outside quotes; `,` on a tie. */
+char detect_delimiter(std::string_view header) {
+  std::size_t semicolons = 0, commas = 0;
+  bool quoted = false;
+  for (const char c : header) {
+    if (c == '"') quoted = !quoted;
+    if (quoted) continue;
+    semicolons += c == ';' ? 1 : 0;
+    commas += c == ',' ? 1 : 0;
+  }
+  return semicolons > commas ? ';' : ',';
+}
+
+std::string located(std::string_view label, std::size_t line, std::string_view column, std::string_view reason) {
+  std::string out(label);
+  out += ':';
+  out += std::to_string(line);
+  out += ": ";
+  out += column;
+  out += ": ";
+  out += reason;
+  return out;
+}
+
+/** A problem with one row: the CSV column it is about and why (never the value). */
+struct problem {
+  std::string_view column;
+  std::string reason;
+};
+
+constexpr std::string_view required = "empty (required)";
+
+std::optional<problem> check_brin(enrolment_row& row, bool allow_combined) {
+  // Some exports write BRIN and vestiging as one code (12AB00).
+  if (allow_combined && row.brin.size() == 6 && row.vestiging.empty() &&
+      all_digits(std::string_view(row.brin).substr(4))) {
+    row.vestiging = row.brin.substr(4);
+    row.brin.resize(4);
+  }
+  if (row.brin.empty()) return problem{"brin", std::string(required)};
+  if (row.brin.size() != 4 ||
+      !std::all_of(row.brin.begin(), row.brin.end(), [](char c) { return is_digit(c) || is_upper(c); }))
+    return problem{"brin", "not a BRIN (4 capital letters or digits, e.g. 12AB)"};
+  if (!row.vestiging.empty() && (row.vestiging.size() != 2 || !all_digits(row.vestiging)))
+    return problem{"vestiging", "not a vestiging number (2 digits, or empty)"};
+  return std::nullopt;
+}
+
+std::optional<problem> check_class(const enrolment_row& row) {
+  if (row.klass.empty()) return problem{"class", std::string(required)};
+  if (row.klass.size() > 16 || !std::all_of(row.klass.begin(), row.klass.end(), [](char c) {
+        return is_digit(c) || is_upper(c) || is_lower(c) || c == '_' || c == '-';
+      }))
+    return problem{"class", "not a class name (1-16 letters, digits, _ or -)"};
+  return std::nullopt;
+}
+
+std::optional<problem> check_leerjaar(const enrolment_row& row) {
+  if (row.leerjaar.empty()) return problem{"leerjaar", std::string(required)};
+  if (row.leerjaar.size() != 1 || row.leerjaar[0] < '1' || row.leerjaar[0] > '6')
+    return problem{"leerjaar", "not a leerjaar (a digit 1-6)"};
+  return std::nullopt;
+}
+
+std::string students_range() {
+  return "out of range (0-" + std::to_string(max_class_students) + ")";
+}
+
+std::optional<problem> check_valid_from(const enrolment_row& row) {
+  if (!row.valid_from.empty() && !is_iso_date(row.valid_from))
+    return problem{"valid_from", "not a date (YYYY-MM-DD), or empty for today"};
+  return std::nullopt;
+}
+
+/** brin + vestiging + class + valid_from: a school records one number per class per date. */
+std::string row_key(const enrolment_row& row) {
+  return row.brin + '\x1f' + row.vestiging + '\x1f' + row.klass + '\x1f' + row.valid_from;
+}
+
+/** JSON pointer token escaping (RFC 6901). */
+std::string pointer_token(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool is_iso_date(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (const std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u})
+    if (!is_digit(s[i])) return false;
+  const int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+  const int m = (s[5] - '0') * 10 + (s[6] - '0');
+  const int d = (s[8] - '0') * 10 + (s[9] - '0');
+  if (y < 1900 || m < 1 || m > 12 || d < 1) return false;
+  constexpr std::array<int, 12> days{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return d <= days[static_cast<std::size_t>(m - 1)] + (m == 2 && leap ? 1 : 0);
+}
+
+enrolment_csv parse_enrolment_csv(std::string_view text, std::string_view file_label) {
+  enrolment_csv result;
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+
+  enum column { brin_col, vestiging_col, class_col, leerjaar_col, students_col, valid_from_col, column_count };
+  constexpr std::array<std::string_view, column_count> names{"brin",     "vestiging", "class",
+                                                             "leerjaar", "students",  "valid_from"};
+  std::array<std::optional<std::size_t>, column_count> at{};
+  std::size_t header_fields = 0;
+  bool have_header = false;
+  char delim = ',';
+  std::map<std::string, std::size_t> line_of_key;
+
+  std::size_t line_no = 0, pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (trim(line).empty()) continue;
+
+    if (!have_header) {
+      have_header = true;
+      delim = detect_delimiter(line);
+      const auto fields = split_fields(line, delim);
+      if (!fields) {
+        result.errors.push_back(located(file_label, line_no, "header", "a quote is not closed"));
+        return result;
+      }
+      header_fields = fields->size();
+      bool bad = false;
+      for (std::size_t i = 0; i < fields->size(); ++i) {
+        const auto name = column_name((*fields)[i]);
+        for (std::size_t c = 0; c < column_count; ++c) {
+          if (name != names[c]) continue;
+          if (at[c]) {
+            result.errors.push_back(located(file_label, line_no, names[c], "the column appears twice in the header"));
+            bad = true;
+          }
+          at[c] = i;
+        }
+      }
+      for (const auto c : {brin_col, class_col, leerjaar_col, students_col}) {
+        if (at[c]) continue;
+        result.errors.push_back(located(file_label, line_no, names[c],
+                                        "missing column in the header (" + std::string(expected_columns) + ")"));
+        bad = true;
+      }
+      if (bad) return result;
+      continue;
+    }
+
+    const auto fields = split_fields(line, delim);
+    if (!fields) {
+      result.errors.push_back(located(file_label, line_no, "line", "a quote is not closed"));
+      continue;
+    }
+    // Trailing delimiters (empty fields past the header) are not worth refusing a line for.
+    const bool only_empty_extra =
+        fields->size() > header_fields && std::all_of(fields->begin() + static_cast<std::ptrdiff_t>(header_fields),
+                                                      fields->end(), [](const std::string& f) { return f.empty(); });
+    if (fields->size() != header_fields && !only_empty_extra) {
+      result.errors.push_back(
+          located(file_label, line_no, "line",
+                  std::to_string(fields->size()) + " field(s) where the header has " + std::to_string(header_fields)));
+      continue;
+    }
+    const auto field = [&](column c) { return at[c] ? (*fields)[*at[c]] : std::string(); };
+    enrolment_row row;
+    row.line = line_no;
+    row.brin = field(brin_col);
+    row.vestiging = field(vestiging_col);
+    row.klass = field(class_col);
+    row.leerjaar = field(leerjaar_col);
+    row.valid_from = field(valid_from_col);
+    std::optional<problem> bad = check_brin(row, true);
+    if (!bad) bad = check_class(row);
+    if (!bad) bad = check_leerjaar(row);
+    if (!bad) {
+      const std::string students = field(students_col);
+      std::int64_t n = -1;
+      const auto [end_ptr, ec] = std::from_chars(students.data(), students.data() + students.size(), n);
+      if (students.empty())
+        bad = problem{"students", std::string(required)};
+      else if (!all_digits(students) || (ec != std::errc() && ec != std::errc::result_out_of_range) ||
+               end_ptr != students.data() + students.size())
+        bad = problem{"students", "not a whole number"};
+      else if (ec == std::errc::result_out_of_range || n > max_class_students)
+        bad = problem{"students", students_range()};
+      else
+        row.students = n;
+    }
+    if (!bad) bad = check_valid_from(row);
+    if (bad) {
+      result.errors.push_back(located(file_label, line_no, bad->column, bad->reason));
+      continue;
+    }
+    if (const auto [it, fresh] = line_of_key.emplace(row_key(row), line_no); !fresh) {
+      result.errors.push_back(located(file_label, line_no, "class",
+                                      "the same school, class and valid_from as line " + std::to_string(it->second)));
+      continue;
+    }
+    result.rows.push_back(std::move(row));
+  }
+  if (!have_header)
+    result.errors.push_back(
+        located(file_label, 1, "header", "missing; the file is empty (" + std::string(expected_columns) + ")"));
+  return result;
+}
+
+namespace {
+
+/** Where a CSV column lives in one class of the JSON body. */
+std::string member_of(std::string_view column) {
+  if (column == "brin" || column == "vestiging") return "/school/" + std::string(column);
+  return "/" + std::string(column);
+}
+
+/** A string member, or nullopt with a problem when present with another type. */
+std::optional<problem> read_string(const json& obj, std::string_view key, std::string& out) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) return problem{key, "must be a string"};
+  out = it->get<std::string>();
+  return std::nullopt;
+}
+
+/** One class of the body, checked in the order a reader would fix them; the first problem wins. */
+std::optional<std::pair<std::string, std::string>> read_class(const json& c, const std::string& default_from,
+                                                              enrolment_row& row) {
+  if (!c.is_object()) return std::pair<std::string, std::string>{"", "must be an object"};
+  for (const auto& [key, value] : c.items()) {
+    if (key != "school" && key != "class" && key != "leerjaar" && key != "students" && key != "valid_from")
+      return std::pair<std::string, std::string>{"/" + pointer_token(key), "unknown member"};
+  }
+  const auto school = c.find("school");
+  if (school == c.end() || school->is_null())
+    return std::pair<std::string, std::string>{"/school", "required: {\"brin\": ..., \"vestiging\"?: ...}"};
+  if (!school->is_object()) return std::pair<std::string, std::string>{"/school", "must be an object"};
+  for (const auto& [key, value] : school->items()) {
+    if (key != "brin" && key != "vestiging")
+      return std::pair<std::string, std::string>{"/school/" + pointer_token(key), "unknown member"};
+  }
+  auto bad = read_string(*school, "brin", row.brin);
+  if (!bad) bad = read_string(*school, "vestiging", row.vestiging);
+  if (bad) return std::pair<std::string, std::string>{"/school/" + std::string(bad->column), bad->reason};
+  if (!bad) bad = check_brin(row, false);
+  if (!bad) bad = read_string(c, "class", row.klass);
+  if (!bad) bad = check_class(row);
+  if (!bad) {
+    const auto it = c.find("leerjaar");
+    if (it != c.end() && it->is_number_integer()) {
+      const auto n = it->get<std::int64_t>();
+      row.leerjaar = n >= 1 && n <= 6 ? std::to_string(n) : "x";  // "x" fails the check below
+    } else if (it != c.end() && !it->is_null() && !it->is_string()) {
+      bad = problem{"leerjaar", "must be a string or an integer"};
+    } else {
+      bad = read_string(c, "leerjaar", row.leerjaar);
+    }
+  }
+  if (!bad) bad = check_leerjaar(row);
+  if (!bad) {
+    const auto it = c.find("students");
+    if (it == c.end() || it->is_null())
+      bad = problem{"students", "required"};
+    else if (!it->is_number_integer())
+      bad = problem{"students", "must be an integer (0-" + std::to_string(max_class_students) + ")"};
+    else if (it->is_number_unsigned() ? it->get<std::uint64_t>() > static_cast<std::uint64_t>(max_class_students)
+                                      : (it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > max_class_students))
+      bad = problem{"students", students_range()};
+    else
+      row.students = it->get<std::int64_t>();
+  }
+  if (!bad) {
+    row.valid_from = default_from;
+    bad = read_string(c, "valid_from", row.valid_from);
+  }
+  if (!bad) bad = check_valid_from(row);
+  if (bad) return std::pair<std::string, std::string>{member_of(bad->column), bad->reason};
+  return std::nullopt;
+}
+
+}  // namespace
+
+enrolment_body parse_enrolment_json(const json& body) {
+  enrolment_body result;
+  if (!body.is_object()) {
+    result.errors.emplace_back("", "the body must be a JSON object with a classes array");
+    return result;
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (key != "classes" && key != "valid_from") result.errors.emplace_back("/" + pointer_token(key), "unknown member");
+  }
+  std::string default_from;
+  if (const auto it = body.find("valid_from"); it != body.end() && !it->is_null()) {
+    if (!it->is_string() || !is_iso_date(it->get_ref<const std::string&>()))
+      result.errors.emplace_back("/valid_from", "not a date (YYYY-MM-DD); leave it out for today");
+    else
+      default_from = it->get<std::string>();
+  }
+  const auto classes = body.find("classes");
+  if (classes == body.end() || !classes->is_array())
+    result.errors.emplace_back("/classes", "required: an array of classes");
+  else if (classes->empty())
+    result.errors.emplace_back("/classes", "empty; give at least one class");
+  else if (classes->size() > max_enrolment_batch)
+    result.errors.emplace_back("/classes",
+                               "more than " + std::to_string(max_enrolment_batch) + " classes; send them in batches");
+  if (!result.errors.empty()) return result;
+
+  std::map<std::string, std::size_t> index_of_key;
+  for (std::size_t i = 0; i < classes->size(); ++i) {
+    const std::string at = "/classes/" + std::to_string(i);
+    enrolment_row row;
+    row.line = i;
+    if (const auto bad = read_class((*classes)[i], default_from, row)) {
+      result.errors.emplace_back(at + bad->first, bad->second);
+      continue;
+    }
+    if (const auto [it, fresh] = index_of_key.emplace(row_key(row), i); !fresh) {
+      result.errors.emplace_back(at, "the same school, class and valid_from as /classes/" + std::to_string(it->second));
+      continue;
+    }
+    result.rows.push_back(std::move(row));
+  }
+  return result;
+}
+
+json enrolment_request_body(const std::vector<enrolment_row>& rows) {
+  json classes = json::array();
+  for (const auto& row : rows) {
+    json school = {{"brin", row.brin}};
+    if (!row.vestiging.empty()) school["vestiging"] = row.vestiging;
+    json c = {
+        {"school", std::move(school)}, {"class", row.klass}, {"leerjaar", row.leerjaar}, {"students", row.students}};
+    if (!row.valid_from.empty()) c["valid_from"] = row.valid_from;
+    classes.push_back(std::move(c));
+  }
+  return {{"classes", std::move(classes)}};
+}
+
+}  // namespace schakel::trends
