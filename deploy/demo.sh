@@ -10,9 +10,14 @@
 # two rounds of a tracking-system export become at-risk, decline and quiet-withdrawal alerts, and two
 # staff systems post observations; the school's mentor/ZAT coordinator receives them, with the
 # staff's remark, which never leaves the school.
+#
+# `bash deploy/demo.sh regional` runs regional trends (deploy/examples/regional.yaml): two schools'
+# absence exports over five weeks become weekly, monthly and year-to-date class trends for a regional
+# partnership, with small cells suppressed and never a row about one student; then a CSV export and
+# an SVG plot.
 set -euo pipefail
 scenario=${1:-attendance}
-case "$scenario" in attendance | tracking) ;; *) echo "usage: $0 [attendance|tracking]" >&2; exit 2 ;; esac
+case "$scenario" in attendance | tracking | regional) ;; *) echo "usage: $0 [attendance|tracking|regional]" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 root=$(pwd)
 build=${SCHAKEL_BUILD_DIR:-$root/build}/release
@@ -82,6 +87,66 @@ finish() {  # config, name of the partner for the report
     grep -E '^schakel_(signals_stored_total|processor_derived_total|deliveries_total)' || true
   echo "== done: stopping; nothing left behind but $work"
 }
+
+if [ "$scenario" = regional ]; then
+  export SCHAKEL_SCHOOL_A_TOKEN=$(openssl rand -hex 24) SCHAKEL_SCHOOL_B_TOKEN=$(openssl rand -hex 24)
+  echo "== starting the regional partnership's receiver (it verifies every Standard Webhooks signature)"
+  start_receiver regional SCHAKEL_REGIONAL
+  config=deploy/examples/regional.yaml
+  start_hub "$config"
+  # Five school weeks of absence registrations (7 Sep - 11 Oct 2026) for school A (1A, 2B) and school
+  # B (3C): about half of each class misses two lessons a week; a few are sick every other week.
+  generate() {  # brin-less export for one school: class:leerjaar:first-student:count ...
+    echo "Stamnummer;Datum;Lesuur;Absentiecode;Klas;Leerjaar;Registratie-id"
+    for spec in "$@"; do
+      IFS=: read -r klass lj first count <<<"$spec"
+      for week in 0 1 2 3 4; do
+        day=$(date -u -d "2026-09-08 +$((week * 7)) days" +%d-%m-%Y)
+        for i in $(seq 0 $((count - 1))); do
+          if [ $(((i * 7 + week * 3) % 10)) -lt 5 ] || [ $((i % 9)) -eq 0 ]; then
+            code=O; [ $((i % 9)) -eq 0 ] && code=Z
+            echo "$((first + i));$day;1-2;$code;$klass;$lj;$klass-$week-$i"
+          fi
+        done
+      done
+    done
+  }
+  generate 1A:1:1101:28 2B:2:1201:30 >"$work/school-a.csv"
+  generate 3C:3:2301:26 >"$work/school-b.csv"
+  echo "== both administration systems push their exports ($(($(wc -l <"$work/school-a.csv") - 1)) and $(($(wc -l <"$work/school-b.csv") - 1)) registrations)"
+  post "$SCHAKEL_SCHOOL_A_TOKEN" /v1/connectors/school-a/records text/csv "$work/school-a.csv"
+  post "$SCHAKEL_SCHOOL_B_TOKEN" /v1/connectors/school-b/records text/csv "$work/school-b.csv"
+  echo "== the schools' enrolment gives the denominators (schakel enrolment import)"
+  "$build/bin/schakel" enrolment import --config "$config" deploy/examples/regional-enrolment.csv
+  echo "== the weeks up to 11 Oct have closed: the hub seals and releases them (POST /v1/trends/release)"
+  curl -sS -X POST -H "Authorization: Bearer $SCHAKEL_ADMIN_TOKEN" -d '{"until": "2026-10-11"}' \
+    "http://127.0.0.1:$port/v1/trends/release"
+  echo
+  cells=$(curl -sS -H "Authorization: Bearer $SCHAKEL_ADMIN_TOKEN" "http://127.0.0.1:$port/v1/trends" |
+    jq '[.releases[].cells[]] | length')
+  wait_for regional "$cells"
+  echo "== the regional partnership received $(received regional) trend cells; class 1A's absence hours per week:"
+  jq -r 'select(.event.data.subject.class == "1A" and .event.data.content.indicator == "trend.absence_hours" and
+      .event.type == "nl.schakel.trend.week") | .event.data |
+    "   \(.content.evidence.window_key)  \(.content.evidence.status)  " +
+    (if .content.evidence.status == "released" then "\(.content.value) h (\(.content.evidence.rate) h per student)"
+     else "reason: \(.content.evidence.reason)" end)' "$work/regional/received.jsonl" | sort
+  echo "== students with an M@ZL alert (4 sick reports in 12 weeks), school A, year to date:"
+  jq -r 'select(.event.data.content.indicator == "trend.mazl_students" and .event.type == "nl.schakel.trend.year_to_date"
+      and (.event.data.subject.class // "") == "" and (.event.data.subject.leerjaar // 0) == 0
+      and .event.data.subject.school.brin == "99XX") | .event.data.content |
+    "   \(.evidence.window_key)  \(.evidence.status)  \(.value // "")\(.evidence.reason // "")"' "$work/regional/received.jsonl" | sort | tail -3
+  echo "== no row about a student reached the partnership: student keys in its events:" \
+    "$(jq -r '.event.data.subject.student_key // empty' "$work/regional/received.jsonl" | wc -l)"
+  echo "== CSV export (schakel trends export) and an SVG plot (schakel trends plot)"
+  "$build/bin/schakel" trends export --config "$config" --school 99XX00 --window week --out "$work/trends.csv"
+  head -3 "$work/trends.csv" | sed 's/^/   /'
+  "$build/bin/schakel" trends plot --config "$config" --school 99XX00 --class 1A --measure absence_hours \
+    --window year_to_date --out "$work/1A-absence.svg"
+  echo "   $work/1A-absence.svg ($(wc -c <"$work/1A-absence.svg") bytes)"
+  finish "$config" regional
+  exit 0
+fi
 
 if [ "$scenario" = tracking ]; then
   export SCHAKEL_LVS_TOKEN=$(openssl rand -hex 24) SCHAKEL_STAFF_TOKEN=$(openssl rand -hex 24) \

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 
 #include <boost/asio/connect.hpp>
@@ -93,6 +94,27 @@ admin_target admin_target_from(const config::hub_config& cfg, const std::string&
   t.ca_file = ca_file;
   t.token = cfg.admin_token;
   return t;
+}
+
+std::optional<admin_target> load_admin_target(const std::string& config_file, const std::string& ca_file,
+                                              std::ostream& err) {
+  try {
+    return admin_target_from(config::load_config_file(config_file), ca_file);
+  } catch (const std::exception& e) {
+    err << "schakel: cannot load the configuration: " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+std::optional<std::string> read_input_file(const std::string& path, std::ostream& err) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    err << "schakel: " << path << ": cannot be read\n";
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return std::move(text).str();
 }
 
 }  // namespace schakel::cli

@@ -1,5 +1,7 @@
 #pragma once
 /** A small synchronous HTTP(S) client the CLI uses to talk to a running daemon's admin API. */
+#include <optional>
+#include <ostream>
 #include <string>
 
 #include "config/config.hpp"
@@ -24,6 +26,16 @@ struct admin_reply {
  * data_dir/port; throws std::runtime_error when that is missing.
  */
 admin_target admin_target_from(const config::hub_config& cfg, const std::string& ca_file);
+
+/**
+ * The admin API of the hub whose configuration is the file `config_file`. On a configuration error
+ * (unreadable, invalid, port 0 without a running daemon) says why on `err` and returns nullopt.
+ */
+std::optional<admin_target> load_admin_target(const std::string& config_file, const std::string& ca_file,
+                                              std::ostream& err);
+
+/** The bytes of the file a command imports; when it cannot be opened says so on `err` and returns nullopt. */
+std::optional<std::string> read_input_file(const std::string& path, std::ostream& err);
 
 /** Throws std::runtime_error with the address and the transport error. */
 admin_reply admin_request(const admin_target& target, const std::string& method, const std::string& path,

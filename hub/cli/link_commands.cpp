@@ -3,13 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
-#include <sstream>
 
-#include "config/config.hpp"
+#include "common/csv_table.hpp"
 #include "privacy/bsn.hpp"
 
 namespace schakel::cli {
@@ -20,68 +18,6 @@ using json = nlohmann::json;
 constexpr std::string_view expected_columns = "the header needs bsn, brin, student_key; vestiging is optional";
 constexpr std::size_t max_student_key = 64;  // as POST /v1/links accepts
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-/** Header names compare without case, spaces or dashes: "Student key" and "STUDENT-KEY" are student_key. */
-std::string column_name(std::string_view s) {
-  std::string out;
-  for (const char c : trim(s))
-    out += (c == ' ' || c == '-') ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-/**
- * The fields of one line; nullopt when a quote is not closed. Quoted fields may contain the
- * delimiter and "" for a quote; a field that spans lines is not supported (linking tables have none).
- */
-std::optional<std::vector<std::string>> split_fields(std::string_view line, char delim) {
-  std::vector<std::string> fields;
-  std::string field;
-  bool quoted = false, was_quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c != '"') {
-        field += c;
-      } else if (i + 1 < line.size() && line[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else {
-        quoted = false;
-      }
-    } else if (c == '"' && trim(field).empty()) {
-      quoted = was_quoted = true;
-      field.clear();
-    } else if (c == delim) {
-      fields.push_back(was_quoted ? field : std::string(trim(field)));
-      field.clear();
-      was_quoted = false;
-    } else if (!(was_quoted && (c == ' ' || c == '\t'))) {
-      field += c;
-    }
-  }
-  if (quoted) return std::nullopt;
-  fields.push_back(was_quoted ? field : std::string(trim(field)));
-  return fields;
-}
-
-/** The delimiter the header uses: the more frequent of `;` and `,` outside quotes (`,` when neither). */
-char detect_delimiter(std::string_view header) {
-  std::size_t semicolons = 0, commas = 0;
-  bool quoted = false;
-  for (const char c : header) {
-    if (c == '"') quoted = !quoted;
-    if (quoted) continue;
-    semicolons += c == ';';
-    commas += c == ',';
-  }
-  return semicolons > commas ? ';' : ',';
-}
-
 bool all_digits(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -90,16 +26,7 @@ bool all_alnum(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
 }
 
-std::string located(std::string_view label, std::size_t line, std::string_view column, std::string_view reason) {
-  std::string out(label);
-  out += ':';
-  out += std::to_string(line);
-  out += ": ";
-  out += column;
-  out += ": ";
-  out += reason;
-  return out;
-}
+using csv::located;
 
 /** Why a row's values cannot make a link, as "column: reason" (never the value); empty when they can. */
 std::pair<std::string, std::string> check_row(link_row& row) {
@@ -123,96 +50,35 @@ std::pair<std::string, std::string> check_row(link_row& row) {
 }  // namespace
 
 link_csv parse_link_csv(std::string_view text, std::string_view file_label) {
-  link_csv result;
-  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
-
-  // Column positions, found from the header.
   enum column { bsn_col, brin_col, vestiging_col, student_key_col, column_count };
-  constexpr std::array<std::string_view, column_count> names{"bsn", "brin", "vestiging", "student_key"};
-  std::array<std::optional<std::size_t>, column_count> at{};
-  std::size_t header_fields = 0;
-  bool have_header = false;
-  char delim = ',';
+  constexpr std::array<csv::column, column_count> columns{{{"bsn"}, {"brin"}, {"vestiging", false}, {"student_key"}}};
+  auto table = csv::read_table(text, file_label, columns, expected_columns);
+  link_csv result;
+  result.errors = std::move(table.errors);
   std::map<std::string, std::size_t> line_of_bsn;  // 9-digit form → first line, to refuse a second link
-
-  std::size_t line_no = 0;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    auto end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    if (trim(line).empty()) continue;
-
-    if (!have_header) {
-      have_header = true;
-      delim = detect_delimiter(line);
-      const auto fields = split_fields(line, delim);
-      if (!fields) {
-        result.errors.push_back(located(file_label, line_no, "header", "a quote is not closed"));
-        return result;
-      }
-      header_fields = fields->size();
-      bool bad = false;
-      for (std::size_t i = 0; i < fields->size(); ++i) {
-        const auto name = column_name((*fields)[i]);
-        for (std::size_t c = 0; c < column_count; ++c) {
-          if (name != names[c]) continue;
-          if (at[c]) {
-            result.errors.push_back(located(file_label, line_no, names[c], "the column appears twice in the header"));
-            bad = true;
-          }
-          at[c] = i;
-        }
-      }
-      for (const auto c : {bsn_col, brin_col, student_key_col}) {
-        if (at[c]) continue;
-        result.errors.push_back(located(file_label, line_no, names[c],
-                                        "missing column in the header (" + std::string(expected_columns) + ")"));
-        bad = true;
-      }
-      if (bad) return result;
-      continue;
-    }
-
-    const auto fields = split_fields(line, delim);
-    if (!fields) {
-      result.errors.push_back(located(file_label, line_no, "line", "a quote is not closed"));
-      continue;
-    }
-    // A trailing delimiter (an empty last field) is not worth refusing a line for.
-    const bool extra_only_empty =
-        fields->size() > header_fields && std::all_of(fields->begin() + static_cast<std::ptrdiff_t>(header_fields),
-                                                      fields->end(), [](const std::string& f) { return f.empty(); });
-    if (fields->size() != header_fields && !extra_only_empty) {
-      result.errors.push_back(
-          located(file_label, line_no, "line",
-                  std::to_string(fields->size()) + " field(s) where the header has " + std::to_string(header_fields)));
+  for (auto& rec : table.records) {
+    if (!rec.error.empty()) {
+      result.errors.push_back(std::move(rec.error));
       continue;
     }
     link_row row;
-    row.line = line_no;
-    row.bsn = (*fields)[*at[bsn_col]];
-    row.brin = (*fields)[*at[brin_col]];
-    if (at[vestiging_col]) row.vestiging = (*fields)[*at[vestiging_col]];
-    row.student_key = (*fields)[*at[student_key_col]];
+    row.line = rec.line;
+    row.bsn = std::move(rec.fields[bsn_col]);
+    row.brin = std::move(rec.fields[brin_col]);
+    row.vestiging = std::move(rec.fields[vestiging_col]);
+    row.student_key = std::move(rec.fields[student_key_col]);
     if (const auto [col, reason] = check_row(row); !col.empty()) {
-      result.errors.push_back(located(file_label, line_no, col, reason));
+      result.errors.push_back(located(file_label, rec.line, col, reason));
       continue;
     }
     const std::string nine = row.bsn.size() == 8 ? "0" + row.bsn : row.bsn;
-    if (const auto [it, fresh] = line_of_bsn.emplace(nine, line_no); !fresh) {
-      result.errors.push_back(located(file_label, line_no, "bsn",
+    if (const auto [it, fresh] = line_of_bsn.emplace(nine, rec.line); !fresh) {
+      result.errors.push_back(located(file_label, rec.line, "bsn",
                                       "the same BSN as line " + std::to_string(it->second) + " (one link per BSN)"));
       continue;
     }
     result.rows.push_back(std::move(row));
   }
-  if (!have_header)
-    result.errors.push_back(
-        located(file_label, 1, "header", "missing; the file is empty (" + std::string(expected_columns) + ")"));
   return result;
 }
 
@@ -363,38 +229,18 @@ int link_commands::run() {
   }
 }
 
-namespace {
-
-/** The admin API of the hub `config_file` describes; prints why not and returns nullopt on a config error. */
-std::optional<admin_target> target_of(const std::string& config_file, const std::string& ca_file) {
-  try {
-    return admin_target_from(config::load_config_file(config_file), ca_file);
-  } catch (const std::exception& e) {
-    std::cerr << "schakel: cannot load the configuration: " << e.what() << "\n";
-    return std::nullopt;
-  }
-}
-
-}  // namespace
-
 int link_commands::run_import() {
-  std::ifstream in(csv_file_, std::ios::binary);
-  if (!in) {
-    std::cerr << "schakel: " << csv_file_ << ": cannot be read\n";
-    return 2;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  const auto target = target_of(config_, ca_file_);
+  const auto text = read_input_file(csv_file_, std::cerr);
+  if (!text) return 2;
+  const auto target = load_admin_target(config_, ca_file_, std::cerr);
   if (!target) return 2;
-  const auto parsed = parse_link_csv(text.str(), csv_file_);
   return import_links(
-      parsed, csv_file_, [&](const std::string& body) { return admin_request(*target, "POST", "/v1/links", body); },
-      std::cout, std::cerr);
+      parse_link_csv(*text, csv_file_), csv_file_,
+      [&](const std::string& body) { return admin_request(*target, "POST", "/v1/links", body); }, std::cout, std::cerr);
 }
 
 int link_commands::run_parked() {
-  const auto target = target_of(config_, ca_file_);
+  const auto target = load_admin_target(config_, ca_file_, std::cerr);
   if (!target) return 2;
   admin_reply reply;
   try {

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/audit_cli.hpp"
 #include "cli/admin_client.hpp"
+#include "cli/audit_cli.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
 #include "privacy/report.hpp"

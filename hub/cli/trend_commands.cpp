@@ -6,13 +6,12 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "config/config.hpp"
+#include "common/csv_table.hpp"
 #include "trends/report.hpp"
 
 namespace schakel::cli {
@@ -20,11 +19,7 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string located(std::string_view label, std::size_t line, std::string_view column, std::string_view reason) {
-  std::ostringstream s;
-  s << label << ':' << line << ": " << column << ": " << reason;
-  return s.str();
-}
+using csv::located;
 
 /** The problem+json detail of a reply, or a stand-in; control characters dropped, length bounded. */
 std::string detail_of(const admin_reply& reply) {
@@ -275,15 +270,12 @@ void add_hub_options(CLI::App* cmd, std::string& config, std::string& ca_file) {
 
 /** A caller on the admin API of the hub `config_file` describes; nullopt (after saying why) on a config error. */
 std::optional<admin_caller> caller_of(const std::string& config_file, const std::string& ca_file) {
-  try {
-    auto target = admin_target_from(config::load_config_file(config_file), ca_file);
-    return admin_caller([target](const std::string& method, const std::string& path, const std::string& body) {
-      return admin_request(target, method, path, body);
-    });
-  } catch (const std::exception& e) {
-    std::cerr << "schakel: cannot load the configuration: " << e.what() << "\n";
-    return std::nullopt;
-  }
+  auto target = load_admin_target(config_file, ca_file, std::cerr);
+  if (!target) return std::nullopt;
+  return admin_caller(
+      [target = std::move(*target)](const std::string& method, const std::string& path, const std::string& body) {
+        return admin_request(target, method, path, body);
+      });
 }
 
 }  // namespace
@@ -303,7 +295,7 @@ trend_commands::trend_commands(CLI::App& app) {
   export_->add_option("--school", query_.school, "Only this school (BRIN + vestiging, e.g. 12AB00)");
   export_->add_option("--window", query_.window, "Only this window kind")->check(CLI::IsMember(window_kinds));
   export_->add_option("--from", query_.from, "Only windows ending on or after this date")->check(date_check());
-  export_->add_option("--to", query_.to, "Only windows starting on or before this date")->check(date_check());
+  export_->add_option("--to", query_.to, "Only windows ending on or before this date")->check(date_check());
   export_->add_option("--out,-o", out_file_, "Write the CSV to this file (default: stdout)");
 
   plot_ = trends_->add_subcommand("plot", "Draw one measure of one group over time as SVG; suppressed windows marked");
@@ -329,17 +321,11 @@ bool trend_commands::selected() const {
 int trend_commands::run() {
   try {
     if (import_->parsed()) {
-      std::ifstream in(csv_file_, std::ios::binary);
-      if (!in) {
-        std::cerr << "schakel: " << csv_file_ << ": cannot be read\n";
-        return 2;
-      }
-      std::ostringstream text;
-      text << in.rdbuf();
+      const auto text = read_input_file(csv_file_, std::cerr);
+      if (!text) return 2;
       const auto call = caller_of(config_, ca_file_);
       if (!call) return 2;
-      return import_enrolment(trends::parse_enrolment_csv(text.str(), csv_file_), csv_file_, *call, std::cout,
-                              std::cerr);
+      return import_enrolment(trends::parse_enrolment_csv(*text, csv_file_), csv_file_, *call, std::cout, std::cerr);
     }
     const auto call = caller_of(config_, ca_file_);
     if (!call) return 2;

@@ -920,6 +920,14 @@ class semantic_checker {
       }
     }
     out.fields = s.at("fields").get<std::vector<std::string>>();
+    if (const auto* pull = find(s, "pull_token")) {
+      out.pull_token = pull->get<std::string>();
+      if (out.pull_token.size() < min_token_chars)
+        errors_.add(schema::join_path(at, "pull_token"), too_short_message());
+      // Only anonymised trends may be pulled by a partner; row-level data goes out signed, by webhook.
+      if (const auto* privacy = find(s, "privacy"); privacy == nullptr || privacy->value("identity", "") != "aggregate")
+        errors_.add(schema::join_path(at, "pull_token"), "only an aggregate subscription may pull (GET /v1/trends)");
+    }
     const auto& known = schema::signal_field_paths();
     std::set<std::string> seen;
     for (std::size_t i = 0; i < out.fields.size(); ++i) {

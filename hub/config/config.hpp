@@ -137,6 +137,7 @@ struct subscription {
   std::vector<std::string> fields;  ///< allowlist of signal field paths ("subject.class"); deny by default
   privacy_policy privacy;
   webhook_delivery delivery;
+  std::string pull_token;  ///< aggregate only: the partner reads its released trends with it (GET /v1/trends)
 };
 
 /** How long the hub keeps signals (per type) and the audit trail. */

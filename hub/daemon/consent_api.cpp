@@ -9,6 +9,7 @@
 #include "audit/audit.hpp"
 #include "common/log.hpp"
 #include "common/signal.hpp"
+#include "daemon/responses.hpp"
 
 namespace schakel::daemon {
 namespace asio = boost::asio;
@@ -84,13 +85,6 @@ audit::entry consent_audit(const std::string& action, const std::string& actor, 
   return e;
 }
 
-http::response json_reply(unsigned status, const json& body) {
-  http::response r;
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
-
 http::response field_problem(const std::string& path, const std::string& error) {
   // error is "<field>: <why>" and never holds the value.
   const auto colon = error.find(':');
@@ -103,7 +97,7 @@ http::response field_problem(const std::string& path, const std::string& error) 
 http::response records_reply(const json& list) {
   json body = json::object();
   body["records"] = list;
-  return json_reply(200, body);
+  return json_response(200, body);
 }
 
 json record_json(const privacy::consent_record& r) {
@@ -178,7 +172,7 @@ asio::awaitable<http::response> consent_api::record(http::request& req, std::str
   registry_.add(subject, parsed->record);
   log::info("consent.recorded", {{"id", stored.id}, {"kind", kind_name(parsed->record.kind)}});
   if (on_change_) on_change_();
-  co_return json_reply(201, record_json(parsed->record));
+  co_return json_response(201, record_json(parsed->record));
 }
 
 asio::awaitable<http::response> consent_api::lookup(http::request& req, std::string actor) {

@@ -30,6 +30,7 @@
 #include "common/signal.hpp"
 #include "daemon/consent_api.hpp"
 #include "daemon/link_api.hpp"
+#include "daemon/responses.hpp"
 #include "daemon/trends_api.hpp"
 #include "delivery/delivery_service.hpp"
 #include "http/server.hpp"
@@ -115,13 +116,6 @@ nlohmann::json rejections_json(const std::vector<plugin_host::rejection>& reject
     out.push_back(std::move(j));
   }
   return out;
-}
-
-http::response json_response(unsigned status, const nlohmann::json& body) {
-  http::response r;
-  r.status = status;
-  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return r;
 }
 
 /** The instance name the core itself uses as the source of the signals it makes (referrals). */
@@ -465,9 +459,12 @@ class hub {
       co_return co_await link_api_->handle(req, actor_of(req));
     }
     if (trends_api::owns(p)) {
-      if (!admin_or_local(req))
-        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
-      co_return co_await trends_api_->handle(req, actor_of(req));
+      if (admin_or_local(req)) co_return co_await trends_api_->handle(req, actor_of(req), {});
+      // An aggregate partner reads its own released trends with its pull token, and nothing else.
+      if (const auto* sub = pull_subscription(req))
+        co_return co_await trends_api_->handle(req, sub->partner, sub->name);
+      co_return http::problem(401, "unauthorized", "Unauthorized",
+                              "the admin token, or an aggregate subscription's pull token, is required", p);
     }
     if (p == "/v1/consents" || p.starts_with("/v1/consents/")) {
       if (!admin_or_local(req))
@@ -530,6 +527,15 @@ class hub {
     }
     purge_wake_.notify_all();
     if (purge_thread_.joinable()) purge_thread_.join();
+  }
+
+  /** The aggregate subscription whose pull token the request carries; null when none. */
+  const config::subscription* pull_subscription(const http::request& req) const {
+    const std::string token = bearer(req);
+    const config::subscription* found = nullptr;
+    for (const auto& sub : cfg_.subscriptions)  // every token compared, in constant time each
+      if (!sub.pull_token.empty() && token_equals(token, sub.pull_token)) found = &sub;
+    return found;
   }
 
   std::string actor_of(const http::request& req) const { return admin_ok(req) ? "admin" : "local"; }

@@ -11,6 +11,7 @@
 #include "audit/audit.hpp"
 #include "common/log.hpp"
 #include "common/signal.hpp"
+#include "daemon/responses.hpp"
 
 namespace schakel::daemon {
 namespace asio = boost::asio;
@@ -106,13 +107,6 @@ audit::entry link_audit(const std::string& actor, const std::string& subject, st
   return e;
 }
 
-http::response reply(unsigned status, const json& body) {
-  http::response r;
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
-
 json link_reply(std::size_t unparked, std::size_t refused) {
   return {{"linked", 1}, {"unparked", unparked}, {"refused", refused}};
 }
@@ -176,7 +170,7 @@ asio::awaitable<http::response> link_api::record(http::request& req, std::string
     if (on_unparked_) on_unparked_(touched);
   }
   log::info("link.recorded", {{"unparked", unparked}, {"refused", refused}});
-  co_return reply(201, link_reply(unparked, refused));
+  co_return json_response(201, link_reply(unparked, refused));
 }
 
 http::response link_api::parked(const http::request&) const {
@@ -188,7 +182,7 @@ http::response link_api::parked(const http::request&) const {
   }
   json body = json::object();
   body["parked"] = std::move(list);
-  return reply(200, body);
+  return json_response(200, body);
 }
 
 }  // namespace schakel::daemon

@@ -1,10 +1,19 @@
 #include "daemon/trends_api.hpp"
 
+#include <functional>
 #include <map>
+#include <memory>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "common/log.hpp"
 #include "common/signal.hpp"
 #include "daemon/consent_api.hpp"
+#include "daemon/responses.hpp"
 #include "trends/enrolment.hpp"
 #include "trends/plot.hpp"
 #include "trends/report.hpp"
@@ -52,31 +61,44 @@ std::map<std::string, std::string> query_params(const std::string& query) {
   return out;
 }
 
-http::response reply(unsigned status, const json& body) {
-  http::response r;
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
-
 http::response not_configured(const std::string& path) {
   return http::problem(404, "trends-not-configured", "No trends",
                        "this hub has no trends section in its configuration (docs/trends.md)", path);
 }
 
-audit::entry viewed(const std::string& actor, const std::string& what, std::size_t releases) {
+audit::entry viewed(const std::string& actor, const std::string& subscription, const std::string& what,
+                    std::size_t releases) {
   audit::entry e;
   e.time_ms = now_ms();
   e.action = "trends.viewed";
   e.outcome = "success";
   e.actor = actor;
-  e.actor_role = "admin";
+  e.actor_role = subscription.empty() ? "admin" : "partner";
   e.purpose = "regional trends: anonymised aggregates after disclosure control";
   e.object_type = "trend_release";
   e.sensitivity = "ordinary";
-  e.access_point = "api";
+  e.access_point = subscription.empty() ? "api" : subscription;
   e.detail = what + ", " + std::to_string(releases) + " release(s)";
   return e;
+}
+
+/**
+ * Runs `work` on the releaser's own thread and resumes the caller on its executor with the result: a
+ * release or a read of many releases can take a while and must not hold a network thread. The
+ * initiation is a named object capturing by reference (see daemon.cpp, await_append: g++ 12).
+ */
+asio::awaitable<http::response> on_releaser(trends::releaser& releaser, std::function<http::response()>& work) {
+  const auto ex = co_await asio::this_coro::executor;
+  auto initiation = [&releaser, &work, &ex](auto handler) {
+    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+    auto target = asio::get_associated_executor(*shared, ex);
+    releaser.submit([shared, target, job = std::move(work)]() {
+      auto answer = std::make_shared<http::response>(job());
+      asio::post(target, [shared, answer]() mutable { (*shared)(std::move(*answer)); });
+    });
+  };
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(http::response)>(initiation,
+                                                                                               asio::use_awaitable);
 }
 
 }  // namespace
@@ -87,24 +109,45 @@ bool trends_api::owns(const std::string& path) {
   return path == "/v1/enrolment" || path == "/v1/trends" || path == "/v1/trends/plot" || path == "/v1/trends/release";
 }
 
-asio::awaitable<http::response> trends_api::handle(http::request& req, std::string actor) {
+asio::awaitable<http::response> trends_api::handle(http::request& req, std::string actor, std::string subscription) {
   const std::string& p = req.path;
   if (releaser_ == nullptr) co_return not_configured(p);
+  if (!subscription.empty() && (req.method != "GET" || p == "/v1/enrolment" || p == "/v1/trends/release"))
+    co_return http::problem(403, "forbidden", "Forbidden", "a pull token reads released trends only", p);
   if (p == "/v1/enrolment") {
     if (req.method != "POST") co_return http::problem(405, "method-not-allowed", "Method not allowed", "use POST", p);
-    co_return enrolment(req);
+    std::function<http::response()> work = [this, &req] { return enrolment(req); };
+    co_return co_await on_releaser(*releaser_, work);
   }
   if (p == "/v1/trends/release") {
     if (req.method != "POST") co_return http::problem(405, "method-not-allowed", "Method not allowed", "use POST", p);
-    co_return release_now(req);
+    std::function<http::response()> work = [this, &req] { return release_now(req); };
+    co_return co_await on_releaser(*releaser_, work);
   }
   if (req.method != "GET") co_return http::problem(405, "method-not-allowed", "Method not allowed", "use GET", p);
+  std::string what;
+  std::size_t releases = 0;
+  std::function<http::response()> work = [this, &req, &subscription, &what, &releases] {
+    return read(req, subscription, what, releases);
+  };
+  auto r = co_await on_releaser(*releaser_, work);
+  if (r.status != 200) co_return r;
+  // Trend releases are anonymised, yet who took which figures out of the hub is part of the trail.
+  std::vector<audit::entry> audit{viewed(actor, subscription, what, releases)};
+  if (co_await await_audit(store_, audit))
+    co_return http::problem(503, "store-unavailable", "Not available", "the access could not be audited; retry", p);
+  co_return r;
+}
+
+http::response trends_api::read(const http::request& req, const std::string& subscription, std::string& what,
+                                std::size_t& releases) {
+  const std::string& p = req.path;
   auto params = query_params(req.query);
   trends::trend_query q;
   q.school = params["school"];
   q.from = params["from"];
   q.to = params["to"];
-  q.subscription = params["subscription"];
+  q.subscription = subscription.empty() ? params["subscription"] : subscription;
   const std::string window = params.contains("window") ? params["window"] : std::string();
   if (!window.empty()) {
     if (window == "week") {
@@ -114,7 +157,7 @@ asio::awaitable<http::response> trends_api::handle(http::request& req, std::stri
     } else if (window == "year_to_date") {
       q.kind = trends::window_kind::year_to_date;
     } else {
-      co_return http::problem(400, "invalid-query", "Invalid query", "window: must be week, month or year_to_date", p);
+      return http::problem(400, "invalid-query", "Invalid query", "window: must be week, month or year_to_date", p);
     }
   }
   json doc;
@@ -122,10 +165,10 @@ asio::awaitable<http::response> trends_api::handle(http::request& req, std::stri
     doc = releaser_->released(q);
   } catch (const std::exception& e) {
     log::error("trends.read_failed", {{"error", e.what()}});
-    co_return http::problem(503, "store-unavailable", "Not available", "the releases could not be read; retry", p);
+    return http::problem(503, "store-unavailable", "Not available", "the releases could not be read; retry", p);
   }
   http::response r;
-  std::string what = "released cells";
+  what = "released cells";
   if (p == "/v1/trends/plot") {
     trends::plot_request pr;
     pr.school = q.school;
@@ -139,7 +182,7 @@ asio::awaitable<http::response> trends_api::handle(http::request& req, std::stri
     try {
       r.body = trends::render_trend_svg(doc, pr);
     } catch (const std::invalid_argument& e) {
-      co_return http::problem(422, "nothing-to-plot", "Nothing to plot", e.what(), p);
+      return http::problem(422, "nothing-to-plot", "Nothing to plot", e.what(), p);
     }
     r.content_type = "image/svg+xml";
     what = "trend plot";
@@ -148,14 +191,11 @@ asio::awaitable<http::response> trends_api::handle(http::request& req, std::stri
     r.content_type = "text/csv; charset=utf-8";
     what = "trend export";
   } else {
-    r = reply(200, doc);
+    r = json_response(200, doc);
   }
   r.status = 200;
-  // Trend releases are anonymised, yet who took which figures out of the hub is part of the trail.
-  std::vector<audit::entry> audit{viewed(actor, what, doc["releases"].size())};
-  if (co_await await_audit(store_, audit))
-    co_return http::problem(503, "store-unavailable", "Not available", "the access could not be audited; retry", p);
-  co_return r;
+  releases = doc["releases"].size();
+  return r;
 }
 
 http::response trends_api::enrolment(const http::request& req) {
@@ -191,7 +231,7 @@ http::response trends_api::enrolment(const http::request& req) {
     return http::problem(503, "store-unavailable", "Not stored", "the enrolment could not be stored; retry", req.path);
   }
   log::info("trends.enrolment_recorded", {{"classes", rows.size()}});
-  return reply(200, {{"recorded", rows.size()}});
+  return json_response(200, {{"recorded", rows.size()}});
 }
 
 http::response trends_api::release_now(const http::request& req) {
@@ -207,10 +247,10 @@ http::response trends_api::release_now(const http::request& req) {
   }
   try {
     const auto r = releaser_->run_once(now_ms(), until);
-    return reply(200, {{"signals_read", r.signals_read},
-                       {"late_signals", r.late_signals},
-                       {"releases", r.releases},
-                       {"cells", r.cells}});
+    return json_response(200, {{"signals_read", r.signals_read},
+                               {"late_signals", r.late_signals},
+                               {"releases", r.releases},
+                               {"cells", r.cells}});
   } catch (const std::exception& e) {
     log::error("trends.release_failed", {{"error", e.what()}});
     return http::problem(503, "store-unavailable", "Not released", "the release could not be stored; retry", req.path);

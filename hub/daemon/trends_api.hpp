@@ -8,7 +8,8 @@
  * - GET /v1/trends/plot?school=&level=&leerjaar=&class=&measure=&category=&window=&y=rate|value: the SVG.
  * - POST /v1/trends/release: read the log and release every closed week now (instead of waiting for
  *   the next check); 200 with what was released.
- * All need the admin token (the daemon checks). Every read of released cells is audited.
+ * All need the admin token (the daemon checks); an aggregate subscription's pull token reads that
+ * partner's own releases (GET only). Every read of released cells is audited.
  */
 #include <string>
 
@@ -27,11 +28,19 @@ class trends_api {
   /** Whether `path` is one of this API's. */
   static bool owns(const std::string& path);
 
-  boost::asio::awaitable<http::response> handle(http::request& req, std::string actor);
+  /**
+   * `subscription` is "" for the admin; for a partner that pulls with its token it names its
+   * aggregate subscription: then only GET /v1/trends and /v1/trends/plot answer, with only the
+   * releases routed to it.
+   */
+  boost::asio::awaitable<http::response> handle(http::request& req, std::string actor, std::string subscription);
 
  private:
   http::response enrolment(const http::request& req);
   http::response release_now(const http::request& req);
+  /** A GET: the released document, its CSV or its plot; `what` and `releases` for the audit record. */
+  http::response read(const http::request& req, const std::string& subscription, std::string& what,
+                      std::size_t& releases);
 
   storage::store& store_;
   trends::releaser* releaser_;  // null when the configuration has no trends section

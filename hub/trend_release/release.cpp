@@ -48,8 +48,10 @@ json entries_of(const json& open, const char* kind, const std::string& measure) 
   return open.value(kind, json::object()).value(measure, json::object());
 }
 
-double round_to(double v, double step) {
-  return std::round(v / step) * step;
+/** `v` rounded to `decimals` places; dividing by a power of ten keeps 23.4 from printing as 23.400000000000002. */
+double round_to(double v, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  return std::round(v * scale) / scale;
 }
 
 std::string ymd_prefix(const std::string& rfc3339) {
@@ -199,12 +201,14 @@ void releaser::load() {
     for (const auto& [school, weeks] : sealed.items())
       for (const auto& w : weeks) sealed_[school].insert(w.get<std::string>());
     first_ = idx.value("first", json::object());
+    forgotten_before_ = idx.value("forgotten_before", json::object());
   }
   if (auto v = store_.state_get(state_namespace, "budget")) budget_ = budget_ledger::from_json(json::parse(*v));
 }
 
 json releaser::index_json() const {
-  json idx = {{"open", json::array()}, {"sealed", json::object()}, {"first", first_}};
+  json idx = {
+      {"open", json::array()}, {"sealed", json::object()}, {"first", first_}, {"forgotten_before", forgotten_before_}};
   for (const auto& [k, v] : open_) idx["open"].push_back(k);
   for (const auto& [school, weeks] : sealed_) idx["sealed"][school] = weeks;
   return idx;
@@ -340,6 +344,24 @@ void releaser::accumulate(const storage::logged_signal& s, std::set<std::string>
   }
 }
 
+void releaser::forget_old_weeks(const std::string& school, days monday, std::vector<storage::state_write>& writes) {
+  // Sealed weeks hold the students' hub pseudonyms, needed only for the year-to-date checks of their
+  // own school year. Kept through the next school year (a late look at last year's releases), then
+  // reduced to a marker: the week stays sealed, its releases stay, the pseudonyms go.
+  const std::string year = school_year_of(monday, settings_.school_year_start);
+  const std::string previous = std::to_string(std::stoi(year.substr(0, 4)) - 1) + "-" + year.substr(0, 4);
+  const std::string cutoff = format_day(school_year_first_week(previous, settings_.school_year_start));
+  const std::string from = forgotten_before_.value(school, std::string());
+  if (from >= cutoff) return;
+  for (const auto& w : sealed_[school]) {
+    if (w < from || w >= cutoff) continue;
+    writes.push_back(
+        {state_namespace, "sealed/" + school + "/" + w, json{{"monday", w}, {"forgotten", true}}.dump(), false});
+    sealed_cache_.erase(school + "/" + w);
+  }
+  forgotten_before_[school] = cutoff;
+}
+
 json releaser::sealed_week(const std::string& school, days monday) const {
   const std::string key = school + "/" + format_day(monday);
   const auto it = sealed_cache_.find(key);
@@ -399,7 +421,7 @@ json releaser::release_week(const std::string& school, days monday, std::int64_t
         for (const auto& [rec, e] : entries.items())
           sum[{e[0].get<std::string>(), e[1].get<int>(), e[2].get<std::string>()}] += e[3].get<double>();
         for (const auto& [k, h] : sum) {
-          const double clipped = round_to(std::min(h, m.max_hours_per_week), 0.01);
+          const double clipped = round_to(std::min(h, m.max_hours_per_week), 2);
           if (clipped > 0) rows.push_back(json::array({std::get<0>(k), std::get<1>(k), std::get<2>(k), clipped}));
         }
       } else {
@@ -661,7 +683,7 @@ json releaser::release_week(const std::string& school, days monday, std::int64_t
     if (p.g.lvl == level::class_group) cell["class"] = p.g.klass;
     if (d.released) {
       cell["status"] = "released";
-      double value = p.m->kind == measure_kind::hours ? round_to(p.hours, 0.1) : static_cast<double>(d.students);
+      double value = p.m->kind == measure_kind::hours ? round_to(p.hours, 1) : static_cast<double>(d.students);
       if (rng) {
         const double sensitivity =
             p.m->kind == measure_kind::hours
@@ -679,7 +701,7 @@ json releaser::release_week(const std::string& school, days monday, std::int64_t
         cell["value"] = static_cast<std::int64_t>(value);
       }
       cell["denominator"] = p.denominator;
-      if (p.denominator > 0) cell["rate"] = round_to(value / static_cast<double>(p.denominator), 0.0001);
+      if (p.denominator > 0) cell["rate"] = round_to(value / static_cast<double>(p.denominator), 4);
       if (released_metric_ != nullptr) released_metric_->add();
     } else {
       cell["status"] = "suppressed";
@@ -809,6 +831,7 @@ run_result releaser::run_once(std::int64_t now_ms, std::optional<days> until) {
       std::size_t cells = 0;
       const json keys = release_week(school, monday, now_ms, b, writes, cells);
       sealed_[school].insert(mt);
+      forget_old_weeks(school, monday, writes);
       const auto open_it = open_.find(school + "/" + mt);
       json open_backup;
       if (open_it != open_.end()) {
@@ -865,6 +888,10 @@ json releaser::released(const trend_query& q) const {
 }
 
 void releaser::start() {
+  {
+    std::lock_guard lock(loop_mu_);
+    running_ = true;
+  }
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -875,6 +902,13 @@ void releaser::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  std::vector<std::function<void()>> left;
+  {
+    std::lock_guard lock(loop_mu_);
+    running_ = false;
+    left.swap(jobs_);
+  }
+  for (auto& job : left) job();
 }
 
 void releaser::wake() {
@@ -885,17 +919,36 @@ void releaser::wake() {
   cv_.notify_all();
 }
 
+void releaser::submit(std::function<void()> job) {
+  {
+    std::lock_guard lock(loop_mu_);
+    if (running_ && !stopping_) {
+      jobs_.push_back(std::move(job));
+      cv_.notify_all();
+      return;
+    }
+  }
+  job();
+}
+
 void releaser::loop() {
   // The first look comes one interval after start, like every later one: a restart must not release
   // on its own what an operator is releasing step by step (POST /v1/trends/release with `until`).
+  auto next = std::chrono::steady_clock::now() + std::chrono::seconds(settings_.check_interval_seconds);
   for (;;) {
+    std::vector<std::function<void()>> jobs;
+    bool due = false;
     {
       std::unique_lock lock(loop_mu_);
-      cv_.wait_for(lock, std::chrono::seconds(settings_.check_interval_seconds),
-                   [this] { return stopping_ || woken_; });
-      woken_ = false;
+      cv_.wait_until(lock, next, [this] { return stopping_ || woken_ || !jobs_.empty(); });
       if (stopping_) break;
+      jobs.swap(jobs_);
+      due = woken_ || std::chrono::steady_clock::now() >= next;
+      woken_ = false;
     }
+    for (auto& job : jobs) job();
+    if (!due) continue;
+    next = std::chrono::steady_clock::now() + std::chrono::seconds(settings_.check_interval_seconds);
     try {
       run_once(now_ms());
     } catch (const std::exception& e) {

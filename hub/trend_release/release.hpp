@@ -82,8 +82,15 @@ class releaser {
   releaser& operator=(const releaser&) = delete;
 
   void start();
+  /** Runs the jobs already submitted, then stops the thread. */
   void stop();
   void wake();
+  /**
+   * Runs `job` on the releaser's own thread, after the jobs before it (any thread). The API hands
+   * its releases and reads here, so a long release never holds a network thread. Before start() or
+   * after stop() the job runs at once on the caller's thread.
+   */
+  void submit(std::function<void()> job);
 
   /**
    * Reads the log up to its end and releases every week closed at `now_ms` (any thread; serialised),
@@ -109,6 +116,7 @@ class releaser {
   nlohmann::json release_week(const std::string& school, days monday, std::int64_t now_ms, pipeline::batch& out,
                               std::vector<storage::state_write>& writes, std::size_t& cells);
   nlohmann::json sealed_week(const std::string& school, days monday) const;
+  void forget_old_weeks(const std::string& school, days monday, std::vector<storage::state_write>& writes);
   nlohmann::json enrolment_of(const std::string& school) const;
   std::string school_of(const nlohmann::json& signal) const;
   nlohmann::json index_json() const;
@@ -129,13 +137,16 @@ class releaser {
   std::map<std::string, nlohmann::json> open_;           // "<school>/<monday>" -> contributions
   std::map<std::string, std::set<std::string>> sealed_;  // school -> sealed Mondays (YYYY-MM-DD)
   mutable std::map<std::string, nlohmann::json> sealed_cache_;
-  budget_ledger budget_;                             // per subscription and "<school>/<school year>"
-  nlohmann::json first_ = nlohmann::json::object();  // school -> first Monday released
+  budget_ledger budget_;                                        // per subscription and "<school>/<school year>"
+  nlohmann::json first_ = nlohmann::json::object();             // school -> first Monday released
+  nlohmann::json forgotten_before_ = nlohmann::json::object();  // school -> sealed weeks before it hold no pseudonyms
 
   std::mutex loop_mu_;
   std::condition_variable cv_;
   bool woken_ = false;
   bool stopping_ = false;
+  bool running_ = false;
+  std::vector<std::function<void()>> jobs_;
   std::thread thread_;
 };
 

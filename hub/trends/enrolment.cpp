@@ -6,6 +6,8 @@
 #include <map>
 #include <optional>
 
+#include "common/csv_table.hpp"
+
 namespace schakel::trends {
 namespace {
 
@@ -13,12 +15,6 @@ using json = nlohmann::json;
 
 constexpr std::string_view expected_columns =
     "the header needs brin, class, leerjaar, students; vestiging and valid_from are optional";
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
@@ -32,72 +28,6 @@ bool is_lower(char c) {
 
 bool all_digits(std::string_view s) {
   return std::all_of(s.begin(), s.end(), is_digit);
-}
-
-/** "Valid From" and "VALID-FROM" are valid_from. */
-std::string column_name(std::string_view s) {
-  std::string out;
-  for (const char c : trim(s)) out += (c == ' ' || c == '-') ? '_' : is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c;
-  return out;
-}
-
-/** The fields of one line, or nullopt when a quote is not closed (a field never spans lines). */
-std::optional<std::vector<std::string>> split_fields(std::string_view line, char delim) {
-  std::vector<std::string> fields;
-  std::string field;
-  bool in_quotes = false, was_quoted = false;
-  auto finish = [&] {
-    fields.push_back(was_quoted ? field : std::string(trim(field)));
-    field.clear();
-    was_quoted = false;
-  };
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (in_quotes) {
-      if (c != '"') {
-        field += c;
-      } else if (i + 1 < line.size() && line[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else {
-        in_quotes = false;
-      }
-    } else if (c == '"' && trim(field).empty() && !was_quoted) {
-      in_quotes = was_quoted = true;
-      field.clear();
-    } else if (c == delim) {
-      finish();
-    } else if (!(was_quoted && (c == ' ' || c == '\t'))) {
-      field += c;  // text after a closing quote is kept, as spreadsheets do
-    }
-  }
-  if (in_quotes) return std::nullopt;
-  finish();
-  return fields;
-}
-
-/** The more frequent of `;` and `,` outside quotes; `,` on a tie. */
-char detect_delimiter(std::string_view header) {
-  std::size_t semicolons = 0, commas = 0;
-  bool quoted = false;
-  for (const char c : header) {
-    if (c == '"') quoted = !quoted;
-    if (quoted) continue;
-    semicolons += c == ';' ? 1 : 0;
-    commas += c == ',' ? 1 : 0;
-  }
-  return semicolons > commas ? ';' : ',';
-}
-
-std::string located(std::string_view label, std::size_t line, std::string_view column, std::string_view reason) {
-  std::string out(label);
-  out += ':';
-  out += std::to_string(line);
-  out += ": ";
-  out += column;
-  out += ": ";
-  out += reason;
-  return out;
 }
 
 /** A problem with one row: the CSV column it is about and why (never the value). */
@@ -185,87 +115,30 @@ bool is_iso_date(std::string_view s) {
 }
 
 enrolment_csv parse_enrolment_csv(std::string_view text, std::string_view file_label) {
-  enrolment_csv result;
-  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
-
   enum column { brin_col, vestiging_col, class_col, leerjaar_col, students_col, valid_from_col, column_count };
-  constexpr std::array<std::string_view, column_count> names{"brin",     "vestiging", "class",
-                                                             "leerjaar", "students",  "valid_from"};
-  std::array<std::optional<std::size_t>, column_count> at{};
-  std::size_t header_fields = 0;
-  bool have_header = false;
-  char delim = ',';
+  constexpr std::array<csv::column, column_count> columns{
+      {{"brin"}, {"vestiging", false}, {"class"}, {"leerjaar"}, {"students"}, {"valid_from", false}}};
+  auto table = csv::read_table(text, file_label, columns, expected_columns);
+  enrolment_csv result;
+  result.errors = std::move(table.errors);
   std::map<std::string, std::size_t> line_of_key;
-
-  std::size_t line_no = 0, pos = 0;
-  while (pos < text.size()) {
-    auto end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    if (trim(line).empty()) continue;
-
-    if (!have_header) {
-      have_header = true;
-      delim = detect_delimiter(line);
-      const auto fields = split_fields(line, delim);
-      if (!fields) {
-        result.errors.push_back(located(file_label, line_no, "header", "a quote is not closed"));
-        return result;
-      }
-      header_fields = fields->size();
-      bool bad = false;
-      for (std::size_t i = 0; i < fields->size(); ++i) {
-        const auto name = column_name((*fields)[i]);
-        for (std::size_t c = 0; c < column_count; ++c) {
-          if (name != names[c]) continue;
-          if (at[c]) {
-            result.errors.push_back(located(file_label, line_no, names[c], "the column appears twice in the header"));
-            bad = true;
-          }
-          at[c] = i;
-        }
-      }
-      for (const auto c : {brin_col, class_col, leerjaar_col, students_col}) {
-        if (at[c]) continue;
-        result.errors.push_back(located(file_label, line_no, names[c],
-                                        "missing column in the header (" + std::string(expected_columns) + ")"));
-        bad = true;
-      }
-      if (bad) return result;
+  for (auto& rec : table.records) {
+    if (!rec.error.empty()) {
+      result.errors.push_back(std::move(rec.error));
       continue;
     }
-
-    const auto fields = split_fields(line, delim);
-    if (!fields) {
-      result.errors.push_back(located(file_label, line_no, "line", "a quote is not closed"));
-      continue;
-    }
-    // Trailing delimiters (empty fields past the header) are not worth refusing a line for.
-    const bool only_empty_extra =
-        fields->size() > header_fields && std::all_of(fields->begin() + static_cast<std::ptrdiff_t>(header_fields),
-                                                      fields->end(), [](const std::string& f) { return f.empty(); });
-    if (fields->size() != header_fields && !only_empty_extra) {
-      result.errors.push_back(
-          located(file_label, line_no, "line",
-                  std::to_string(fields->size()) + " field(s) where the header has " + std::to_string(header_fields)));
-      continue;
-    }
-    const auto field = [&](column c) { return at[c] ? (*fields)[*at[c]] : std::string(); };
     enrolment_row row;
-    row.line = line_no;
-    row.brin = field(brin_col);
-    row.vestiging = field(vestiging_col);
-    row.klass = field(class_col);
-    row.leerjaar = field(leerjaar_col);
-    row.valid_from = field(valid_from_col);
+    row.line = rec.line;
+    row.brin = std::move(rec.fields[brin_col]);
+    row.vestiging = std::move(rec.fields[vestiging_col]);
+    row.klass = std::move(rec.fields[class_col]);
+    row.leerjaar = std::move(rec.fields[leerjaar_col]);
+    row.valid_from = std::move(rec.fields[valid_from_col]);
     std::optional<problem> bad = check_brin(row, true);
     if (!bad) bad = check_class(row);
     if (!bad) bad = check_leerjaar(row);
     if (!bad) {
-      const std::string students = field(students_col);
+      const std::string& students = rec.fields[students_col];
       std::int64_t n = -1;
       const auto [end_ptr, ec] = std::from_chars(students.data(), students.data() + students.size(), n);
       if (students.empty())
@@ -280,19 +153,17 @@ enrolment_csv parse_enrolment_csv(std::string_view text, std::string_view file_l
     }
     if (!bad) bad = check_valid_from(row);
     if (bad) {
-      result.errors.push_back(located(file_label, line_no, bad->column, bad->reason));
+      result.errors.push_back(csv::located(file_label, rec.line, bad->column, bad->reason));
       continue;
     }
-    if (const auto [it, fresh] = line_of_key.emplace(row_key(row), line_no); !fresh) {
-      result.errors.push_back(located(file_label, line_no, "class",
-                                      "the same school, class and valid_from as line " + std::to_string(it->second)));
+    if (const auto [it, fresh] = line_of_key.emplace(row_key(row), rec.line); !fresh) {
+      result.errors.push_back(
+          csv::located(file_label, rec.line, "class",
+                       "the same school, class and valid_from as line " + std::to_string(it->second)));
       continue;
     }
     result.rows.push_back(std::move(row));
   }
-  if (!have_header)
-    result.errors.push_back(
-        located(file_label, 1, "header", "missing; the file is empty (" + std::string(expected_columns) + ")"));
   return result;
 }
 

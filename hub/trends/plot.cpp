@@ -152,6 +152,10 @@ std::string render_trend_svg(const json& doc, const plot_request& req) {
     throw std::invalid_argument("no cells for measure " + measure_phrase(req) + " at " + group_phrase(req) + " in " +
                                 kind_phrase(req.window_kind) + " windows");
 
+  for (const auto& [key, row] : by_window)
+    if (!row->unit.empty()) unit = row->unit;
+  // A rate of a count is a share of the enrolled students (drawn as %); a rate of hours is hours per student.
+  const bool share = req.rate && unit != "hours";
   std::vector<point> points;
   for (const auto& [key, row] : by_window) {
     point p;
@@ -159,7 +163,6 @@ std::string render_trend_svg(const json& doc, const plot_request& req) {
     p.first = row->first;
     p.last = row->last;
     p.released = row->released;
-    if (!row->unit.empty()) unit = row->unit;
     if (row->released) {
       p.noisy = row->noisy;
       const double value = row->value.get<double>();
@@ -174,8 +177,8 @@ std::string render_trend_svg(const json& doc, const plot_request& req) {
                                       std::to_string(row->cell_index) +
                                       "]: no rate and no denominator; plot the value instead");
         }
-        p.y = rate * 100;
-        p.value_text = fixed(p.y, 1) + "%";
+        p.y = share ? rate * 100 : rate;
+        p.value_text = share ? fixed(p.y, 1) + "%" : fixed(p.y, 2) + " " + unit + " per student";
         if (row->denominator.is_number())
           p.value_text += " (" + row->value.dump() + " of " + row->denominator.dump() + ")";
       } else {
@@ -208,7 +211,7 @@ std::string render_trend_svg(const json& doc, const plot_request& req) {
   const double slot = (right - left) / static_cast<double>(points.size());
   const auto x_of = [&](std::size_t i) { return left + (static_cast<double>(i) + 0.5) * slot; };
   const auto y_of = [&](double v) { return bottom - (v - ys.lo) / (ys.hi - ys.lo) * (bottom - top); };
-  const std::string pct = req.rate ? "%" : "";
+  const std::string pct = share ? "%" : "";
 
   const std::string title =
       measure_phrase(req) + " · " + group_phrase(req) + " · " + kind_phrase(req.window_kind) + " windows";
@@ -239,7 +242,9 @@ std::string render_trend_svg(const json& doc, const plot_request& req) {
     svg += "<text x=\"" + fixed(left - 6) + "\" y=\"" + fixed(y + 4) + "\" text-anchor=\"end\">" +
            fixed(std::abs(v) < 1e-12 ? 0.0 : v, ys.decimals) + pct + "</text>\n";
   }
-  const std::string y_label = req.rate ? "share of enrolled students (%)" : (unit.empty() ? "value" : unit);
+  const std::string y_label = share      ? std::string("share of enrolled students (%)")
+                              : req.rate ? unit + " per enrolled student"
+                                         : (unit.empty() ? std::string("value") : unit);
   svg += "<text transform=\"translate(18," + fixed((top + bottom) / 2) + ") rotate(-90)\" text-anchor=\"middle\">" +
          escaped(y_label) + "</text>\n</g>\n";
 

@@ -2,6 +2,7 @@
 // partnership, over TLS to the real daemon, with disclosure control: small cells suppressed with a
 // reason, complementary suppression, and a student who joins between two releases never derivable.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <csignal>
 #include <filesystem>
@@ -21,6 +22,7 @@ using nlohmann::json;
 const std::string admin_token = "test-admin-token-0123456789abcdefghijkl";
 const std::string school_a_token = "test-school-a-token-0123456789abcdefghij";
 const std::string school_b_token = "test-school-b-token-0123456789abcdefghij";
+const std::string pull_token = "test-regional-pull-token-0123456789abcdef";
 constexpr int k = 10;
 
 json mapping() {
@@ -86,6 +88,7 @@ json config(const fs::path& data_dir, const tls_files& tls, const receiver_proce
          {"filter", {{"types", {"nl.schakel.trend.*"}}}},
          {"fields", {"type", "subject.school", "subject.school_year", "subject.leerjaar", "subject.class", "content"}},
          {"privacy", {{"identity", "aggregate"}, {"purpose", "regional trends for health promotion"}}},
+         {"pull_token", pull_token},
          {"delivery",
           {{"webhook", {{"url", regional.url()}, {"secret", webhook_secret}}},
            {"retry", {{"max_attempts", 12}, {"initial_backoff", "50ms"}, {"max_backoff", "200ms"}}}}}},
@@ -429,6 +432,16 @@ TEST_F(trends_fixture, regional_partner_gets_class_trends_with_small_cells_suppr
   EXPECT_NE(reply.body.find("difference"), std::string::npos);  // the suppressed week says why
   // Without the admin token nothing is shown.
   EXPECT_EQ(call("GET", "/v1/trends", "", "").status, 401u);
+  EXPECT_EQ(call("GET", "/v1/trends", "", "not-a-token-of-this-hub-at-all-0123456789").status, 401u);
+  // The partner pulls with its own token: only what was routed to it, whatever it asks for.
+  reply = call("GET", "/v1/trends?school=11AA00&window=week&subscription=zat", "", pull_token);
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  const auto pulled = json::parse(reply.body);
+  EXPECT_EQ(pulled["releases"].size(), 3u) << reply.body;  // weeks 37, 38, 39 of school A
+  EXPECT_FALSE(pulled["releases"][0].contains("routed_to"));
+  EXPECT_EQ(call("GET", "/v1/trends/plot?school=11AA00&measure=students_concern", "", pull_token).status, 200u);
+  EXPECT_EQ(call("POST", "/v1/trends/release", "{}", pull_token).status, 403u);
+  EXPECT_EQ(call("POST", "/v1/enrolment", enrolment.dump(), pull_token).status, 403u);
 }
 
 TEST_F(trends_fixture, with_noise_every_value_is_noisy_and_a_spent_budget_withholds_further_releases) {
@@ -489,6 +502,58 @@ TEST_F(trends_fixture, with_noise_every_value_is_noisy_and_a_spent_budget_withho
   EXPECT_NE(hub->log().find("trends.budget_spent"), std::string::npos);
 }
 
+/** The value of one key of the releaser's state, read from the hub's SQLite file. */
+std::string trend_state(const fs::path& db, const std::string& key) {
+  sqlite3* handle = nullptr;
+  std::string out;
+  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(handle, "SELECT value FROM state WHERE ns = 'schakel.trends' AND key = ?1", -1, &st,
+                           nullptr) == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(st) == SQLITE_ROW)
+        out.assign(static_cast<const char*>(sqlite3_column_blob(st, 0)),
+                   static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+      sqlite3_finalize(st);
+    }
+  }
+  sqlite3_close(handle);
+  return out;
+}
+
+TEST_F(trends_fixture, pseudonyms_of_weeks_two_school_years_back_are_forgotten_and_their_releases_kept) {
+  hub.emplace(dir.path() / "hub");
+  auto cfg = config(hub->data_dir(), tls, regional, zat);
+  cfg["trends"].erase("first_week");  // releases start at the first signal, two school years back
+  hub->start(cfg);
+  const json enrolment = {
+      {"valid_from", "2024-08-01"},
+      {"classes",
+       {{{"school", {{"brin", "11AA"}, {"vestiging", "00"}}}, {"class", "1A"}, {"leerjaar", "1"}, {"students", 30}}}}};
+  ASSERT_EQ(call("POST", "/v1/enrolment", enrolment.dump()).status, 200u);
+  json a = json::array();
+  for (int i = 0; i < 12; ++i) a.push_back(records.concern(student(i), "1A", 1, "2024-09-10"));
+  for (int i = 0; i < 12; ++i) a.push_back(records.concern(student(i), "1A", 1, "2026-09-08"));
+  post(a, "school-a", school_a_token);
+  const auto released = release("2026-09-13");
+  EXPECT_GT(released["releases"].get<int>(), 100) << released;  // every week since September 2024
+
+  const fs::path db = hub->data_dir() / "schakel.db";
+  const json old_week = json::parse(trend_state(db, "sealed/11AA00/2024-09-09"));
+  EXPECT_EQ(old_week["forgotten"], true) << old_week;
+  EXPECT_FALSE(old_week.contains("m"));
+  // Last school year's weeks and this year's keep what the year-to-date checks need.
+  EXPECT_TRUE(json::parse(trend_state(db, "sealed/11AA00/2025-09-08")).contains("m"));
+  const json this_week = json::parse(trend_state(db, "sealed/11AA00/2026-09-07"));
+  ASSERT_TRUE(this_week.contains("m"));
+  EXPECT_EQ(this_week["m"]["students_concern"].size(), 12u);
+  // What was released about 2024 stays released.
+  const auto doc = trends("?school=11AA00&window=week&from=2024-09-15&to=2024-09-15");
+  const auto c = cell(doc, "11AA00", "week", "2024-W37", "students_concern", "class", "1A");
+  EXPECT_EQ(c["status"], "released") << doc;
+  EXPECT_EQ(c["value"], 12);
+}
+
 TEST_F(trends_fixture, check_config_refuses_a_row_level_type_for_an_aggregate_subscription_and_k_below_five) {
   hub.emplace(dir.path() / "hub");
   const auto check = [&](const json& cfg, const std::string& expected) {
@@ -503,6 +568,9 @@ TEST_F(trends_fixture, check_config_refuses_a_row_level_type_for_an_aggregate_su
   auto cfg = config(hub->data_dir(), tls, regional, zat);
   cfg["subscriptions"][0]["filter"]["types"] = {"nl.schakel.trend.*", "nl.schakel.test.observed"};
   check(cfg, "subscriptions[0].filter.types[1]");
+  cfg = config(hub->data_dir(), tls, regional, zat);
+  cfg["subscriptions"][1]["pull_token"] = pull_token;  // row-level data is never pulled
+  check(cfg, "subscriptions[1].pull_token: only an aggregate subscription may pull");
   cfg = config(hub->data_dir(), tls, regional, zat);
   cfg["trends"]["k"] = 4;
   check(cfg, "trends.k");
