@@ -81,7 +81,7 @@ finish() {  # config, name of the partner for the report
   "$build/bin/schakel" privacy report "$1" 2>/dev/null | grep -E "^\| $2" | cut -d'|' -f2,3,6,9,10 || true
   echo "== every disclosure is in the hash-chained audit trail (schakel audit verify / export)"
   "$build/bin/schakel" audit verify --config "$1"
-  "$build/bin/schakel" audit export --config "$1" | jq -c '{action, actor, purpose, subject, object_type}' | head -4
+  "$build/bin/schakel" audit export --config "$1" | jq -c '{action, actor, purpose, subject, object_type}' | sed -n '1,4p'
   echo "== hub metrics (excerpt)"
   curl -sS "http://127.0.0.1:$port/metrics" |
     grep -E '^schakel_(signals_stored_total|processor_derived_total|deliveries_total)' || true
@@ -89,7 +89,8 @@ finish() {  # config, name of the partner for the report
 }
 
 if [ "$scenario" = regional ]; then
-  export SCHAKEL_SCHOOL_A_TOKEN=$(openssl rand -hex 24) SCHAKEL_SCHOOL_B_TOKEN=$(openssl rand -hex 24)
+  export SCHAKEL_SCHOOL_A_TOKEN=$(openssl rand -hex 24) SCHAKEL_SCHOOL_B_TOKEN=$(openssl rand -hex 24) \
+    SCHAKEL_REGIONAL_PULL_TOKEN=$(openssl rand -hex 24)
   echo "== starting the regional partnership's receiver (it verifies every Standard Webhooks signature)"
   start_receiver regional SCHAKEL_REGIONAL
   config=deploy/examples/regional.yaml
@@ -138,6 +139,11 @@ if [ "$scenario" = regional ]; then
     "   \(.evidence.window_key)  \(.evidence.status)  \(.value // "")\(.evidence.reason // "")"' "$work/regional/received.jsonl" | sort | tail -3
   echo "== no row about a student reached the partnership: student keys in its events:" \
     "$(jq -r '.event.data.subject.student_key // empty' "$work/regional/received.jsonl" | wc -l)"
+  echo "== the partnership pulls its own monthly figures with its pull token (GET /v1/trends):"
+  curl -sS -H "Authorization: Bearer $SCHAKEL_REGIONAL_PULL_TOKEN" "http://127.0.0.1:$port/v1/trends?window=month" |
+    jq -r '.releases[] | "   \(.school) \(.window.key): " +
+      "\([.cells[] | select(.status == "released")] | length) cells released, " +
+      "\([.cells[] | select(.status == "suppressed")] | length) suppressed"'
   echo "== CSV export (schakel trends export) and an SVG plot (schakel trends plot)"
   "$build/bin/schakel" trends export --config "$config" --school 99XX00 --window week --out "$work/trends.csv"
   head -3 "$work/trends.csv" | sed 's/^/   /'
