@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "common/csv_table.hpp"
+#include "trends/windows.hpp"
 
 namespace schakel::trends {
 namespace {
@@ -102,16 +103,9 @@ std::string pointer_token(std::string_view s) {
 }  // namespace
 
 bool is_iso_date(std::string_view s) {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-  for (const std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u})
-    if (!is_digit(s[i])) return false;
-  const int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-  const int m = (s[5] - '0') * 10 + (s[6] - '0');
-  const int d = (s[8] - '0') * 10 + (s[9] - '0');
-  if (y < 1900 || m < 1 || m > 12 || d < 1) return false;
-  constexpr std::array<int, 12> days{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return d <= days[static_cast<std::size_t>(m - 1)] + (m == 2 && leap ? 1 : 0);
+  // The calendar arithmetic lives in windows.cpp; enrolment only adds that dates before 1900 are typos.
+  days d{};
+  return parse_day(std::string(s), d) && s.substr(0, 4) >= "1900";
 }
 
 enrolment_csv parse_enrolment_csv(std::string_view text, std::string_view file_label) {
