@@ -1,14 +1,9 @@
 #include "daemon/consent_api.hpp"
 
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include "audit/audit.hpp"
 #include "common/log.hpp"
 #include "common/signal.hpp"
+#include "daemon/completion.hpp"
 #include "daemon/responses.hpp"
 
 namespace schakel::daemon {
@@ -22,34 +17,21 @@ struct stored_consent {
   std::int64_t id = 0;
 };
 
-/** Awaits append_consent's completion (store thread) back on the caller's executor. */
+/** Awaits append_consent's commit and the record's id (`row` and `audit` are moved from). */
 asio::awaitable<stored_consent> await_consent(storage::store& store, storage::consent_row& row,
                                               std::vector<audit::entry>& audit) {
-  const auto ex = co_await asio::this_coro::executor;
-  auto initiation = [&store, &row, &audit, &ex](auto handler) {
-    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-    auto target = asio::get_associated_executor(*shared, ex);
-    store.append_consent(std::move(row), std::move(audit), [shared, target](std::error_code ec, std::int64_t id) {
-      asio::post(target, [shared, ec, id]() mutable { (*shared)(stored_consent{ec, id}); });
+  return await_completion<stored_consent>([&store, &row, &audit](auto complete) {
+    store.append_consent(std::move(row), std::move(audit), [complete](std::error_code ec, std::int64_t id) {
+      complete(stored_consent{ec, id});
     });
-  };
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(stored_consent)>(initiation,
-                                                                                               asio::use_awaitable);
+  });
 }
 
 }  // namespace
 
 asio::awaitable<std::error_code> await_audit(storage::store& store, std::vector<audit::entry>& entries) {
-  const auto ex = co_await asio::this_coro::executor;
-  auto initiation = [&store, &entries, &ex](auto handler) {
-    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-    auto target = asio::get_associated_executor(*shared, ex);
-    store.append_audit(std::move(entries), [shared, target](std::error_code ec) {
-      asio::post(target, [shared, ec]() mutable { (*shared)(ec); });
-    });
-  };
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(initiation,
-                                                                                                asio::use_awaitable);
+  return await_completion<std::error_code>(
+      [&store, &entries](auto complete) { store.append_audit(std::move(entries), std::move(complete)); });
 }
 
 namespace {

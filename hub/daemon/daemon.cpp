@@ -28,6 +28,7 @@
 #include "calendar/calendar.hpp"
 #include "common/log.hpp"
 #include "common/signal.hpp"
+#include "daemon/completion.hpp"
 #include "daemon/consent_api.hpp"
 #include "daemon/link_api.hpp"
 #include "daemon/responses.hpp"
@@ -51,31 +52,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/**
- * Awaits a store completion (which runs on the store thread) back on the caller's executor.
- * The initiation is a named object capturing by reference: g++ 12 destroys temporaries inside a
- * co_await expression twice, and a by-value executor copy there freed the connection's strand.
- */
+/** Appends a batch (with the processor state and parked reports it carries) and awaits its commit. */
 asio::awaitable<std::error_code> await_append(storage::store& store, std::vector<storage::signal_row> rows,
                                               std::vector<storage::outbox_item> items,
                                               std::vector<storage::state_write> state = {},
                                               std::vector<storage::parked_signal> parked = {}) {
-  const auto ex = co_await asio::this_coro::executor;
-  auto initiation = [&store, &rows, &items, &state, &parked, &ex](auto handler) {
-    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-    auto target = asio::get_associated_executor(*shared, ex);
-    auto done = [shared, target](std::error_code ec) { asio::post(target, [shared, ec]() mutable { (*shared)(ec); }); };
+  return await_completion<std::error_code>([&store, rows = std::move(rows), items = std::move(items),
+                                            state = std::move(state),
+                                            parked = std::move(parked)](auto complete) mutable {
     if (!parked.empty()) {
-      store.append_with_parked(std::move(rows), std::move(items), std::move(state), std::move(parked), std::move(done));
+      store.append_with_parked(std::move(rows), std::move(items), std::move(state), std::move(parked),
+                               std::move(complete));
     } else if (state.empty()) {
-      store.append(std::move(rows), std::move(items), std::move(done));
+      store.append(std::move(rows), std::move(items), std::move(complete));
     } else {
-      store.append_with_state(std::move(rows), std::move(items), std::move(state), std::move(done));
+      store.append_with_state(std::move(rows), std::move(items), std::move(state), std::move(complete));
     }
-  };
-  auto ec = co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(initiation,
-                                                                                                asio::use_awaitable);
-  co_return ec;
+  });
 }
 
 /**

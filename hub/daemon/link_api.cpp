@@ -2,15 +2,10 @@
 
 #include <memory>
 
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include "audit/audit.hpp"
 #include "common/log.hpp"
 #include "common/signal.hpp"
+#include "daemon/completion.hpp"
 #include "daemon/responses.hpp"
 
 namespace schakel::daemon {
@@ -24,35 +19,22 @@ struct link_stored {
   std::vector<storage::parked_signal> waiting;
 };
 
+/** Awaits the link's commit and the parked reports now waiting for it (`link`, `audit` moved from). */
 asio::awaitable<link_stored> await_link(storage::store& store, storage::student_link& link,
                                         std::vector<audit::entry>& audit) {
-  const auto ex = co_await asio::this_coro::executor;
-  auto initiation = [&store, &link, &audit, &ex](auto handler) {
-    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-    auto target = asio::get_associated_executor(*shared, ex);
+  return await_completion<link_stored>([&store, &link, &audit](auto complete) {
     store.record_link(std::move(link), std::move(audit),
-                      [shared, target](std::error_code ec, std::vector<storage::parked_signal> waiting) {
-                        asio::post(target, [shared, ec, waiting = std::move(waiting)]() mutable {
-                          (*shared)(link_stored{ec, std::move(waiting)});
-                        });
+                      [complete](std::error_code ec, std::vector<storage::parked_signal> waiting) {
+                        complete(link_stored{ec, std::move(waiting)});
                       });
-  };
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(link_stored)>(initiation,
-                                                                                            asio::use_awaitable);
+  });
 }
 
 asio::awaitable<std::error_code> await_unpark(storage::store& store, std::vector<std::string>& ids,
                                               pipeline::batch& b) {
-  const auto ex = co_await asio::this_coro::executor;
-  auto initiation = [&store, &ids, &b, &ex](auto handler) {
-    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-    auto target = asio::get_associated_executor(*shared, ex);
-    store.unpark(std::move(ids), std::move(b.rows), std::move(b.items), [shared, target](std::error_code ec) {
-      asio::post(target, [shared, ec]() mutable { (*shared)(ec); });
-    });
-  };
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(initiation,
-                                                                                                asio::use_awaitable);
+  return await_completion<std::error_code>([&store, &ids, &b](auto complete) {
+    store.unpark(std::move(ids), std::move(b.rows), std::move(b.items), std::move(complete));
+  });
 }
 
 /** The link a request asks for, or the field that is wrong and why (never its value). */

@@ -4,14 +4,9 @@
 #include <map>
 #include <memory>
 
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include "common/log.hpp"
 #include "common/signal.hpp"
+#include "daemon/completion.hpp"
 #include "daemon/consent_api.hpp"
 #include "daemon/responses.hpp"
 #include "trends/enrolment.hpp"
@@ -84,21 +79,11 @@ audit::entry viewed(const std::string& actor, const std::string& subscription, c
 
 /**
  * Runs `work` on the releaser's own thread and resumes the caller on its executor with the result: a
- * release or a read of many releases can take a while and must not hold a network thread. The
- * initiation is a named object capturing by reference (see daemon.cpp, await_append: g++ 12).
+ * release or a read of many releases can take a while and must not hold a network thread.
  */
 asio::awaitable<http::response> on_releaser(trends::releaser& releaser, std::function<http::response()>& work) {
-  const auto ex = co_await asio::this_coro::executor;
-  auto initiation = [&releaser, &work, &ex](auto handler) {
-    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-    auto target = asio::get_associated_executor(*shared, ex);
-    releaser.submit([shared, target, job = std::move(work)]() {
-      auto answer = std::make_shared<http::response>(job());
-      asio::post(target, [shared, answer]() mutable { (*shared)(std::move(*answer)); });
-    });
-  };
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(http::response)>(initiation,
-                                                                                               asio::use_awaitable);
+  return await_completion<http::response>(
+      [&releaser, &work](auto complete) { releaser.submit([complete, job = std::move(work)]() { complete(job()); }); });
 }
 
 }  // namespace
