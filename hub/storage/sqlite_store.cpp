@@ -24,6 +24,7 @@ namespace {
 
 using detail::connection;
 using detail::from_sqlite;
+using detail::statement;
 
 constexpr int current_schema = 4;
 constexpr std::string_view single_content_type = "application/cloudevents+json";
@@ -315,23 +316,18 @@ class sqlite_store final : public store {
 
   std::vector<logged_signal> read_signals_after(std::int64_t after_seq, std::size_t limit) override {
     std::vector<logged_signal> out;
-    std::lock_guard lock(reader_mu_);
-    if (!reader_.is_open()) return out;
-    int rc = SQLITE_OK;
-    auto st =
-        reader_.prepare("SELECT seq, id, type, instance, json FROM signals WHERE seq > ?1 ORDER BY seq LIMIT ?2", rc);
-    if (!st) return read_failed("read_signals_after", rc), out;
-    st->bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
-    while ((rc = st->step()) == SQLITE_ROW) {
-      logged_signal s;
-      s.seq = st->int64(0);
-      s.id = st->text(1);
-      s.type = st->text(2);
-      s.instance = st->text(3);
-      s.json = st->text(4);
-      out.push_back(std::move(s));
-    }
-    if (rc != SQLITE_DONE) read_failed("read_signals_after", rc);
+    read_rows(
+        "read_signals_after", "SELECT seq, id, type, instance, json FROM signals WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        [&](statement& st) { st.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit)); },
+        [&](statement& st) {
+          logged_signal& s = out.emplace_back();
+          s.seq = st.int64(0);
+          s.id = st.text(1);
+          s.type = st.text(2);
+          s.instance = st.text(3);
+          s.json = st.text(4);
+          return true;
+        });
     return out;
   }
 
@@ -401,43 +397,33 @@ class sqlite_store final : public store {
 
   bool read_audit(std::int64_t from_ms, std::int64_t to_ms,
                   const std::function<bool(const audit::record&)>& fn) override {
-    std::lock_guard lock(reader_mu_);
-    if (!reader_.is_open()) return true;
-    int rc = SQLITE_OK;
+    bool whole = true;
     // One statement reads one snapshot, however long `fn` takes.
-    auto st = reader_.prepare(
+    read_rows(
+        "read_audit",
         "SELECT seq, time_ms, text, prev_hash, hash FROM audit_log WHERE time_ms >= ?1 AND time_ms < ?2 ORDER BY seq",
-        rc);
-    if (!st) return read_failed("read_audit", rc), true;
-    st->bind(1, from_ms).bind(2, to_ms);
-    while ((rc = st->step()) == SQLITE_ROW) {
-      audit::record r;
-      r.seq = st->int64(0);
-      r.time_ms = st->int64(1);
-      r.text = st->text(2);
-      r.prev_hash = st->text(3);
-      r.hash = st->text(4);
-      if (!fn(r)) return false;
-    }
-    if (rc != SQLITE_DONE) read_failed("read_audit", rc);
-    return true;
+        [&](statement& st) { st.bind(1, from_ms).bind(2, to_ms); },
+        [&](statement& st) {
+          audit::record r;
+          r.seq = st.int64(0);
+          r.time_ms = st.int64(1);
+          r.text = st.text(2);
+          r.prev_hash = st.text(3);
+          r.hash = st.text(4);
+          return whole = fn(r);
+        });
+    return whole;
   }
 
   audit_anchor read_audit_anchor() override {
     audit_anchor a;
     a.prev_hash = audit::genesis_hash();
-    std::lock_guard lock(reader_mu_);
-    if (!reader_.is_open()) return a;
-    int rc = SQLITE_OK;
-    auto st = reader_.prepare("SELECT next_seq, prev_hash FROM audit_anchor WHERE id = 1", rc);
-    if (!st) return read_failed("read_audit_anchor", rc), a;
-    rc = st->step();
-    if (rc == SQLITE_ROW) {
-      a.next_seq = st->int64(0);
-      a.prev_hash = st->text(1);
-    } else if (rc != SQLITE_DONE) {
-      read_failed("read_audit_anchor", rc);
-    }
+    read_rows("read_audit_anchor", "SELECT next_seq, prev_hash FROM audit_anchor WHERE id = 1", no_parameters,
+              [&](statement& st) {
+                a.next_seq = st.int64(0);
+                a.prev_hash = st.text(1);
+                return false;
+              });
     return a;
   }
 
@@ -460,20 +446,15 @@ class sqlite_store final : public store {
 
   std::vector<consent_row> load_consents() override {
     std::vector<consent_row> out;
-    std::lock_guard lock(reader_mu_);
-    if (!reader_.is_open()) return out;
-    int rc = SQLITE_OK;
-    auto st = reader_.prepare("SELECT id, subject_ref, recorded_ms, json FROM consents ORDER BY id", rc);
-    if (!st) return read_failed("load_consents", rc), out;
-    while ((rc = st->step()) == SQLITE_ROW) {
-      consent_row c;
-      c.id = st->int64(0);
-      c.subject_ref = st->text(1);
-      c.recorded_ms = st->int64(2);
-      c.json = st->text(3);
-      out.push_back(std::move(c));
-    }
-    if (rc != SQLITE_DONE) read_failed("load_consents", rc);
+    read_rows("load_consents", "SELECT id, subject_ref, recorded_ms, json FROM consents ORDER BY id", no_parameters,
+              [&](statement& st) {
+                consent_row& c = out.emplace_back();
+                c.id = st.int64(0);
+                c.subject_ref = st.text(1);
+                c.recorded_ms = st.int64(2);
+                c.json = st.text(3);
+                return true;
+              });
     return out;
   }
 
@@ -514,21 +495,16 @@ class sqlite_store final : public store {
 
   std::vector<student_link> load_links() override {
     std::vector<student_link> out;
-    std::lock_guard lock(reader_mu_);
-    if (!reader_.is_open()) return out;
-    int rc = SQLITE_OK;
-    auto st = reader_.prepare("SELECT link_hash, brin, vestiging, student_key, recorded_ms FROM student_links", rc);
-    if (!st) return read_failed("load_links", rc), out;
-    while ((rc = st->step()) == SQLITE_ROW) {
-      student_link l;
-      l.link_hash = st->text(0);
-      l.brin = st->text(1);
-      l.vestiging = st->text(2);
-      l.student_key = st->text(3);
-      l.recorded_ms = st->int64(4);
-      out.push_back(std::move(l));
-    }
-    if (rc != SQLITE_DONE) read_failed("load_links", rc);
+    read_rows("load_links", "SELECT link_hash, brin, vestiging, student_key, recorded_ms FROM student_links",
+              no_parameters, [&](statement& st) {
+                student_link& l = out.emplace_back();
+                l.link_hash = st.text(0);
+                l.brin = st.text(1);
+                l.vestiging = st.text(2);
+                l.student_key = st.text(3);
+                l.recorded_ms = st.int64(4);
+                return true;
+              });
     return out;
   }
 
@@ -552,14 +528,12 @@ class sqlite_store final : public store {
 
   std::vector<parked_signal> list_parked() override {
     std::vector<parked_signal> out;
-    std::lock_guard lock(reader_mu_);
-    if (!reader_.is_open()) return out;
-    int rc = SQLITE_OK;
-    auto st = reader_.prepare(
-        "SELECT id, type, instance, plugin, link_hash, received_ms, json FROM parked_signals ORDER BY seq", rc);
-    if (!st) return read_failed("list_parked", rc), out;
-    while ((rc = st->step()) == SQLITE_ROW) out.push_back(parked_from(*st));
-    if (rc != SQLITE_DONE) read_failed("list_parked", rc);
+    read_rows("list_parked",
+              "SELECT id, type, instance, plugin, link_hash, received_ms, json FROM parked_signals ORDER BY seq",
+              no_parameters, [&](statement& st) {
+                out.push_back(parked_from(st));
+                return true;
+              });
     return out;
   }
 
@@ -648,15 +622,14 @@ class sqlite_store final : public store {
   // ---- reads -----------------------------------------------------------------------------------
 
   std::optional<std::string> get_signal(const std::string& id) override {
-    std::lock_guard lock(reader_mu_);
-    if (!reader_.is_open()) return std::nullopt;
-    int rc = SQLITE_OK;
-    auto st = reader_.prepare("SELECT json FROM signals WHERE id = ?1", rc);
-    if (!st) return read_failed("get_signal", rc), std::nullopt;
-    rc = st->bind(1, id).step();
-    if (rc == SQLITE_ROW) return st->text(0);
-    if (rc != SQLITE_DONE) read_failed("get_signal", rc);
-    return std::nullopt;
+    std::optional<std::string> json;
+    read_rows(
+        "get_signal", "SELECT json FROM signals WHERE id = ?1", [&](statement& st) { st.bind(1, id); },
+        [&](statement& st) {
+          json = st.text(0);
+          return false;
+        });
+    return json;
   }
 
   std::int64_t signal_count() override { return signal_count_.load(std::memory_order_relaxed); }
@@ -668,29 +641,24 @@ class sqlite_store final : public store {
 
   std::vector<dead_letter> list_dead_letters(const std::string& subscription_or_empty) override {
     std::vector<dead_letter> out;
-    std::lock_guard lock(reader_mu_);
-    if (!reader_.is_open()) return out;
-    int rc = SQLITE_OK;
-    auto st = reader_.prepare(
+    read_rows(
+        "list_dead_letters",
         "SELECT unit_id, subscription, webhook_id, event_count, attempts, created_ms, dead_at_ms, dead_reason "
         "FROM outbox WHERE dead_at_ms IS NOT NULL AND batch_id IS NULL AND (?1 = '' OR subscription = ?1) "
         "ORDER BY dead_at_ms DESC, unit_id DESC",
-        rc);
-    if (!st) return read_failed("list_dead_letters", rc), out;
-    st->bind(1, subscription_or_empty);
-    while ((rc = st->step()) == SQLITE_ROW) {
-      dead_letter d;
-      d.unit_id = st->int64(0);
-      d.subscription = st->text(1);
-      d.webhook_id = st->text(2);
-      d.event_count = static_cast<std::size_t>(st->int64(3));
-      d.attempts = static_cast<std::uint32_t>(st->int64(4));
-      d.created_ms = st->int64(5);
-      d.dead_at_ms = st->int64(6);
-      d.reason = st->text(7);
-      out.push_back(std::move(d));
-    }
-    if (rc != SQLITE_DONE) read_failed("list_dead_letters", rc);
+        [&](statement& st) { st.bind(1, subscription_or_empty); },
+        [&](statement& st) {
+          dead_letter& d = out.emplace_back();
+          d.unit_id = st.int64(0);
+          d.subscription = st.text(1);
+          d.webhook_id = st.text(2);
+          d.event_count = static_cast<std::size_t>(st.int64(3));
+          d.attempts = static_cast<std::uint32_t>(st.int64(4));
+          d.created_ms = st.int64(5);
+          d.dead_at_ms = st.int64(6);
+          d.reason = st.text(7);
+          return true;
+        });
     return out;
   }
 
@@ -709,26 +677,15 @@ class sqlite_store final : public store {
 
   std::optional<std::string> state_get_checked(const std::string& ns, const std::string& key,
                                                std::error_code& error) override {
-    error.clear();
-    std::lock_guard lock(reader_mu_);
-    if (!reader_.is_open()) {
-      error = storage_errc::closed;
-      return std::nullopt;
-    }
-    int rc = SQLITE_OK;
-    auto st = reader_.prepare("SELECT value FROM state WHERE ns = ?1 AND key = ?2", rc);
-    if (!st) {
-      read_failed("state_get", rc);
-      error = from_sqlite(rc);
-      return std::nullopt;
-    }
-    rc = st->bind(1, ns).bind(2, key).step();
-    if (rc == SQLITE_ROW) return st->blob(0);
-    if (rc != SQLITE_DONE) {
-      read_failed("state_get", rc);
-      error = from_sqlite(rc);
-    }
-    return std::nullopt;
+    std::optional<std::string> value;
+    error = read_rows(
+        "state_get", "SELECT value FROM state WHERE ns = ?1 AND key = ?2",
+        [&](statement& st) { st.bind(1, ns).bind(2, key); },
+        [&](statement& st) {
+          value = st.blob(0);
+          return false;
+        });
+    return error ? std::nullopt : value;
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------
@@ -771,9 +728,28 @@ class sqlite_store final : public store {
     };
   }
 
-  void read_failed(const char* what, int rc) {
+  static void no_parameters(statement&) {}
+
+  /**
+   * One read on the reader connection, under its lock: `bind(statement&)` binds the parameters,
+   * `row(statement&)` takes each row and returns false to stop early. A failed read is logged under
+   * `what` (never with the values) and returned; a closed store reads nothing.
+   */
+  template <class Bind, class Row>
+  std::error_code read_rows(const char* what, const char* sql, Bind&& bind, Row&& row) {
+    std::lock_guard lock(reader_mu_);
+    if (!reader_.is_open()) return storage_errc::closed;
+    int rc = SQLITE_OK;
+    auto st = reader_.prepare(sql, rc);
+    if (st) {
+      bind(*st);
+      while ((rc = st->step()) == SQLITE_ROW)
+        if (!row(*st)) return {};
+      if (rc == SQLITE_DONE) return {};
+    }
     log::error("storage.read_failed",
                {{"op", what}, {"error", from_sqlite(rc).message()}, {"engine", reader_.last_error()}});
+    return from_sqlite(rc);
   }
 
   // ---- opening and migration -------------------------------------------------------------------
