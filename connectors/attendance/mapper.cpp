@@ -159,9 +159,7 @@ void run::map_record(const record_values& v, const field_labels& labels, std::in
     for (char& c : where.brin) {
       if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
     }
-    bool ok = where.brin.size() == 4;
-    for (const char c : where.brin) ok = ok && ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'));
-    if (!ok) {
+    if (!sdk::is_brin(where.brin)) {
       reject_unattributed(index, labels[idx(field::brin)], "brin is not 4 characters (digits or capital letters)");
       return;
     }

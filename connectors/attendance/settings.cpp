@@ -69,18 +69,6 @@ const std::string& expect_string(const json& v, const std::string& path) {
   return v.get_ref<const std::string&>();
 }
 
-bool valid_brin(std::string_view s) {
-  if (s.size() != 4) return false;
-  for (const char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) return false;
-  }
-  return true;
-}
-
-bool valid_vestiging(std::string_view s) {
-  return s.size() == 2 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9';
-}
-
 void apply_delimiter(settings& s, const json& v, const std::string& path) {
   const std::string& d = expect_string(v, path);
   if (d == "auto") {
@@ -196,20 +184,7 @@ settings parse_settings(std::string_view settings_json) {
   if (s.col(field::end) && !s.col(field::start)) fail("settings.mapping.end", "needs start");
 
   if (doc.contains("school")) {
-    const json& sc = doc["school"];
-    if (!sc.is_object()) fail("settings.school", "must be an object with brin and optional vestiging");
-    for (const auto& [key, value] : sc.items()) {
-      if (key != "brin" && key != "vestiging") fail("settings.school." + key, "unknown field");
-    }
-    if (!sc.contains("brin")) fail("settings.school.brin", "required");
-    school d;
-    d.brin = expect_string(sc["brin"], "settings.school.brin");
-    if (!valid_brin(d.brin)) fail("settings.school.brin", "must be 4 characters, digits or capital letters");
-    if (sc.contains("vestiging")) {
-      d.vestiging = expect_string(sc["vestiging"], "settings.school.vestiging");
-      if (!valid_vestiging(d.vestiging)) fail("settings.school.vestiging", "must be 2 digits");
-    }
-    s.default_school = d;
+    s.default_school = sdk::read_school(doc["school"], "settings.school");
   }
   if (!s.col(field::brin) && !s.default_school) {
     fail("settings.school", "required when the mapping has no brin column");

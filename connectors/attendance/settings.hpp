@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "schakel/sdk/school.hpp"
+
 namespace schakel::connectors::attendance {
 
 /** The fields an export can carry; each maps to one CSV column or JSON key. */
@@ -54,10 +56,7 @@ struct column {
   bool from_profile = false;  ///< optional profile columns may be missing from an export
 };
 
-struct school {
-  std::string brin;       ///< [0-9A-Z]{4}
-  std::string vestiging;  ///< two digits or empty
-};
+using school = sdk::school;
 
 struct settings {
   std::string profile;  ///< built-in profile name, or empty

@@ -80,24 +80,6 @@ const json& required(const json& object, std::string_view key, const std::string
   return *it;
 }
 
-school read_school(const json& v, const std::string& path) {
-  expect_object(v, path, "{brin, vestiging}");
-  only_keys(v, path, {"brin", "vestiging"});
-  school s;
-  s.brin = expect_string(required(v, "brin", path), path + ".brin");
-  const bool brin_ok = s.brin.size() == 4 && std::all_of(s.brin.begin(), s.brin.end(), [](char c) {
-                         return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
-                       });
-  if (!brin_ok) settings_fail(path + ".brin", "must be 4 digits or capital letters");
-  if (const auto ves = v.find("vestiging"); ves != v.end()) {
-    s.vestiging = expect_string(*ves, path + ".vestiging");
-    const bool ok = s.vestiging.size() == 2 &&
-                    std::all_of(s.vestiging.begin(), s.vestiging.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!ok) settings_fail(path + ".vestiging", "must be 2 digits");
-  }
-  return s;
-}
-
 void read_link(const json& v, settings& out) {
   const std::string path = "settings.link";
   expect_object(v, path, "{student_systems, bsn, bsn_school}");
@@ -110,14 +92,14 @@ void read_link(const json& v, settings& out) {
       if (system.empty()) settings_fail(sys_path, "an identifier system must not be empty");
       // A BSN is never a student key: it goes through link.bsn and the hub's keyed hash.
       if (fhir::is_bsn_system(system)) settings_fail(p, "is a BSN system; BSN linking is configured with link.bsn");
-      out.student_systems.emplace(system, read_school(spec, p));
+      out.student_systems.emplace(system, sdk::read_school(spec, p));
     }
   }
   if (const auto it = v.find("bsn"); it != v.end()) out.link_bsn = sdk::read_boolean(*it, path + ".bsn");
   const auto school_it = v.find("bsn_school");
   if (out.link_bsn) {
     if (school_it == v.end()) settings_fail(path + ".bsn_school", "required when link.bsn is true ({brin, vestiging})");
-    out.bsn_school = read_school(*school_it, path + ".bsn_school");
+    out.bsn_school = sdk::read_school(*school_it, path + ".bsn_school");
   } else if (school_it != v.end()) {
     // Dead configuration: most likely link.bsn was meant to be true.
     settings_fail(path + ".bsn_school", "only used when link.bsn is true");

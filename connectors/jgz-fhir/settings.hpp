@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "schakel/sdk/school.hpp"
 #include "sdq.hpp"
 
 namespace schakel::connectors::jgz_fhir {
@@ -24,10 +25,7 @@ inline constexpr std::string_view default_parent_canonical =
     "http://schakel.example/fhir/Questionnaire/sdq-parent-4-17";
 
 /** The school a linked subject belongs to (the signal schema's subject.school). */
-struct school {
-  std::string brin;       ///< 4 digits or capital letters
-  std::string vestiging;  ///< 2 digits, or empty when not configured
-};
+using school = sdk::school;
 
 /** Which SDQ question a questionnaire item (`linkId`) holds the answer to. */
 struct sdq_target {

@@ -42,30 +42,6 @@ const std::string& expect_string(const json& v, const std::string& path) {
   return v.get_ref<const std::string&>();
 }
 
-school read_school(const json& v) {
-  const std::string path = "settings.school";
-  if (!v.is_object()) settings_fail(path, "must be an object {brin, vestiging}");
-  for (const auto& [key, value] : v.items()) {
-    if (key != "brin" && key != "vestiging") settings_fail(settings_path(path, key), "unknown field");
-  }
-  // The same rules as the tracking connector (and the signal schema's subject.school).
-  school s;
-  const auto brin = v.find("brin");
-  if (brin == v.end()) settings_fail(path + ".brin", "required");
-  s.brin = expect_string(*brin, path + ".brin");
-  const bool brin_ok = s.brin.size() == 4 && std::all_of(s.brin.begin(), s.brin.end(), [](char c) {
-                         return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
-                       });
-  if (!brin_ok) settings_fail(path + ".brin", "must be 4 digits or capital letters");
-  if (const auto ves = v.find("vestiging"); ves != v.end()) {
-    s.vestiging = expect_string(*ves, path + ".vestiging");
-    const bool ok = s.vestiging.size() == 2 &&
-                    std::all_of(s.vestiging.begin(), s.vestiging.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!ok) settings_fail(path + ".vestiging", "must be 2 digits");
-  }
-  return s;
-}
-
 /** A non-empty array of distinct strings, each accepted by `known` (else fails with `unknown_reason`). */
 std::vector<std::string> read_id_list(const json& v, const std::string& path, const auto& known,
                                       const std::string& unknown_reason) {
@@ -165,7 +141,7 @@ settings parse_settings(std::string_view settings_json) {
   settings out;
   const auto school_it = doc.find("school");
   if (school_it == doc.end()) settings_fail("settings.school", "required ({brin, vestiging})");
-  out.school_of_signals = read_school(*school_it);
+  out.school_of_signals = sdk::read_school(*school_it, "settings.school");
 
   if (const auto it = doc.find("roles"); it != doc.end()) {
     out.roles = read_id_list(

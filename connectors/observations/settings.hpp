@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "schakel/sdk/school.hpp"
+
 namespace schakel::connectors::observations {
 
 /** One observation category: what staff may record, and what the hub must know to govern it. */
@@ -33,10 +35,7 @@ inline constexpr std::array<std::string_view, 6> all_domains = {"emotional", "be
 /** Longest note a school may allow (the signal schema's content.note maxLength). */
 inline constexpr int note_limit_max = 280;
 
-struct school {
-  std::string brin;       ///< 4 digits or capital letters
-  std::string vestiging;  ///< 2 digits, or empty when not configured
-};
+using school = sdk::school;
 
 struct settings {
   school school_of_signals;

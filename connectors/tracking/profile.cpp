@@ -273,24 +273,6 @@ void apply_mapping(settings& s, const json& m, const std::string& path) {
   }
 }
 
-void apply_school(settings& s, const json& v) {
-  expect_object(v, "settings.school");
-  check_keys(v, "settings.school", {"brin", "vestiging"});
-  if (!v.contains("brin")) fail("settings.school.brin", "required");
-  const std::string brin = expect_string(v["brin"], "settings.school.brin");
-  const bool brin_ok = brin.size() == 4 && std::all_of(brin.begin(), brin.end(), [](char c) {
-                         return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
-                       });
-  if (!brin_ok) fail("settings.school.brin", "must be 4 digits or capital letters");
-  s.default_school.brin = brin;
-  if (v.contains("vestiging")) {
-    const std::string ves = expect_string(v["vestiging"], "settings.school.vestiging");
-    const bool ok = ves.size() == 2 && std::all_of(ves.begin(), ves.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!ok) fail("settings.school.vestiging", "must be 2 digits");
-    s.default_school.vestiging = ves;
-  }
-}
-
 json yaml_node_to_json(const YAML::Node& n, int depth) {
   if (depth > 32) throw sdk::config_error("profile: YAML nested too deep");
   switch (n.Type()) {
@@ -375,7 +357,7 @@ settings parse_settings(std::string_view settings_json) {
     fail("settings", "needs a profile or a mapping");
   }
   if (!doc.contains("school")) fail("settings.school", "required ({brin, vestiging})");
-  apply_school(s, doc["school"]);
+  s.default_school = sdk::read_school(doc["school"], "settings.school");
   apply_mapping(s, mapping,
                 doc.contains("profile") && !doc.contains("mapping") ? "profile." + s.profile : "settings.mapping");
   return s;

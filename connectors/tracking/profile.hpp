@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include "schakel/sdk/school.hpp"
 
 namespace schakel::connectors::tracking {
 
@@ -62,10 +63,7 @@ struct norm_threshold {
   std::optional<double> max;
 };
 
-struct school {
-  std::string brin;       ///< [0-9A-Z]{4}
-  std::string vestiging;  ///< two digits or empty
-};
+using school = sdk::school;
 
 struct settings {
   std::string profile;                                           ///< shipped profile name, or empty

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/school_id.hpp"
+
 namespace schakel::calendar {
 
 namespace chr = std::chrono;
@@ -158,17 +160,8 @@ std::size_t school_calendar::study_day_count() const {
 // ---------------------------------------------------------------------------------------------
 // registry
 
-bool is_valid_school_id(std::string_view id) {
-  if (id.size() != 4 && id.size() != 6) return false;
-  for (std::size_t i = 0; i < 4; ++i) {
-    const char c = id[i];
-    if (!is_digit(c) && !(c >= 'A' && c <= 'Z')) return false;
-  }
-  return id.size() == 4 || (is_digit(id[4]) && is_digit(id[5]));
-}
-
 void calendar_registry::set(std::string school_id, school_calendar c) {
-  if (!is_valid_school_id(school_id)) {
+  if (!is_school_id(school_id)) {
     throw calendar_error(
         "school id must be a BRIN (4 characters, digits or capital letters), "
         "optionally followed by a 2-digit vestiging");
@@ -677,15 +670,13 @@ calendar_registry registry_from_config(const nlohmann::json& schools, const fs::
     if (!entry.is_object()) throw calendar_error(at + ": must be an object");
     if (!entry.contains("brin")) throw calendar_error(at + ": brin is required");
     const auto& brin = entry["brin"];
-    if (!brin.is_string() || brin.get_ref<const std::string&>().size() != 4 ||
-        !is_valid_school_id(brin.get_ref<const std::string&>())) {
+    if (!brin.is_string() || !is_brin(brin.get_ref<const std::string&>())) {
       throw calendar_error(at + ".brin: must be 4 characters, digits or capital letters (e.g. 99XX)");
     }
     std::string id = brin.get<std::string>();
     if (entry.contains("vestiging")) {
       const auto& v = entry["vestiging"];
-      if (!v.is_string() || v.get_ref<const std::string&>().size() != 2 ||
-          !is_valid_school_id(id + v.get<std::string>())) {
+      if (!v.is_string() || !is_vestiging(v.get_ref<const std::string&>())) {
         throw calendar_error(at + ".vestiging: must be 2 digits (e.g. \"00\"); quote it in YAML");
       }
       id += v.get<std::string>();

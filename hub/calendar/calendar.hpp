@@ -77,9 +77,6 @@ class school_calendar {
   std::vector<segment> index_;  // sorted, disjoint, only holiday/study_day
 };
 
-/** True for "99XX" ([0-9A-Z]{4}) and "99XX00" (BRIN + 2-digit vestiging). */
-bool is_valid_school_id(std::string_view id);
-
 /** Calendars of all configured schools. */
 class calendar_registry {
  public:

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <utility>
 
+#include "common/school_id.hpp"
+
 namespace schakel::privacy {
 namespace {
 
@@ -58,14 +60,6 @@ std::optional<std::chrono::year_month_day> parse_date(std::string_view text) {
                                         std::chrono::day{static_cast<unsigned>(num(8, 2))}};
   if (!ymd.ok()) return std::nullopt;
   return ymd;
-}
-
-bool is_brin(std::string_view s) {
-  if (s.size() != 4 && s.size() != 6) return false;
-  for (std::size_t i = 0; i < 4; ++i) {
-    if (!is_digit(s[i]) && !(s[i] >= 'A' && s[i] <= 'Z')) return false;
-  }
-  return s.size() == 4 || (is_digit(s[4]) && is_digit(s[5]));
 }
 
 /** Record order for "latest": the store's time, then its id (ids grow). */
@@ -185,7 +179,7 @@ std::optional<consent_request> parse_consent_request(const json& body, const std
   const auto school = string_field(body, "school", error, present);
   if (!error.empty()) return std::nullopt;
   if (!present) return refuse("school: missing");
-  if (!is_brin(*school)) return refuse("school: not a BRIN (4 characters 0-9/A-Z, optionally 2 digits vestiging)");
+  if (!is_school_id(*school)) return refuse("school: not a BRIN (4 characters 0-9/A-Z, optionally 2 digits vestiging)");
   req.school = *school;
 
   const auto student_key = string_field(body, "student_key", error, present);

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "common/csv_table.hpp"
+#include "common/school_id.hpp"
 #include "trends/windows.hpp"
 
 namespace schakel::trends {
@@ -42,15 +43,13 @@ constexpr std::string_view required = "empty (required)";
 std::optional<problem> check_brin(enrolment_row& row, bool allow_combined) {
   // Some exports write BRIN and vestiging as one code (12AB00).
   if (allow_combined && row.brin.size() == 6 && row.vestiging.empty() &&
-      all_digits(std::string_view(row.brin).substr(4))) {
+      is_vestiging(std::string_view(row.brin).substr(4))) {
     row.vestiging = row.brin.substr(4);
     row.brin.resize(4);
   }
   if (row.brin.empty()) return problem{"brin", std::string(required)};
-  if (row.brin.size() != 4 ||
-      !std::all_of(row.brin.begin(), row.brin.end(), [](char c) { return is_digit(c) || is_upper(c); }))
-    return problem{"brin", "not a BRIN (4 capital letters or digits, e.g. 12AB)"};
-  if (!row.vestiging.empty() && (row.vestiging.size() != 2 || !all_digits(row.vestiging)))
+  if (!is_brin(row.brin)) return problem{"brin", "not a BRIN (4 capital letters or digits, e.g. 12AB)"};
+  if (!row.vestiging.empty() && !is_vestiging(row.vestiging))
     return problem{"vestiging", "not a vestiging number (2 digits, or empty)"};
   return std::nullopt;
 }

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/school_id.hpp"
 #include "trends/settings.hpp"
 #include "trends/windows.hpp"
 
@@ -65,16 +66,6 @@ bool valid_name(const std::string& n) {
   if (n.empty() || n.size() > 32 || n[0] < 'a' || n[0] > 'z') return false;
   return std::all_of(n.begin(), n.end(),
                      [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
-}
-
-bool valid_school(const std::string& s) {
-  if (s.size() != 4 && s.size() != 6) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    const bool digit = c >= '0' && c <= '9';
-    if (i < 4 ? !(digit || (c >= 'A' && c <= 'Z')) : !digit) return false;
-  }
-  return true;
 }
 
 const std::set<std::string> domains{"emotional", "behavioural", "social", "wellbeing", "attendance", "health"};
@@ -191,7 +182,7 @@ settings parse_settings(const json& section) {
   s.schools = texts_at(section, "schools", "");
   if (s.schools.empty()) fail("schools", "name the schools to aggregate (BRIN or BRIN + vestiging)");
   for (std::size_t i = 0; i < s.schools.size(); ++i)
-    if (!valid_school(s.schools[i])) fail("schools[" + std::to_string(i) + "]", "BRIN (4) or BRIN + vestiging (6)");
+    if (!is_school_id(s.schools[i])) fail("schools[" + std::to_string(i) + "]", "BRIN (4) or BRIN + vestiging (6)");
   s.school_year_start =
       section.contains("school_year_start") ? text_at(section, "school_year_start", "", false) : "08-01";
   days probe{};

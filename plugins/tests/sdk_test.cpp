@@ -13,6 +13,7 @@
 #include "schakel/sdk/fingerprint.hpp"
 #include "schakel/sdk/json_fields.hpp"
 #include "schakel/sdk/processor_services.hpp"
+#include "schakel/sdk/school.hpp"
 #include "schakel/sdk/settings_reader.hpp"
 #include "schakel/testing/processor_testing.hpp"
 
@@ -159,6 +160,26 @@ TEST(plugin_sdk_settings, reader_names_member_paths) {
             "settings.defaults.scalar: must be an object");
   EXPECT_EQ(testing::config_error_of([&](std::string_view) { inner.whole_number("absent", 1, 2); }, ""),
             "settings.defaults.inner.absent: missing");
+}
+
+TEST(plugin_sdk_school, reads_brin_and_optional_vestiging_and_names_what_is_wrong) {
+  const school both = read_school(json{{"brin", "99XX"}, {"vestiging", "01"}}, "settings.school");
+  EXPECT_EQ(both.brin, "99XX");
+  EXPECT_EQ(both.vestiging, "01");
+  EXPECT_EQ(read_school(json{{"brin", "12AB"}}, "s").vestiging, "");
+  const auto error = [](const json& v) {
+    return testing::config_error_of([&](std::string_view) { read_school(v, "settings.school"); }, "");
+  };
+  EXPECT_EQ(error(json::array()), "settings.school: must be an object {brin, vestiging}");
+  EXPECT_EQ(error(json::object()), "settings.school.brin: required");
+  EXPECT_EQ(error(json{{"brin", "99xx"}}), "settings.school.brin: must be 4 digits or capital letters");
+  EXPECT_EQ(error(json{{"brin", "99XX0"}}), "settings.school.brin: must be 4 digits or capital letters");
+  EXPECT_EQ(error(json{{"brin", 1234}}), "settings.school.brin: must be 4 digits or capital letters");
+  EXPECT_EQ(error(json{{"brin", "99XX"}, {"vestiging", "1"}}), "settings.school.vestiging: must be 2 digits");
+  EXPECT_EQ(error(json{{"brin", "99XX"}, {"vestiging", 1}}), "settings.school.vestiging: must be 2 digits");
+  EXPECT_EQ(error(json{{"brin", "99XX"}, {"name", "secret"}}), "settings.school.name: unknown field");
+  static_assert(is_brin("0000") && is_brin("ZZ99") && !is_brin("ZZ9") && !is_brin("ZZ9a"));
+  static_assert(is_vestiging("00") && !is_vestiging("0") && !is_vestiging("0a") && !is_vestiging("000"));
 }
 
 TEST(plugin_sdk_settings, parse_name_finds_only_listed_names) {
