@@ -163,6 +163,43 @@ std::optional<window_kind> kind_from(const std::string& s) {
   return std::nullopt;
 }
 
+/**
+ * One cell as a `nl.schakel.trend.<window>` signal: the group as its subject (never a student), the
+ * value and its disclosure evidence as content, `ordinary` data (statistics after disclosure control).
+ */
+json trend_signal(const std::string& school, const std::string& year, int k, const window* win, const measure* m,
+                  const group_def& g, const std::string& category, const json& cell) {
+  const std::string brin = school.substr(0, 4);
+  const std::string vestiging = school.size() == 6 ? school.substr(4) : std::string();
+  json evidence = {{"window", std::string(to_string(win->kind))},
+                   {"window_key", win->key},
+                   {"first", format_day(win->first)},
+                   {"last", format_day(win->last)},
+                   {"level", cell["level"]},
+                   {"measure", m->name},
+                   {"status", cell["status"]},
+                   {"k", k}};
+  for (const char* field : {"category", "reason", "denominator", "rate", "noisy"})
+    if (cell.contains(field)) evidence[field] = cell[field];
+  json content = {{"domain", m->domain},       {"indicator", "trend." + m->name},
+                  {"severity", "info"},        {"unit", m->kind == measure_kind::hours ? "hours" : "students"},
+                  {"instrument", plugin_name}, {"evidence", evidence}};
+  if (cell.contains("value")) content["value"] = cell["value"];
+  json subject = {{"school", {{"brin", brin}}}, {"school_year", year}};
+  if (!vestiging.empty()) subject["school"]["vestiging"] = vestiging;
+  if (g.lvl != level::school) subject["leerjaar"] = g.leerjaar;
+  if (g.lvl == level::class_group) subject["class"] = g.klass;
+  std::string record = school + "/" + std::string(to_string(win->kind)) + "/" + win->key + "/" + m->name +
+                       (category.empty() ? "" : "/" + category) + "/" + group_id(g);
+  if (record.size() > 128) record = record.substr(0, 128);
+  return json{{"type", "nl.schakel.trend." + std::string(to_string(win->kind))},
+              {"observed_at", format_day(win->last) + "T23:59:59Z"},
+              {"source", {{"record_id", record}}},
+              {"subject", subject},
+              {"content", content},
+              {"governance", {{"data_category", "ordinary"}}}};
+}
+
 }  // namespace
 
 releaser::releaser(settings s, storage::store& store, const pipeline::ingest_pipeline& pipeline,
@@ -403,37 +440,7 @@ json releaser::release_week(const std::string& school, days monday, std::int64_t
   const auto windows = windows_closing(monday, settings_.windows, settings_.school_year_start);
 
   // 1. Seal this week: its contributions become final.
-  json sealed = {{"monday", monday_text}, {"m", json::object()}};
-  {
-    const auto it = open_.find(school + "/" + monday_text);
-    const json open = it == open_.end() ? json::object() : it->second;
-    for (const auto& m : settings_.measures) {
-      json rows = json::array();
-      if (m.kind == measure_kind::students) {
-        std::set<std::tuple<std::string, int, std::string>> seen;
-        const json entries = entries_of(open, "s", m.name);
-        for (const auto& [rec, e] : entries.items())
-          seen.emplace(e[0].get<std::string>(), e[1].get<int>(), e[2].get<std::string>());
-        for (const auto& [c, l, r] : seen) rows.push_back(json::array({c, l, r, 1}));
-      } else if (m.kind == measure_kind::hours) {
-        std::map<std::tuple<std::string, int, std::string>, double> sum;
-        const json entries = entries_of(open, "h", m.name);
-        for (const auto& [rec, e] : entries.items())
-          sum[{e[0].get<std::string>(), e[1].get<int>(), e[2].get<std::string>()}] += e[3].get<double>();
-        for (const auto& [k, h] : sum) {
-          const double clipped = round_to(std::min(h, m.max_hours_per_week), 2);
-          if (clipped > 0) rows.push_back(json::array({std::get<0>(k), std::get<1>(k), std::get<2>(k), clipped}));
-        }
-      } else {
-        const json entries = entries_of(open, "d", m.name);
-        for (const auto& [slot, e] : entries.items()) rows.push_back(json::array({e[0], e[1], e[2], e[3], e[4]}));
-      }
-      sealed["m"][m.name] = rows;
-    }
-  }
-  sealed_cache_[school + "/" + monday_text] = sealed;
-  writes.push_back({state_namespace, "sealed/" + school + "/" + monday_text, sealed.dump(), false});
-  writes.push_back({state_namespace, "open/" + school + "/" + monday_text, "", true});
+  const json sealed = seal_week(school, monday_text, writes);
 
   // 2. The school year so far: sealed weeks (this one included) and earlier releases.
   const days year_first = school_year_first_week(year, settings_.school_year_start);
@@ -446,24 +453,7 @@ json releaser::release_week(const std::string& school, days monday, std::int64_t
   weeks.push_back(monday);
   std::vector<json> week_data;
   for (const auto& w : weeks) week_data.push_back(w == monday ? sealed : sealed_week(school, w));
-  std::vector<json> earlier;  // released cells of earlier releases this year, with their window
-  for (const auto& w : weeks) {
-    if (w == monday) continue;
-    for (const auto& win : windows_closing(w, settings_.windows, settings_.school_year_start)) {
-      auto text = store_.state_get(state_namespace,
-                                   "release/" + school + "/" + std::string(to_string(win.kind)) + "/" + win.key);
-      if (!text) continue;
-      json rel = json::parse(*text);
-      for (auto& c : rel["cells"]) {
-        if (c.value("status", "") != "released") continue;
-        c["_window"] = win.key;
-        c["_kind"] = std::string(to_string(win.kind));
-        c["_first"] = format_day(win.first);
-        c["_last"] = format_day(win.last);
-        earlier.push_back(c);
-      }
-    }
-  }
+  const std::vector<json> earlier = released_before(school, weeks, monday);
 
   // 3. Groups and denominators.
   const json enrol = enrolment_of(school);
@@ -673,8 +663,6 @@ json releaser::release_week(const std::string& school, days monday, std::int64_t
     }
     docs[w.key + "/" + std::string(to_string(w.kind))] = doc;
   }
-  const std::string brin = school.substr(0, 4);
-  const std::string vestiging = school.size() == 6 ? school.substr(4) : std::string();
   for (const auto& p : plan) {
     const auto& d = decided[{p.m->name, p.fam}][p.decision];
     json cell = {{"measure", p.m->name}, {"level", std::string(to_string(p.g.lvl))}};
@@ -711,41 +699,103 @@ json releaser::release_week(const std::string& school, days monday, std::int64_t
     ++cell_count;
     docs[p.win->key + "/" + std::string(to_string(p.win->kind))]["cells"].push_back(cell);
 
-    json evidence = {{"window", std::string(to_string(p.win->kind))},
-                     {"window_key", p.win->key},
-                     {"first", format_day(p.win->first)},
-                     {"last", format_day(p.win->last)},
-                     {"level", cell["level"]},
-                     {"measure", p.m->name},
-                     {"status", cell["status"]},
-                     {"k", settings_.k}};
-    for (const char* k : {"category", "reason", "denominator", "rate", "noisy"})
-      if (cell.contains(k)) evidence[k] = cell[k];
-    json content = {{"domain", p.m->domain},     {"indicator", "trend." + p.m->name},
-                    {"severity", "info"},        {"unit", p.m->kind == measure_kind::hours ? "hours" : "students"},
-                    {"instrument", plugin_name}, {"evidence", evidence}};
-    if (cell.contains("value")) content["value"] = cell["value"];
-    json subject = {{"school", {{"brin", brin}}}, {"school_year", year}};
-    if (!vestiging.empty()) subject["school"]["vestiging"] = vestiging;
-    if (p.g.lvl != level::school) subject["leerjaar"] = p.g.leerjaar;
-    if (p.g.lvl == level::class_group) subject["class"] = p.g.klass;
-    std::string record = school + "/" + std::string(to_string(p.win->kind)) + "/" + p.win->key + "/" + p.m->name +
-                         (p.category.empty() ? "" : "/" + p.category) + "/" + group_id(p.g);
-    if (record.size() > 128) record = record.substr(0, 128);
-    const json signal = {{"type", "nl.schakel.trend." + std::string(to_string(p.win->kind))},
-                         {"observed_at", format_day(p.win->last) + "T23:59:59Z"},
-                         {"source", {{"record_id", record}}},
-                         {"subject", subject},
-                         {"content", content},
-                         {"governance", {{"data_category", "ordinary"}}}};
+    const json signal = trend_signal(school, year, settings_.k, p.win, p.m, p.g, p.category, cell);
     std::string error;
     if (pipeline_.derive(signal.dump(), instance_name, plugin_name, now_ms, out, error).empty())
       log::error("trends.cell_refused", {{"school", school}, {"window", p.win->key}, {"reason", error}});
   }
 
   // 6. The privacy budget: a noisy release reaches a partner only while its budget lasts.
+  const auto [routed, withheld] = route_within_budget(school, year, items_before, out, writes);
+  json released_keys = json::array();
+  for (auto& [k, doc] : docs) {
+    doc["routed_to"] = routed;
+    doc["withheld_from"] = withheld;
+    const std::string kind = doc["window"]["kind"].get<std::string>();
+    const std::string key = doc["window"]["key"].get<std::string>();
+    writes.push_back({state_namespace, "release/" + school + "/" + kind + "/" + key, doc.dump(), false});
+    released_keys.push_back(kind + "/" + key);
+  }
+  return released_keys;
+}
+
+/**
+ * The released cells of the releases that closed with `weeks` before `monday`, each with its window
+ * (`_window`, `_kind`, `_first`, `_last`): what a partner already knows, which this release must not
+ * complete. Read from the store each time (releases are small; a backfill of n weeks reads O(n²) of
+ * them, about a second for two school years here).
+ */
+std::vector<json> releaser::released_before(const std::string& school, const std::vector<days>& weeks,
+                                            days monday) const {
+  std::vector<json> earlier;
+  for (const auto& w : weeks) {
+    if (w == monday) continue;
+    for (const auto& win : windows_closing(w, settings_.windows, settings_.school_year_start)) {
+      auto text = store_.state_get(state_namespace,
+                                   "release/" + school + "/" + std::string(to_string(win.kind)) + "/" + win.key);
+      if (!text) continue;
+      json rel = json::parse(*text);
+      for (auto& c : rel["cells"]) {
+        if (c.value("status", "") != "released") continue;
+        c["_window"] = win.key;
+        c["_kind"] = std::string(to_string(win.kind));
+        c["_first"] = format_day(win.first);
+        c["_last"] = format_day(win.last);
+        earlier.push_back(c);
+      }
+    }
+  }
+  return earlier;
+}
+
+/**
+ * Turns a week's open contributions into its sealed rows (per measure: [class, leerjaar, pseudonym,
+ * value] or, for distributions, the category and time too) and queues the writes that make it final.
+ */
+json releaser::seal_week(const std::string& school, const std::string& monday_text,
+                         std::vector<storage::state_write>& writes) {
+  json sealed = {{"monday", monday_text}, {"m", json::object()}};
+  const auto it = open_.find(school + "/" + monday_text);
+  const json open = it == open_.end() ? json::object() : it->second;
+  for (const auto& m : settings_.measures) {
+    json rows = json::array();
+    if (m.kind == measure_kind::students) {
+      std::set<std::tuple<std::string, int, std::string>> seen;
+      const json entries = entries_of(open, "s", m.name);
+      for (const auto& [rec, e] : entries.items())
+        seen.emplace(e[0].get<std::string>(), e[1].get<int>(), e[2].get<std::string>());
+      for (const auto& [c, l, r] : seen) rows.push_back(json::array({c, l, r, 1}));
+    } else if (m.kind == measure_kind::hours) {
+      std::map<std::tuple<std::string, int, std::string>, double> sum;
+      const json entries = entries_of(open, "h", m.name);
+      for (const auto& [rec, e] : entries.items())
+        sum[{e[0].get<std::string>(), e[1].get<int>(), e[2].get<std::string>()}] += e[3].get<double>();
+      for (const auto& [k, h] : sum) {
+        const double clipped = round_to(std::min(h, m.max_hours_per_week), 2);
+        if (clipped > 0) rows.push_back(json::array({std::get<0>(k), std::get<1>(k), std::get<2>(k), clipped}));
+      }
+    } else {
+      const json entries = entries_of(open, "d", m.name);
+      for (const auto& [slot, e] : entries.items()) rows.push_back(json::array({e[0], e[1], e[2], e[3], e[4]}));
+    }
+    sealed["m"][m.name] = rows;
+  }
+  sealed_cache_[school + "/" + monday_text] = sealed;
+  writes.push_back({state_namespace, "sealed/" + school + "/" + monday_text, sealed.dump(), false});
+  writes.push_back({state_namespace, "open/" + school + "/" + monday_text, "", true});
+  return sealed;
+}
+
+/**
+ * The partners this release's items go to, and those it is withheld from: with noise, each partner is
+ * charged the release's epsilon and an item whose partner's budget would be exceeded is dropped from
+ * `out` (items before `first_item` belong to other releases and are kept).
+ */
+std::pair<std::set<std::string>, std::set<std::string>> releaser::route_within_budget(
+    const std::string& school, const std::string& year, std::size_t first_item, pipeline::batch& out,
+    std::vector<storage::state_write>& writes) {
   std::set<std::string> routed, withheld;
-  for (std::size_t i = items_before; i < out.items.size(); ++i) routed.insert(out.items[i].subscription);
+  for (std::size_t i = first_item; i < out.items.size(); ++i) routed.insert(out.items[i].subscription);
   if (settings_.noise) {
     const double eps = settings_.noise->epsilon_per_release;
     // Budgets are per partner, school and school year: two schools' students are disjoint (parallel composition).
@@ -760,21 +810,12 @@ json releaser::release_week(const std::string& school, days monday, std::int64_t
     if (!withheld.empty()) {
       std::vector<storage::outbox_item> kept;
       for (std::size_t i = 0; i < out.items.size(); ++i)
-        if (i < items_before || !withheld.contains(out.items[i].subscription)) kept.push_back(std::move(out.items[i]));
+        if (i < first_item || !withheld.contains(out.items[i].subscription)) kept.push_back(std::move(out.items[i]));
       out.items = std::move(kept);
     }
     writes.push_back({state_namespace, "budget", budget_.to_json().dump(), false});
   }
-  json released_keys = json::array();
-  for (auto& [k, doc] : docs) {
-    doc["routed_to"] = routed;
-    doc["withheld_from"] = withheld;
-    const std::string kind = doc["window"]["kind"].get<std::string>();
-    const std::string key = doc["window"]["key"].get<std::string>();
-    writes.push_back({state_namespace, "release/" + school + "/" + kind + "/" + key, doc.dump(), false});
-    released_keys.push_back(kind + "/" + key);
-  }
-  return released_keys;
+  return {routed, withheld};
 }
 
 run_result releaser::run_once(std::int64_t now_ms, std::optional<days> until) {

@@ -26,6 +26,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -116,6 +117,13 @@ class releaser {
   nlohmann::json release_week(const std::string& school, days monday, std::int64_t now_ms, pipeline::batch& out,
                               std::vector<storage::state_write>& writes, std::size_t& cells);
   nlohmann::json sealed_week(const std::string& school, days monday) const;
+  std::vector<nlohmann::json> released_before(const std::string& school, const std::vector<days>& weeks,
+                                              days monday) const;
+  nlohmann::json seal_week(const std::string& school, const std::string& monday_text,
+                           std::vector<storage::state_write>& writes);
+  std::pair<std::set<std::string>, std::set<std::string>> route_within_budget(
+      const std::string& school, const std::string& year, std::size_t first_item, pipeline::batch& out,
+      std::vector<storage::state_write>& writes);
   void forget_old_weeks(const std::string& school, days monday, std::vector<storage::state_write>& writes);
   nlohmann::json enrolment_of(const std::string& school) const;
   std::string school_of(const nlohmann::json& signal) const;
