@@ -4,6 +4,8 @@
 
 #include <openssl/evp.h>
 
+#include "common/encoding.hpp"
+
 namespace schakel::audit {
 namespace {
 
@@ -26,17 +28,6 @@ constexpr std::array<text_field, 11> optional_fields{{
     {"detail", &entry::detail},
     {"outcome", &entry::outcome},
 }};
-
-std::string hex(const unsigned char* p, unsigned n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (unsigned i = 0; i < n; ++i) {
-    out.push_back(digits[p[i] >> 4]);
-    out.push_back(digits[p[i] & 0x0f]);
-  }
-  return out;
-}
 
 std::string seq_text(std::int64_t seq) {
   return std::to_string(seq);
@@ -92,7 +83,7 @@ std::string chain_hash(const std::string& prev_hash, std::int64_t seq, const std
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned n = 0;
   if (EVP_Digest(framed.data(), framed.size(), md, &n, EVP_sha256(), nullptr) != 1) return {};
-  return hex(md, n);
+  return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(md), n));
 }
 
 verifier::verifier(std::string start_hash, std::int64_t start_seq)

@@ -6,6 +6,9 @@
 
 namespace schakel::encoding {
 
+/** Lowercase hexadecimal, two digits a byte (digests, keys, tokens). */
+std::string hex_encode(std::string_view bytes);
+
 /** Standard base64 (with padding) via OpenSSL EVP. */
 std::string base64_encode(std::string_view bytes);
 /** Strict standard base64 decode; nullopt on any invalid character or length. */

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <nlohmann/json.hpp>
 
+#include "common/encoding.hpp"
 #include "common/log.hpp"
 #include "common/signal.hpp"
 
@@ -78,14 +79,7 @@ class sha256 {
     unsigned int length = 0;
     if (EVP_DigestFinal_ex(ctx_.get(), digest, &length) != 1)
       throw std::runtime_error("drop folder: SHA-256 finalisation failed");
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(length * 2);
-    for (unsigned int i = 0; i < length; ++i) {
-      out.push_back(digits[digest[i] >> 4]);
-      out.push_back(digits[digest[i] & 0x0f]);
-    }
-    return out;
+    return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(digest), length));
   }
 
  private:

@@ -63,17 +63,6 @@ std::string decode_key(const std::string& content) {
   return content;
 }
 
-std::string to_hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (const unsigned char b : bytes) {
-    out.push_back(digits[b >> 4]);
-    out.push_back(digits[b & 0x0F]);
-  }
-  return out;
-}
-
 std::string base32_lower(const unsigned char* data, std::size_t size) {
   static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
   std::string out;
@@ -136,7 +125,8 @@ std::string load_or_create_key_file(const std::filesystem::path& file) {
   }
   std::array<unsigned char, min_key_bytes> raw{};
   bool ok = RAND_bytes(raw.data(), static_cast<int>(raw.size())) == 1;
-  std::string text = to_hex(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size())) + "\n";
+  std::string text =
+      encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size())) + "\n";
   std::fill(raw.begin(), raw.end(), 0);
   std::size_t written = 0;
   while (ok && written < text.size()) {
