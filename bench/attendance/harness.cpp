@@ -16,6 +16,7 @@
 
 #include "http_get.hpp"
 #include "load/child.hpp"
+#include "load/run_setup.hpp"
 
 namespace schakel::attendance_bench {
 
@@ -24,59 +25,6 @@ using clock_type = std::chrono::steady_clock;
 using load::child;
 
 namespace {
-
-std::string random_bytes(std::size_t n) {
-  std::ifstream in("/dev/urandom", std::ios::binary);
-  std::string out(n, '\0');
-  if (!in.read(out.data(), static_cast<std::streamsize>(n))) throw std::runtime_error("cannot read /dev/urandom");
-  return out;
-}
-
-std::string hex(const std::string& in) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : in) {
-    out += digits[c >> 4];
-    out += digits[c & 0xf];
-  }
-  return out;
-}
-
-std::string base64(const std::string& in) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += alphabet[(acc >> bits) & 0x3f];
-    }
-  }
-  if (bits > 0) out += alphabet[(acc << (6 - bits)) & 0x3f];
-  while (out.size() % 4) out += '=';
-  return out;
-}
-
-/** The run's temp dir: removed at the end unless kept. */
-struct temp_dir {
-  fs::path path;
-  bool keep = false;
-  temp_dir(const std::string& base, bool k) : keep(k) {
-    std::string tmpl =
-        (fs::path(base.empty() ? fs::temp_directory_path().string() : base) / "schakel-attendance-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a work dir under " + tmpl);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    if (!keep) fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
 
 std::string millis(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + "ms";
@@ -99,7 +47,10 @@ nlohmann::json hub_config(const fs::path& data_dir, const fs::path& drop_dir, co
                     {"plugin", "attendance"},
                     {"token", ingest_token},
                     {"drop_folder", drop},
-                    {"settings", settings}};
+                    {"settings", settings},
+                    // The generated registration ids are 8-digit numbers, as in real exports; one in
+                    // eleven passes the BSN 11-test, so the guard must be told they are not BSNs.
+                    {"bsn", {{"exempt", json::array({"source.record_id"})}}}};
   json processor = {{"name", "attendance-rules"},
                     {"plugin", "attendance-rules"},
                     {"inputs", json::array({"attendance"})},
@@ -241,14 +192,14 @@ std::int64_t epoch_ms_now() {
 run_result run_once(const harness_options& o, const std::vector<export_file>& files) {
   for (const auto& p : {o.daemon, o.receiver, o.calendar_file})
     if (!fs::exists(p)) throw std::runtime_error("not found: " + p.string());
-  temp_dir dir(o.work_dir, o.keep);
+  load::run_dir dir(o.work_dir, "schakel-attendance-", o.keep);
   const fs::path data_dir = dir.path / "data";
   const fs::path drop_dir = dir.path / "drop";
   fs::create_directories(data_dir);
   fs::create_directories(drop_dir);
-  const std::string ingest_token = hex(random_bytes(24));
-  const std::string admin_token = hex(random_bytes(24));
-  const std::string secret = "whsec_" + base64(random_bytes(24));
+  const std::string ingest_token = load::random_token();
+  const std::string admin_token = load::random_token();
+  const std::string secret = load::random_webhook_secret();
 
   // The files are written before the clock starts, under dot-names the drop folder ignores; the
   // measured part is the renames and what the daemon does with them.

@@ -21,6 +21,7 @@
 
 #include "child.hpp"
 #include "driver.hpp"
+#include "run_setup.hpp"
 
 #include "support/absence_fixture.hpp"
 
@@ -64,57 +65,6 @@ std::optional<scenario_shape> shape_of(const std::string& s) {
   if (s == "c") return scenario_shape{1, false, "1 record per request, one webhook per event"};
   return std::nullopt;
 }
-
-std::string random_bytes(std::size_t n) {
-  std::random_device rd;
-  std::string out(n, '\0');
-  for (auto& c : out) c = static_cast<char>(rd() & 0xff);
-  return out;
-}
-
-std::string base64(const std::string& in) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += alphabet[(acc >> bits) & 0x3f];
-    }
-  }
-  if (bits > 0) out += alphabet[(acc << (6 - bits)) & 0x3f];
-  while (out.size() % 4) out += '=';
-  return out;
-}
-
-std::string hex(const std::string& in) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : in) {
-    out += digits[c >> 4];
-    out += digits[c & 0xf];
-  }
-  return out;
-}
-
-/** RAII temp dir: removed at exit unless --keep. */
-struct work_dir {
-  fs::path path;
-  bool keep = false;
-  explicit work_dir(const std::string& base, bool k) : keep(k) {
-    std::string tmpl =
-        (fs::path(base.empty() ? fs::temp_directory_path().string() : base) / "schakel-load-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a work dir under " + base);
-    path = tmpl;
-  }
-  ~work_dir() {
-    std::error_code ec;
-    if (!keep) fs::remove_all(path, ec);
-  }
-};
 
 nlohmann::json hub_config(const fs::path& data_dir, const options& o, const scenario_shape& shape,
                           std::uint16_t rx_port, const std::string& token, const std::string& secret) {
@@ -203,11 +153,11 @@ int run(const options& o) {
   for (const auto& b : {daemon_bin, receiver_bin})
     if (!fs::exists(b)) throw std::runtime_error("not found: " + b + " (build it, or pass --daemon/--receiver)");
 
-  work_dir dir(o.work_dir, o.keep);
+  run_dir dir(o.work_dir, "schakel-load-", o.keep);
   const fs::path data_dir = dir.path / "data";
   fs::create_directories(data_dir);
-  const std::string token = hex(random_bytes(24));
-  const std::string secret = "whsec_" + base64(random_bytes(24));
+  const std::string token = random_token();
+  const std::string secret = random_webhook_secret();
 
   std::vector<std::string> rx_args = {receiver_bin, "--listen",    "127.0.0.1:0",
                                       "--quiet",    "--port-file", (dir.path / "receiver.port").string()};
