@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common/csv_table.hpp"
+#include "common/school_id.hpp"
 #include "privacy/bsn.hpp"
 
 namespace schakel::cli {
@@ -18,28 +19,17 @@ using json = nlohmann::json;
 constexpr std::string_view expected_columns = "the header needs bsn, brin, student_key; vestiging is optional";
 constexpr std::size_t max_student_key = 64;  // as POST /v1/links accepts
 
-bool all_digits(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-bool all_alnum(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
-}
-
 using csv::located;
 
 /** Why a row's values cannot make a link, as "column: reason" (never the value); empty when they can. */
 std::pair<std::string, std::string> check_row(link_row& row) {
   if (row.bsn.empty()) return {"bsn", "empty (required)"};
   if (!privacy::is_bsn(row.bsn)) return {"bsn", "not a BSN (8 or 9 digits passing the 11-test)"};
-  // Some exports write BRIN and vestiging as one code (12AB00).
-  if (row.brin.size() == 6 && row.vestiging.empty() && all_digits(std::string_view(row.brin).substr(4))) {
-    row.vestiging = row.brin.substr(4);
-    row.brin.resize(4);
-  }
+  split_combined_school_code(row.brin, row.vestiging);
   if (row.brin.empty()) return {"brin", "empty (required)"};
-  if (row.brin.size() != 4 || !all_alnum(row.brin)) return {"brin", "not a BRIN (4 letters or digits, e.g. 12AB)"};
-  if (!row.vestiging.empty() && (row.vestiging.size() != 2 || !all_digits(row.vestiging)))
+  // Capitals only, like the signal schema: a link for "12ab" would never match a report.
+  if (!is_brin(row.brin)) return {"brin", "not a BRIN (4 capital letters or digits, e.g. 12AB)"};
+  if (!row.vestiging.empty() && !is_vestiging(row.vestiging))
     return {"vestiging", "not a vestiging number (2 digits, or empty)"};
   if (row.student_key.empty()) return {"student_key", "empty (required)"};
   if (row.student_key.size() > max_student_key)

@@ -4,6 +4,7 @@
 
 #include "audit/audit.hpp"
 #include "common/log.hpp"
+#include "common/school_id.hpp"
 #include "common/signal.hpp"
 #include "daemon/completion.hpp"
 #include "daemon/responses.hpp"
@@ -56,9 +57,9 @@ link_request parse_link(const json& body) {
   r.link.vestiging = text(school, "vestiging");
   if (r.bsn.empty()) {
     r.error = "bsn: required (a string of 8 or 9 digits)";
-  } else if (r.link.brin.size() != 4) {
-    r.error = "school/brin: required, 4 characters";
-  } else if (!r.link.vestiging.empty() && r.link.vestiging.size() != 2) {
+  } else if (!is_brin(r.link.brin)) {
+    r.error = "school/brin: required, 4 capital letters or digits";
+  } else if (!r.link.vestiging.empty() && !is_vestiging(r.link.vestiging)) {
     r.error = "school/vestiging: 2 digits when given";
   } else if (r.link.student_key.empty() || r.link.student_key.size() > 64) {
     r.error = "student_key: required, 1 to 64 characters";

@@ -41,12 +41,7 @@ struct problem {
 constexpr std::string_view required = "empty (required)";
 
 std::optional<problem> check_brin(enrolment_row& row, bool allow_combined) {
-  // Some exports write BRIN and vestiging as one code (12AB00).
-  if (allow_combined && row.brin.size() == 6 && row.vestiging.empty() &&
-      is_vestiging(std::string_view(row.brin).substr(4))) {
-    row.vestiging = row.brin.substr(4);
-    row.brin.resize(4);
-  }
+  if (allow_combined) split_combined_school_code(row.brin, row.vestiging);
   if (row.brin.empty()) return problem{"brin", std::string(required)};
   if (!is_brin(row.brin)) return problem{"brin", "not a BRIN (4 capital letters or digits, e.g. 12AB)"};
   if (!row.vestiging.empty() && !is_vestiging(row.vestiging))

@@ -56,6 +56,15 @@ TEST_F(linking_fixture, a_report_by_bsn_waits_for_its_link_and_is_then_delivered
   EXPECT_EQ(bad.status, 422u);
   EXPECT_EQ(bad.body.find("111222334"), std::string::npos);
   EXPECT_EQ(admin("POST", "/v1/links", R"({"bsn": ")" + bsn + R"(", "student_key": "1001"})").status, 422u);
+  auto lower =
+      admin("POST", "/v1/links", R"({"bsn": ")" + bsn + R"(", "school": {"brin": "99xx"}, "student_key": "1001"})");
+  EXPECT_EQ(lower.status, 422u);
+  EXPECT_EQ(nlohmann::json::parse(lower.body)["errors"][0]["field"], "/school/brin");
+  auto bad_vestiging =
+      admin("POST", "/v1/links",
+            R"({"bsn": ")" + bsn + R"(", "school": {"brin": "99XX", "vestiging": "0A"}, "student_key": "1001"})");
+  EXPECT_EQ(bad_vestiging.status, 422u);
+  EXPECT_EQ(nlohmann::json::parse(bad_vestiging.body)["errors"][0]["field"], "/school/vestiging");
   EXPECT_EQ(send(hub.port(), http_call{"POST", "/v1/links", "{}"}, tls.ca_cert).status, 401u);
 
   // A link for another BSN moves nothing.

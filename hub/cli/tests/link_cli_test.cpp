@@ -114,6 +114,13 @@ TEST(parse_link_csv, vestiging_is_optional_and_may_be_part_of_the_brin) {
   const auto bad = parse_link_csv("bsn;brin;vestiging;student_key\n" + bsn_a + ";12AB;1X;K1\n", "d.csv");
   ASSERT_EQ(bad.errors.size(), 1u);
   EXPECT_EQ(bad.errors[0], "d.csv:2: vestiging: not a vestiging number (2 digits, or empty)");
+
+  // The signal schema's BRIN is capitals: a link for 12ab would never meet a report.
+  const auto lower = parse_link_csv("bsn;brin;student_key\n" + bsn_a + ";12ab;K1\n" + bsn_b + ";12AB0X;K2\n", "e.csv");
+  EXPECT_TRUE(lower.rows.empty());
+  ASSERT_EQ(lower.errors.size(), 2u) << joined(lower.errors);
+  EXPECT_EQ(lower.errors[0], "e.csv:2: brin: not a BRIN (4 capital letters or digits, e.g. 12AB)");
+  EXPECT_EQ(lower.errors[1], "e.csv:3: brin: not a BRIN (4 capital letters or digits, e.g. 12AB)");
 }
 
 TEST(parse_link_csv, structural_errors_name_the_line_and_counts_only) {
