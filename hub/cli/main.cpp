@@ -13,6 +13,7 @@
 #include "cli/link_commands.hpp"
 #include "cli/privacy_commands.hpp"
 #include "cli/trend_commands.hpp"
+#include "common/school_id.hpp"
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
 
@@ -113,8 +114,8 @@ int main(int argc, char** argv) {
       const auto from = calendar::parse_date(cal_from.empty() ? "2026-08-01" : cal_from);
       const auto to = calendar::parse_date(cal_to.empty() ? "2027-07-31" : cal_to);
       if (!from || !to) return fail("--from and --to must be dates (YYYY-MM-DD or dd-mm-jjjj)");
-      if (cal_school.size() != 4 && cal_school.size() != 6)
-        return fail("--school must be a BRIN (4 characters) or BRIN + vestiging (6)");
+      if (!is_school_id(cal_school))
+        return fail("--school must be a BRIN (4 capital letters or digits) or BRIN + vestiging (6)");
       return calendar::calendar_show(registry, std::string_view(cal_school).substr(0, 4),
                                      cal_school.size() == 6 ? std::string_view(cal_school).substr(4) : "", *from, *to,
                                      std::cout);
