@@ -1,6 +1,9 @@
 #include "trends/noise.hpp"
 
+#include <sys/random.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <stdexcept>
 
@@ -16,20 +19,32 @@ bool positive_finite(double x) {
 
 }  // namespace
 
-laplace_noise::laplace_noise(std::uint64_t seed) : engine_(seed) {}
+laplace_noise::laplace_noise(std::uint64_t seed) : seeded_(std::in_place, seed) {}
 
 laplace_noise laplace_noise::from_os() {
-  std::random_device dev;
-  const std::uint64_t hi = dev();
-  const std::uint64_t lo = dev();
-  // random_device yields 32 bits per call (unsigned int); two calls fill the 64-bit seed.
-  return laplace_noise((hi << 32) ^ lo);
+  return laplace_noise();
+}
+
+std::uint64_t laplace_noise::next_bits() {
+  if (seeded_) return (*seeded_)();
+  if (buffered_ == 0) {
+    auto* bytes = reinterpret_cast<unsigned char*>(buffer_.data());
+    std::size_t got = 0;
+    while (got < sizeof(buffer_)) {
+      const ssize_t n = ::getrandom(bytes + got, sizeof(buffer_) - got, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw std::runtime_error("laplace_noise: the kernel's random source failed");
+      got += static_cast<std::size_t>(n);
+    }
+    buffered_ = buffer_.size();
+  }
+  return buffer_[--buffered_];
 }
 
 double laplace_noise::draw(double scale) {
   if (!positive_finite(scale)) throw std::invalid_argument("laplace_noise: scale must be a positive number");
   // 53 random bits centred in their interval: u lies strictly inside (0, 1), so the log below is finite.
-  const double u = (static_cast<double>(engine_() >> 11) + 0.5) * 0x1.0p-53;
+  const double u = (static_cast<double>(next_bits() >> 11) + 0.5) * 0x1.0p-53;
   const double v = u - 0.5;  // (-0.5, 0.5)
   const double magnitude = -scale * std::log1p(-2.0 * std::fabs(v));
   return v < 0 ? -magnitude : magnitude;

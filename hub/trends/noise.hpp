@@ -7,8 +7,11 @@
  * whole student, to 0.1 hour) also blunts the known floating-point attacks on textbook Laplace
  * sampling (Mironov 2012), which read the low bits of an unrounded double.
  */
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -18,19 +21,25 @@
 namespace schakel::trends {
 
 /**
- * Laplace sampler: deterministic for a seed (tests), seeded from the OS in production. The engine is
- * mt19937_64; its seed is the secret, so it never leaves the process and is never logged.
+ * Laplace sampler. Releases use from_os(): every draw takes its bits from the kernel's CSPRNG, so no
+ * generator state exists that could be recovered from released values. A seeded sampler (mt19937_64)
+ * is deterministic, for tests only.
  */
 class laplace_noise {
  public:
   explicit laplace_noise(std::uint64_t seed);
-  /** Seeded with 64 bits from std::random_device (getrandom on Linux). */
+  /** Draws from getrandom(2); throws std::runtime_error if the kernel's source fails. */
   static laplace_noise from_os();
   /** One Laplace(0, scale) sample by inverse CDF on a uniform in the open interval (0, 1). scale > 0. */
   double draw(double scale);
 
  private:
-  std::mt19937_64 engine_;
+  laplace_noise() = default;
+  std::uint64_t next_bits();
+
+  std::optional<std::mt19937_64> seeded_;
+  std::array<std::uint64_t, 8> buffer_{};  // OS bits not used yet, read 64 bytes at a time
+  std::size_t buffered_ = 0;
 };
 
 /** sensitivity / epsilon; throws std::invalid_argument if either is <= 0 (or not finite). */
