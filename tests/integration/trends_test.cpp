@@ -395,9 +395,15 @@ TEST_F(trends_fixture, regional_partner_gets_class_trends_with_small_cells_suppr
   EXPECT_TRUE(leaks.empty()) << ::testing::PrintToString(leaks);
 
   // Delivery: the regional partner receives the cells as trend events, and never a row about a student.
-  ASSERT_TRUE(wait_until([&] { return regional.distinct_events() > delivered_before && zat.events().size() >= 37; },
+  // Every cell routed to the partner, in every release of both schools, is one event: wait for all.
+  std::size_t routed_cells = 0;
+  const json routed = trends("?subscription=regional");
+  for (const auto& r : routed["releases"]) routed_cells += r["cells"].size();
+  ASSERT_GT(routed_cells, delivered_before);
+  ASSERT_TRUE(wait_until([&] { return regional.distinct_events() >= routed_cells && zat.events().size() >= 37; },
                          std::chrono::seconds(20)))
       << hub->log();
+  EXPECT_EQ(regional.distinct_events(), routed_cells);
   std::size_t trend_events = 0;
   for (const auto& e : regional.events()) {
     const auto& ev = e["event"];
