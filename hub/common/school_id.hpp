@@ -1,30 +1,17 @@
 #pragma once
-// How the hub names a school: the signal schema's subject.school, the calendars, consent records and
-// trend settings all use these rules. (Plugins have the same rules in schakel/sdk/school.hpp: they
-// are built apart from the hub and see only the SDK.)
+// How the hub names a school: the SDK's rules (the signal schema's subject.school), so calendars,
+// consent records, links, enrolment and trend settings accept exactly the schools connectors accept.
 
 #include <string>
 #include <string_view>
 
+#include "schakel/sdk/school_id.hpp"
+
 namespace schakel {
 
-/** A BRIN, DUO's school number: 4 characters, digits or capital letters ("99XX"). */
-constexpr bool is_brin(std::string_view s) noexcept {
-  if (s.size() != 4) return false;
-  for (const char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) return false;
-  return true;
-}
-
-/** A vestiging (a school's location) number: 2 digits ("00"). */
-constexpr bool is_vestiging(std::string_view s) noexcept {
-  return s.size() == 2 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9';
-}
-
-/** A school as one key: a BRIN, or a BRIN followed by its vestiging ("99XX" or "99XX00"). */
-constexpr bool is_school_id(std::string_view s) noexcept {
-  return is_brin(s.substr(0, 4)) && (s.size() == 4 || is_vestiging(s.substr(4)));
-}
+using sdk::is_brin;
+using sdk::is_school_id;
+using sdk::is_vestiging;
 
 /**
  * Some exports write BRIN and vestiging as one code ("12AB00"): when `vestiging` is empty and `brin`

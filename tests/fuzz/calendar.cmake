@@ -4,4 +4,4 @@
 schakel_add_fuzzer(calendar
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/calendar_fuzz.cpp ${PROJECT_SOURCE_DIR}/hub/calendar/calendar.cpp
   INCLUDES ${PROJECT_SOURCE_DIR}/hub
-  LIBRARIES nlohmann_json::nlohmann_json)
+  LIBRARIES nlohmann_json::nlohmann_json schakel_plugin_abi)

@@ -3,4 +3,4 @@
 schakel_add_fuzzer(consent_request
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_consent_request.cpp ${PROJECT_SOURCE_DIR}/hub/privacy/consent.cpp
   INCLUDES ${PROJECT_SOURCE_DIR}/hub
-  LIBRARIES nlohmann_json::nlohmann_json)
+  LIBRARIES nlohmann_json::nlohmann_json schakel_plugin_abi)

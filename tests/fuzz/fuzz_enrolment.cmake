@@ -5,4 +5,4 @@ schakel_add_fuzzer(enrolment
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_enrolment.cpp ${PROJECT_SOURCE_DIR}/hub/trends/enrolment.cpp
           ${PROJECT_SOURCE_DIR}/hub/trends/windows.cpp ${PROJECT_SOURCE_DIR}/hub/common/csv_table.cpp
   INCLUDES ${PROJECT_SOURCE_DIR}/hub
-  LIBRARIES nlohmann_json::nlohmann_json)
+  LIBRARIES nlohmann_json::nlohmann_json schakel_plugin_abi)

@@ -1,30 +1,17 @@
 #pragma once
 /**
- * A school as connectors' settings name it, with the signal schema's rules for subject.school: a BRIN
- * (DUO's school number) and an optional vestiging (location) number. The hub has the same rules in
- * hub/common/school_id.hpp; plugins are built apart from the hub and see only the SDK.
+ * A school as connectors' settings name it: a BRIN (DUO's school number) and an optional vestiging
+ * (location) number, checked by the rules in school_id.hpp.
  */
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "schakel/sdk/school_id.hpp"
 #include "schakel/sdk/settings_reader.hpp"
 
 namespace schakel::sdk {
-
-/** 4 characters, digits or capital letters ("99XX"). */
-constexpr bool is_brin(std::string_view s) noexcept {
-  if (s.size() != 4) return false;
-  for (const char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) return false;
-  return true;
-}
-
-/** 2 digits ("00"). */
-constexpr bool is_vestiging(std::string_view s) noexcept {
-  return s.size() == 2 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9';
-}
 
 struct school {
   std::string brin;       ///< is_brin
