@@ -90,6 +90,9 @@ class delivery_service_test : public ::testing::Test {
   ~delivery_service_test() override {
     stop_service();
     if (rx_) rx_->stop();
+    // The store's thread may still be finishing a job that posts to a lane's strand: join it while
+    // the io_context lives (members die in reverse order, and io_ would go first).
+    store_.close();
     io_.stop();
   }
 
