@@ -15,7 +15,10 @@ jobs=${JOBS:-$(nproc)}
 bash deploy/install-deps.sh
 
 step() { printf '\n==== %s ====\n' "$*"; }
-export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache} CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+# The cache lives outside the clone; hashing paths relative to the clone's root (and not the build
+# folder's name) lets a fresh clone elsewhere, as CI makes, reuse what a working tree compiled.
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache} CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=true
 export CTEST_OUTPUT_ON_FAILURE=1
 
 step "release build (-Werror)"
