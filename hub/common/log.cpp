@@ -37,22 +37,33 @@ spdlog::level::level_enum to_spd(level l) {
 
 }  // namespace
 
+std::string_view name(level l) {
+  // The names the config's log_level takes: spdlog's own would print "warning" and "critical".
+  switch (l) {
+    case level::debug:
+      return "debug";
+    case level::info:
+      return "info";
+    case level::warn:
+      return "warn";
+    case level::error:
+      return "error";
+  }
+  return "info";
+}
+
 void set_level(level l) {
   logger().set_level(to_spd(l));
 }
 
 bool parse_level(std::string_view text, level& out) {
-  if (text == "debug")
-    out = level::debug;
-  else if (text == "info")
-    out = level::info;
-  else if (text == "warn")
-    out = level::warn;
-  else if (text == "error")
-    out = level::error;
-  else
-    return false;
-  return true;
+  for (level l : {level::debug, level::info, level::warn, level::error}) {
+    if (text == name(l)) {
+      out = l;
+      return true;
+    }
+  }
+  return false;
 }
 
 void write(level l, std::string_view event, const nlohmann::json& fields) {
@@ -60,7 +71,7 @@ void write(level l, std::string_view event, const nlohmann::json& fields) {
   if (!lg.should_log(to_spd(l))) return;
   nlohmann::json line = nlohmann::json::object();
   line["ts"] = format_rfc3339(now_ms());
-  line["level"] = std::string(spdlog::level::to_string_view(to_spd(l)).data());
+  line["level"] = std::string(name(l));
   line["event"] = std::string(event);
   if (fields.is_object()) {
     for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = it.value();

@@ -13,6 +13,8 @@ namespace schakel::log {
 enum class level { debug, info, warn, error };
 
 void set_level(level l);
+/** The level's name as the config spells it and every log line carries it: debug, info, warn, error. */
+std::string_view name(level l);
 bool parse_level(std::string_view text, level& out);
 void write(level l, std::string_view event, const nlohmann::json& fields = nlohmann::json::object());
 

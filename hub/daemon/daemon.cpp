@@ -179,12 +179,11 @@ class hub {
       plugin_host::load_error err;
       slot->connector = plugin_host::load_connector(plugin_dir, {c.name, c.plugin, c.settings.dump()}, services, err);
       if (!slot->connector) {
+        // plugin_host has logged plugin.load_failed with the file and the reason.
         slot->load_error = err.file + ": " + err.reason;
-        log::error("plugin.load_failed", {{"instance", c.name}, {"file", err.file}, {"reason", err.reason}});
-      } else {
-        log::info("plugin.loaded", {{"instance", c.name}, {"plugin", c.plugin}});
       }
-      const metrics::labels l{{"instance", c.name}};
+      // Not "instance": Prometheus sets that label on every scraped series itself.
+      const metrics::labels l{{"connector", c.name}};
       slot->received = &metrics_.get_counter("schakel_records_received_total", "Source records received", l);
       slot->rejected = &metrics_.get_counter("schakel_records_rejected_total", "Source records rejected", l);
       slot->accepted = &metrics_.get_counter("schakel_signals_stored_total", "Signals stored in the log", l);
@@ -277,8 +276,8 @@ class hub {
       plugin_host::load_error err;
       auto processor = plugin_host::load_processor(plugin_dir, {p.name, p.plugin, p.settings.dump()}, services, err);
       if (!processor) {
+        // plugin_host has logged plugin.load_failed with the file and the reason.
         processors_not_loaded_.push_back(p.name);
-        log::error("processor.load_failed", {{"instance", p.name}, {"file", err.file}, {"reason", err.reason}});
         continue;
       }
       std::set<std::string> skip;
@@ -608,7 +607,7 @@ class hub {
     const std::int64_t received = now_ms();
     auto result = slot.connector->ingest(req.body, req.header("content-type"));
     if (!result.parsed && result.connector_error) {
-      log::error("ingest.connector_failed", {{"instance", slot.config.name}});
+      // plugin_host has logged plugin.ingest_failed with the instance and the connector's reason.
       co_return http::problem(500, "connector-failed", "The connector failed",
                               "the connector could not process this body; see the daemon log", req.path);
     }

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <random>
 #include <stdexcept>
+#include <utility>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
@@ -62,7 +63,21 @@ struct sub_state {
   metrics::counter* attempts = nullptr;
   metrics::histogram* attempt_latency = nullptr;
   metrics::histogram* end_to_end = nullptr;
+
+  /**
+   * Retries are routine (a partner restarting), so each attempt is logged at debug; an operator still
+   * hears of a partner that keeps failing through one warn per subscription per interval, with the
+   * count since the last one. Lanes of one subscription run on different strands, hence the mutex.
+   */
+  struct retry_summary {
+    std::mutex mutex;
+    std::int64_t last_warn_ms = 0;  // 0: none yet, so the first retry of a failing spell warns at once
+    std::uint64_t since_last_warn = 0;
+  } retries;
 };
+
+/** At most one delivery.retry_summary warning per subscription in this interval. */
+constexpr std::int64_t retry_summary_interval_ms = 60'000;
 
 struct delivery_service::impl : std::enable_shared_from_this<delivery_service::impl> {
   impl(asio::any_io_executor e, storage::store& s, const privacy::gate& g, metrics::registry& m)
@@ -180,22 +195,22 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
                              if (!ec) return;
                              auto f = where;
                              f["error"] = ec.message();
-                             log::error("delivery_mark_delivered_failed", f);
+                             log::error("delivery.mark_delivered_failed", f);
                            });
-      log::debug("delivery_ok", where);
+      log::debug("delivery.ok", where);
       co_return;
     }
 
     if (r.transport_ok() && r.status == 410) {
       s.failed->add(unit.event_count);
       if (!s.disabled.exchange(true)) {
-        log::warn("delivery_subscription_gone", where);
+        log::warn("delivery.subscription_gone", where);
         const auto ec = co_await store_done(
             lane, [&](storage::done_fn done) { store.set_subscription_disabled(s.cfg.name, true, std::move(done)); });
         if (ec) {
           auto f = where;
           f["error"] = ec.message();
-          log::error("delivery_disable_failed", f);
+          log::error("delivery.disable_failed", f);
         }
         wake_lanes(s);
       }
@@ -214,7 +229,7 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
       if (too_old && attempt < d.max_attempts) final_reason += " (max age exceeded)";
       auto f = where;
       f["reason"] = final_reason;
-      log::warn("delivery_dead_lettered", f);
+      log::warn("delivery.dead_lettered", f);
       s.dead_lettered->add(unit.event_count);
       auto audit = audit_all(s, unit, "delivery.dead_lettered", "failure", final_reason);
       const auto ec = co_await store_done(lane, [&](storage::done_fn done) {
@@ -222,7 +237,7 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
       });
       if (ec) {
         f["error"] = ec.message();
-        log::error("delivery_dead_letter_failed", f);
+        log::error("delivery.dead_letter_failed", f);
       }
       co_return;
     }
@@ -231,15 +246,32 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
     auto f = where;
     f["reason"] = reason;
     f["retry_in_ms"] = delay;
-    log::info("delivery_retry", f);
+    log::debug("delivery.retry", f);
+    summarise_retry(s, f, now);
     s.retried->add(unit.event_count);
     const auto ec = co_await store_done(lane, [&](storage::done_fn done) {
       store.reschedule(unit.unit_id, now + delay, std::move(reason), std::move(done));
     });
     if (ec) {
       f["error"] = ec.message();
-      log::error("delivery_reschedule_failed", f);
+      log::error("delivery.reschedule_failed", f);
     }
+  }
+
+  static void summarise_retry(sub_state& s, const nlohmann::json& attempt, std::int64_t now) {
+    std::uint64_t count = 0;
+    {
+      std::lock_guard lock(s.retries.mutex);
+      ++s.retries.since_last_warn;
+      if (s.retries.last_warn_ms != 0 && now - s.retries.last_warn_ms < retry_summary_interval_ms) return;
+      count = std::exchange(s.retries.since_last_warn, 0);
+      s.retries.last_warn_ms = now;
+    }
+    log::warn("delivery.retry_summary", {{"subscription", s.cfg.name},
+                                         {"retries", count},
+                                         {"interval_s", retry_summary_interval_ms / 1000},
+                                         {"last_reason", attempt.value("reason", "")},
+                                         {"last_status", attempt.value("status", 0)}});
   }
 
   /** One audit record per event of the unit (NEN 7513: every disclosure, per subject). */
@@ -277,11 +309,11 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
     if (r.seqs.empty()) co_return false;
     const std::size_t count = r.seqs.size();
     s.dropped->add(count);
-    log::info("delivery_dropped", log_fields(s.cfg.name, unit.webhook_id, count, r.reason));
+    log::info("delivery.dropped", log_fields(s.cfg.name, unit.webhook_id, count, r.reason));
     const auto ec = co_await store_done(lane, [&](storage::done_fn done) {
       store.drop_members(unit.unit_id, std::move(r.seqs), std::move(r.reason), std::move(r.audit), std::move(done));
     });
-    if (ec) log::error("delivery_drop_failed", log_fields(s.cfg.name, unit.webhook_id, count, ec.message()));
+    if (ec) log::error("delivery.drop_failed", log_fields(s.cfg.name, unit.webhook_id, count, ec.message()));
     co_return true;
   }
 
@@ -324,9 +356,9 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
             try {
               std::rethrow_exception(e);
             } catch (const std::exception& ex) {
-              log::error("delivery_lane_crashed", {{"subscription", name}, {"lane", index}, {"error", ex.what()}});
+              log::error("delivery.lane_crashed", {{"subscription", name}, {"lane", index}, {"error", ex.what()}});
             } catch (...) {
-              log::error("delivery_lane_crashed", {{"subscription", name}, {"lane", index}});
+              log::error("delivery.lane_crashed", {{"subscription", name}, {"lane", index}});
             }
           }
           self->lane_finished();
@@ -396,7 +428,7 @@ void delivery_service::start() {
   for (auto& s : impl_->subs) {
     if (impl_->store.subscription_disabled(s->cfg.name)) {
       s->disabled = true;
-      log::warn("delivery_subscription_disabled", {{"subscription", s->cfg.name}});
+      log::warn("delivery.subscription_disabled", {{"subscription", s->cfg.name}});
       continue;
     }
     for (auto& lane : s->lanes) impl_->start_lane(*s, *lane);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <sstream>
+#include <stdexcept>
 
 namespace schakel::metrics {
 namespace {
@@ -45,7 +46,36 @@ std::string format_number(double v) {
   return os.str();
 }
 
+bool snake_word(const std::string& s) {
+  if (s.empty() || s.front() < 'a' || s.front() > 'z') return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  return true;
+}
+
+bool ends_with(const std::string& s, std::string_view tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 }  // namespace
+
+void check_naming(std::string_view type, const std::string& name, const labels& l) {
+  // The naming rules of docs/observability.md, enforced where every series is born so a new metric
+  // cannot drift from them; a violation is a programming error and shows at the first start.
+  auto refuse = [&](const std::string& why) {
+    throw std::invalid_argument("metric " + name + ": " + why + " (see docs/observability.md)");
+  };
+  if (name.rfind("schakel_", 0) != 0 || !snake_word(name)) refuse("names are schakel_<noun>_<unit> in snake_case");
+  const bool total = ends_with(name, "_total");
+  if (type == "counter" && !total) refuse("a counter's name ends in _total");
+  if (type != "counter" && total) refuse("only counters end in _total");
+  for (const auto& [key, value] : l) {
+    if (!snake_word(key)) refuse("label " + key + " is not snake_case");
+    // Prometheus sets instance and job on every scraped series; a label of ours with either name
+    // would be renamed exported_<name> and break every query written against the docs.
+    if (key == "instance" || key == "job") refuse("label " + key + " is Prometheus's own; a connector is `connector`");
+  }
+}
 
 histogram::histogram(std::vector<double> bounds)
     : bounds_(std::move(bounds)), buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
@@ -80,6 +110,7 @@ std::vector<double> registry::default_latency_bounds() {
 }
 
 counter& registry::get_counter(const std::string& name, const std::string& help, const labels& l) {
+  check_naming("counter", name, l);
   const std::string key = render_labels(l);
   {
     std::shared_lock lock(mutex_);
@@ -100,6 +131,7 @@ counter& registry::get_counter(const std::string& name, const std::string& help,
 
 histogram& registry::get_histogram(const std::string& name, const std::string& help, const labels& l,
                                    std::vector<double> bounds) {
+  check_naming("histogram", name, l);
   const std::string key = render_labels(l);
   {
     std::shared_lock lock(mutex_);
@@ -120,6 +152,7 @@ histogram& registry::get_histogram(const std::string& name, const std::string& h
 
 void registry::add_gauge(const std::string& name, const std::string& help, const labels& l,
                          std::function<double()> read) {
+  check_naming("gauge", name, l);
   std::unique_lock lock(mutex_);
   auto& fam = families_[name];
   fam.help = help;

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace schakel::metrics {
@@ -44,12 +45,22 @@ class histogram {
   std::atomic<double> sum_{0};
 };
 
-/** Label pairs in a fixed order, e.g. {{"instance","quickstart"}}. */
+/** Label pairs in a fixed order, e.g. {{"connector","quickstart"}}. */
 using labels = std::vector<std::pair<std::string, std::string>>;
+
+/**
+ * Throws std::invalid_argument when a series breaks the naming rules (docs/observability.md):
+ * `schakel_` snake_case names, `_total` on counters only, snake_case labels other than Prometheus's
+ * own `instance` and `job`. Every registry call checks it; `type` is counter, gauge or histogram.
+ */
+void check_naming(std::string_view type, const std::string& name, const labels& l);
 
 class registry {
  public:
-  /** Returns the counter for (name, labels), creating it and its HELP text on first use. */
+  /**
+   * Returns the counter for (name, labels), creating it and its HELP text on first use. Each call
+   * below throws std::invalid_argument for a name or label that check_naming refuses.
+   */
   counter& get_counter(const std::string& name, const std::string& help, const labels& l = {});
   histogram& get_histogram(const std::string& name, const std::string& help, const labels& l = {},
                            std::vector<double> bounds = default_latency_bounds());

@@ -137,7 +137,7 @@ void cb_log(schakel_host_ctx* host, schakel_log_level level, const char* message
         l = log::level::info;
         break;
     }
-    log::write(l, "plugin_log",
+    log::write(l, "plugin.log",
                {{"instance", host->instance}, {"plugin", host->plugin}, {"message", clipped(message, len)}});
   } catch (...) {
   }
@@ -331,7 +331,7 @@ class loaded_connector final : public connector {
       result.connector_error = true;
       result.parse_error = "connector error (" + status_text(st) + ")" + (ctx.has_error ? ": " + ctx.error : "");
       log::error(
-          "plugin_ingest_failed",
+          "plugin.ingest_failed",
           {{"instance", core_->host_->instance}, {"plugin", core_->plugin_name_}, {"error", result.parse_error}});
     }
     return result;
@@ -442,7 +442,7 @@ std::unique_ptr<plugin_core> open_plugin(
   error.instance = request.instance;
   auto fail = [&](std::string reason) -> std::unique_ptr<plugin_core> {
     error.reason = std::move(reason);
-    log::error("plugin_load_failed", {{"instance", error.instance}, {"file", error.file}, {"reason", error.reason}});
+    log::error("plugin.load_failed", {{"instance", error.instance}, {"file", error.file}, {"reason", error.reason}});
     return nullptr;
   };
 
@@ -517,7 +517,7 @@ std::unique_ptr<plugin_core> open_plugin(
   std::string reason;
   if (!core->create(request.settings_json, reason)) return fail(std::move(reason));
 
-  log::info("plugin_loaded", {{"instance", request.instance},
+  log::info("plugin.loaded", {{"instance", request.instance},
                               {"file", error.file},
                               {"plugin", core->plugin_name_},
                               {"version", core->plugin_version_},

@@ -144,7 +144,7 @@ TEST_F(daemon_test, bad_input_gets_specific_problem_answers) {
   ASSERT_EQ(replies.size(), 3u);
   EXPECT_EQ(replies[0].status, 200u);
   EXPECT_EQ(replies[1].status, 200u);
-  EXPECT_NE(replies[2].body.find("schakel_records_rejected_total{instance=\"src\"}"), std::string::npos);
+  EXPECT_NE(replies[2].body.find("schakel_records_rejected_total{connector=\"src\"}"), std::string::npos);
   // No student key, record value or token in the log.
   const auto log = hub.log();
   EXPECT_EQ(log.find("S-1"), std::string::npos);

@@ -2,12 +2,14 @@
 
 #include <future>
 #include <map>
+#include <sstream>
 
 #include <boost/asio/ip/tcp.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/log.hpp"
 #include "delivery/standard_webhooks.hpp"
 #include "fake_store.hpp"
 #include "io_thread.hpp"
@@ -241,6 +243,42 @@ TEST_F(delivery_service_test, dead_letters_after_max_attempts) {
   EXPECT_NE(reqs[2].webhook_id, reqs[3].webhook_id);
   EXPECT_EQ(deliveries("dead_lettered"), 1u);
   EXPECT_EQ(deliveries("retried"), 2u);
+}
+
+// A partner that keeps failing made one info line per attempt. Each attempt is now at debug, and
+// the operator gets one warn summary per subscription per interval, with the count.
+TEST_F(delivery_service_test, retries_log_at_debug_with_one_warn_summary_per_subscription) {
+  receiver::options o;
+  o.status_sequence = {503, 503, 503, 503, 503};
+  start_receiver(o);
+  store_.enqueue("jgz", 0, event_json("ev-flaky"));
+  auto sub = subscription();
+  sub.delivery.max_attempts = 10;
+  log::set_level(log::level::info);
+  ::testing::internal::CaptureStderr();
+  start_service({sub});
+  svc_->notify("jgz");
+  ASSERT_TRUE(wait_until([&] { return store_.delivered().size() == 1; }, wait_limit));
+  stop_service();
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(deliveries("retried"), 5u);
+  std::istringstream lines(out);
+  std::string line;
+  int retry_lines = 0, summaries = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line.front() != '{') continue;
+    const auto j = nlohmann::json::parse(line);
+    if (j["event"] == "delivery.retry") ++retry_lines;
+    if (j["event"] == "delivery.retry_summary") {
+      ++summaries;
+      EXPECT_EQ(j["level"], "warn");
+      EXPECT_EQ(j["subscription"], "jgz");
+      EXPECT_EQ(j["retries"], 1);  // the first retry of the spell; the other four fall in its minute
+      EXPECT_EQ(j["last_status"], 503);
+    }
+  }
+  EXPECT_EQ(retry_lines, 0) << out;  // debug, below the configured info
+  EXPECT_EQ(summaries, 1) << out;
 }
 
 TEST_F(delivery_service_test, dead_letters_old_units_and_transport_errors_name_the_cause) {

@@ -1,29 +1,31 @@
 #include "metrics/metrics.hpp"
 
+#include <stdexcept>
+
 #include <gtest/gtest.h>
 
 namespace schakel::metrics {
 
 TEST(metrics, counters_render_with_labels_and_help) {
   registry r;
-  r.get_counter("schakel_records_received_total", "Records received", {{"instance", "quickstart"}}).add(3);
-  r.get_counter("schakel_records_received_total", "Records received", {{"instance", "quickstart"}}).add(2);
+  r.get_counter("schakel_records_received_total", "Records received", {{"connector", "quickstart"}}).add(3);
+  r.get_counter("schakel_records_received_total", "Records received", {{"connector", "quickstart"}}).add(2);
   auto text = r.render();
   EXPECT_NE(text.find("# TYPE schakel_records_received_total counter"), std::string::npos);
-  EXPECT_NE(text.find("schakel_records_received_total{instance=\"quickstart\"} 5\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("schakel_records_received_total{connector=\"quickstart\"} 5\n"), std::string::npos) << text;
 }
 
 TEST(metrics, histogram_buckets_are_cumulative) {
   registry r;
-  auto& h = r.get_histogram("lat_seconds", "latency", {{"s", "a"}}, {0.1, 1});
+  auto& h = r.get_histogram("schakel_lat_seconds", "latency", {{"s", "a"}}, {0.1, 1});
   h.observe(0.05);
   h.observe(0.5);
   h.observe(5);
   auto text = r.render();
-  EXPECT_NE(text.find("lat_seconds_bucket{s=\"a\",le=\"0.1\"} 1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("lat_seconds_bucket{s=\"a\",le=\"1\"} 2\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("lat_seconds_bucket{s=\"a\",le=\"+Inf\"} 3\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("lat_seconds_count{s=\"a\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("schakel_lat_seconds_bucket{s=\"a\",le=\"0.1\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("schakel_lat_seconds_bucket{s=\"a\",le=\"1\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("schakel_lat_seconds_bucket{s=\"a\",le=\"+Inf\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("schakel_lat_seconds_count{s=\"a\"} 3\n"), std::string::npos) << text;
 }
 
 TEST(metrics, gauges_are_read_at_scrape_time) {
@@ -36,8 +38,32 @@ TEST(metrics, gauges_are_read_at_scrape_time) {
 
 TEST(metrics, label_values_are_escaped) {
   registry r;
-  r.get_counter("c_total", "c", {{"k", "a\"b"}}).add();
-  EXPECT_NE(r.render().find("c_total{k=\"a\\\"b\"} 1"), std::string::npos);
+  r.get_counter("schakel_c_total", "c", {{"k", "a\"b"}}).add();
+  EXPECT_NE(r.render().find("schakel_c_total{k=\"a\\\"b\"} 1"), std::string::npos);
+}
+
+// A connector label called "instance" reached Prometheus as exported_instance; the registry now
+// refuses every name that breaks the rules, so no later metric can repeat that.
+TEST(metrics, the_registry_refuses_names_that_break_the_naming_rules) {
+  registry r;
+  EXPECT_THROW(r.get_counter("schakel_x_total", "x", {{"instance", "a"}}), std::invalid_argument);
+  EXPECT_THROW(r.get_counter("schakel_x_total", "x", {{"job", "a"}}), std::invalid_argument);
+  EXPECT_THROW(r.get_counter("schakel_x", "x"), std::invalid_argument);  // counter without _total
+  EXPECT_THROW(r.add_gauge("schakel_x_total", "x", {}, [] { return 0.0; }), std::invalid_argument);
+  EXPECT_THROW(r.get_histogram("schakel_x_total", "x"), std::invalid_argument);
+  EXPECT_THROW(r.get_counter("records_total", "x"), std::invalid_argument);  // no schakel_ prefix
+  EXPECT_THROW(r.get_counter("schakel_Records_total", "x"), std::invalid_argument);
+  EXPECT_THROW(r.get_counter("schakel_x_total", "x", {{"Connector", "a"}}), std::invalid_argument);
+  try {
+    r.get_counter("schakel_x_total", "x", {{"instance", "a"}});
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("connector"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(r.get_counter("schakel_x_total", "x", {{"connector", "a"}}));
+  EXPECT_NO_THROW(r.add_gauge("schakel_outbox_depth", "x", {{"subscription", "s"}}, [] { return 0.0; }));
+  EXPECT_NO_THROW(r.get_histogram("schakel_ingest_latency_seconds", "x", {{"connector", "a"}}));
+  EXPECT_EQ(r.render().find("instance="), std::string::npos);
 }
 
 }  // namespace schakel::metrics
