@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include "schakel/sdk/alert_lifecycle.hpp"
+
 namespace schakel::routing {
 namespace {
 
@@ -26,14 +28,15 @@ bool contains(const std::vector<std::string>& list, const std::string& value) {
 }
 
 std::string routing_type(const nlohmann::json& signal) {
-  static const nlohmann::json::json_pointer type_ptr("/type"), retracts_ptr("/content/evidence/retracts_type");
+  static const nlohmann::json::json_pointer type_ptr("/type");
   std::string type = string_at(signal, type_ptr);
-  // A retraction follows what it retracts: it reaches exactly the subscriptions that take the
-  // retracted type, so a partner hears that an alert it received no longer holds, and no partner
-  // learns of an alert it never received.
-  if (type.ends_with(".retracted")) {
-    std::string retracted = string_at(signal, retracts_ptr);
-    if (!retracted.empty() && !retracted.ends_with(".retracted")) return retracted;
+  // A retraction or an update follows the alert it is about: it reaches exactly the subscriptions that
+  // take the alert's type, so a partner hears that an alert it received changed or no longer holds, and
+  // no partner learns of an alert it never received.
+  if (const std::string_view field = sdk::followed_type_field(type); !field.empty()) {
+    const nlohmann::json::json_pointer followed_ptr("/content/evidence/" + std::string(field));
+    std::string followed = string_at(signal, followed_ptr);
+    if (!followed.empty() && !sdk::is_lifecycle_type(followed)) return followed;
   }
   return type;
 }

@@ -16,8 +16,9 @@ namespace schakel::routing {
 
 /**
  * True when a (validated) signal passes the filter: every non-empty criterion must match. A
- * retraction (a type ending in ".retracted" with content.evidence.retracts_type) is matched as the
- * type it retracts, so it reaches exactly the subscriptions that took the retracted signal's type.
+ * retraction (a type ending in ".retracted" with content.evidence.retracts_type) or an update (a type
+ * ending in ".updated" with content.evidence.updates_type) is matched as the type of the alert it
+ * follows, so it reaches exactly the subscriptions that took that alert's type.
  */
 bool matches(const config::subscription_filter& filter, const nlohmann::json& signal);
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "rules.hpp"
+#include "schakel/sdk/alert_lifecycle.hpp"
 #include "schakel/sdk/json_fields.hpp"
 
 namespace schakel::plugins::attendance_rules {
@@ -64,6 +65,52 @@ ojson subject_of(const json& signal) {
     if (auto it = subj->find(k); it != subj->end()) out[k] = *it;
   }
   return out;
+}
+
+/**
+ * A derived signal as every type of this processor shapes it: `traits` are those of the alert the
+ * signal is (or is about, for retractions and updates). `value`, `unit` and `derived_from` are left
+ * out when empty.
+ */
+ojson derived_signal(std::string_view type, const std::string& key, std::int32_t day, const ojson& subject,
+                     const type_traits& t, ojson evidence, const ojson& value = nullptr, const std::string& unit = {},
+                     const ojson& derived_from = ojson::array()) {
+  ojson sig = ojson::object();
+  sig["type"] = type;
+  sig["source"] = {{"record_id", key}};
+  sig["observed_at"] = observed_at(day);
+  sig["subject"] = subject;
+  ojson content = ojson::object();
+  content["domain"] = "attendance";
+  content["indicator"] = t.indicator;
+  if (!value.is_null()) content["value"] = value;
+  if (!unit.empty()) content["unit"] = unit;
+  content["severity"] = t.severity;
+  content["instrument"] = "attendance-rules";
+  content["evidence"] = std::move(evidence);
+  sig["content"] = std::move(content);
+  sig["governance"] = {{"data_category", t.data_category}, {"legal_basis_hints", ojson::array({t.legal_basis})}};
+  if (!derived_from.empty()) sig["derived_from"] = derived_from;
+  return sig;
+}
+
+/** The evidence of a mazl.referred: the minimum a JGZ doctor needs to plan a consult; the rest stays at school. */
+ojson referred_evidence(const std::string& alert_id, const ojson& alert_evidence, const ojson& extra) {
+  ojson evidence = ojson::object();
+  evidence["alert"] = alert_id;
+  for (const char* k : {"rule", "count", "days", "episode_start", "window_start", "window_end", "report_starts"}) {
+    if (auto it = alert_evidence.find(k); it != alert_evidence.end()) evidence[k] = *it;
+  }
+  for (const auto& [k, v] : extra.items()) evidence[k] = v;
+  return evidence;
+}
+
+/** The day a referral was about: when the parents were informed, or the alert's own day (direct). */
+std::int32_t referral_day(const stored_alert& a) {
+  if (auto it = a.referral_extra.find("parents_informed_on"); it != a.referral_extra.end() && it->is_string()) {
+    if (auto d = parse_date(it->get<std::string>())) return *d;
+  }
+  return a.day;
 }
 
 /** The school-day view of one school over the processor's calendar lookups. */
@@ -254,6 +301,7 @@ void attendance_rules_processor::on_referral(const json& signal, sdk::processor_
       emit_referred(cs, it->first, it->second, extra, sdk::string_at(signal, {"id"}), *informed_day, ctx);
   if (!id.empty()) {
     it->second.referred_id = id;
+    it->second.referral_extra = std::move(extra);
     cs.dirty = true;
   }
 }
@@ -271,23 +319,8 @@ std::optional<sdk::day_kind> attendance_rules_processor::day_kind(const std::str
 std::string attendance_rules_processor::emit_retraction(cached_student& cs, const std::string& key,
                                                         const std::string& id, const std::string& type,
                                                         std::int32_t day, sdk::processor_context& ctx) {
-  const type_traits t = traits_of(type);
-  ojson sig = ojson::object();
-  sig["type"] = type_retracted;
-  sig["source"] = {{"record_id", key}};
-  sig["observed_at"] = observed_at(day);
-  sig["subject"] = cs.state.subject;
-  ojson evidence = ojson::object();
-  evidence["retracts"] = id;
-  evidence["retracts_type"] = type;
-  evidence["reason"] = "no_longer_holds";
-  sig["content"] = {{"domain", "attendance"},
-                    {"indicator", t.indicator},
-                    {"severity", t.severity},
-                    {"instrument", "attendance-rules"},
-                    {"evidence", std::move(evidence)}};
-  sig["governance"] = {{"data_category", t.data_category}, {"legal_basis_hints", ojson::array({t.legal_basis})}};
-  sig["derived_from"] = ojson::array({id});
+  const ojson sig = derived_signal(type_retracted, key, day, cs.state.subject, traits_of(type),
+                                   sdk::retraction_evidence(id, type), nullptr, {}, ojson::array({id}));
   std::string out = ctx.emit(sig.dump());
   if (out.empty()) svc_.log(SCHAKEL_LOG_ERROR, "attendance-rules: the host refused a retraction (a bug)");
   return out;
@@ -296,31 +329,46 @@ std::string attendance_rules_processor::emit_retraction(cached_student& cs, cons
 std::string attendance_rules_processor::emit_referred(cached_student& cs, const std::string& key, const stored_alert& a,
                                                       const ojson& extra, const std::string& referral_signal_id,
                                                       std::int32_t day, sdk::processor_context& ctx) {
-  const type_traits t = traits_of(type_referred);
-  ojson evidence = ojson::object();
-  evidence["alert"] = a.id;
-  // The minimum a JGZ doctor needs to plan a consult; the rest stays at school.
-  for (const char* k : {"rule", "count", "days", "episode_start", "window_start", "window_end", "report_starts"}) {
-    if (auto it = a.evidence.find(k); it != a.evidence.end()) evidence[k] = *it;
-  }
-  for (const auto& [k, v] : extra.items()) evidence[k] = v;
-  ojson sig = ojson::object();
-  sig["type"] = type_referred;
-  sig["source"] = {{"record_id", key}};
-  sig["observed_at"] = observed_at(day);
-  sig["subject"] = cs.state.subject;
-  sig["content"] = {{"domain", "attendance"},
-                    {"indicator", t.indicator},
-                    {"severity", t.severity},
-                    {"instrument", "attendance-rules"},
-                    {"evidence", std::move(evidence)}};
-  sig["governance"] = {{"data_category", t.data_category}, {"legal_basis_hints", ojson::array({t.legal_basis})}};
   ojson from = ojson::array({a.id});
   if (!referral_signal_id.empty()) from.push_back(referral_signal_id);
-  sig["derived_from"] = std::move(from);
+  const ojson sig = derived_signal(type_referred, key, day, cs.state.subject, traits_of(type_referred),
+                                   referred_evidence(a.id, a.evidence, extra), nullptr, {}, from);
   std::string out = ctx.emit(sig.dump());
   if (out.empty()) svc_.log(SCHAKEL_LOG_ERROR, "attendance-rules: the host refused a referral signal (a bug)");
   return out;
+}
+
+bool attendance_rules_processor::emit_update(cached_student& cs, const std::string& key, stored_alert& held,
+                                             const alert& now, const std::string& fingerprint,
+                                             sdk::processor_context& ctx) {
+  const ojson sig =
+      derived_signal(type_updated, key, now.day, cs.state.subject, traits_of(held.type),
+                     sdk::update_evidence(held.id, held.type, now.evidence), now.value, now.unit, now.derived_from);
+  if (ctx.emit(sig.dump()).empty()) {
+    svc_.log(
+        SCHAKEL_LOG_ERROR,
+        "attendance-rules: the host refused an alert update (a bug); it is retried with the student's next change");
+    return false;
+  }
+  // A referral copies part of the alert's evidence: when that part changed, the JGZ hears it too.
+  if (!held.referred_id.empty() && !held.referral_extra.empty()) {
+    const ojson before = referred_evidence(held.id, held.evidence, held.referral_extra);
+    const ojson after = referred_evidence(held.id, now.evidence, held.referral_extra);
+    if (before != after) {
+      const ojson ref = derived_signal(
+          type_updated, key, referral_day(held), cs.state.subject, traits_of(type_referred),
+          sdk::update_evidence(held.referred_id, type_referred, after), nullptr, {}, ojson::array({held.id}));
+      if (ctx.emit(ref.dump()).empty()) {
+        svc_.log(SCHAKEL_LOG_ERROR, "attendance-rules: the host refused a referral update (a bug)");
+      }
+    }
+  }
+  held.day = now.day;
+  held.fingerprint = fingerprint;
+  held.evidence = now.evidence;
+  held.used = now.used;
+  cs.dirty = true;
+  return true;
 }
 
 void attendance_rules_processor::recompute(cached_student& cs, sdk::processor_context& ctx) {
@@ -370,12 +418,27 @@ void attendance_rules_processor::recompute(cached_student& cs, sdk::processor_co
   std::map<std::string, std::string> wanted_fp;
   for (const auto& a : wanted) wanted_fp[a.key] = fingerprint(a);
 
-  // Retractions first, so a changed alert's old version is withdrawn before its new one appears.
+  std::map<std::string, const alert*> wanted_by_key;
+  for (const auto& a : wanted) wanted_by_key[a.key] = &a;
+
+  // One rule for every alert (sdk::next_step): the first crossing sends it, changed evidence updates it
+  // (more hours in the same period are the same report, never a retraction and a second alert), and
+  // only an alert that no longer holds is retracted. Retractions come before new alerts, so a period
+  // that moved is withdrawn before its successor appears.
   for (auto it = st.alerts.begin(); it != st.alerts.end();) {
     auto& [key, held] = *it;
+    if (held.day < settle) {  // settled: what was told then stands
+      ++it;
+      continue;
+    }
     auto w = wanted_fp.find(key);
-    const bool frozen = held.day < settle;
-    if (frozen || (w != wanted_fp.end() && w->second == held.fingerprint)) {
+    const sdk::alert_step step = sdk::next_step(held.fingerprint, w == wanted_fp.end() ? "" : w->second);
+    if (step == sdk::alert_step::update) {
+      emit_update(cs, key, held, *wanted_by_key.at(key), w->second, ctx);
+      ++it;
+      continue;
+    }
+    if (step != sdk::alert_step::retract) {
       ++it;
       continue;
     }
@@ -391,24 +454,9 @@ void attendance_rules_processor::recompute(cached_student& cs, sdk::processor_co
   }
 
   for (auto& a : wanted) {
-    if (st.alerts.count(a.key) > 0) continue;  // unchanged (or frozen, or a retraction refused above)
-    const type_traits t = traits_of(a.type);
-    ojson sig = ojson::object();
-    sig["type"] = a.type;
-    sig["source"] = {{"record_id", a.key}};
-    sig["observed_at"] = observed_at(a.day);
-    sig["subject"] = st.subject;
-    ojson content = ojson::object();
-    content["domain"] = "attendance";
-    content["indicator"] = t.indicator;
-    if (!a.value.is_null()) content["value"] = a.value;
-    if (!a.unit.empty()) content["unit"] = a.unit;
-    content["severity"] = t.severity;
-    content["instrument"] = "attendance-rules";
-    content["evidence"] = a.evidence;
-    sig["content"] = std::move(content);
-    sig["governance"] = {{"data_category", t.data_category}, {"legal_basis_hints", ojson::array({t.legal_basis})}};
-    if (!a.derived_from.empty()) sig["derived_from"] = a.derived_from;
+    if (st.alerts.count(a.key) > 0) continue;  // told before (unchanged, updated, frozen, or a refused retraction)
+    const ojson sig = derived_signal(a.type, a.key, a.day, st.subject, traits_of(a.type), a.evidence, a.value, a.unit,
+                                     a.derived_from);
     const std::string id = ctx.emit(sig.dump());
     if (id.empty()) {
       svc_.log(
@@ -427,6 +475,7 @@ void attendance_rules_processor::recompute(cached_student& cs, sdk::processor_co
       ojson extra = ojson::object();
       extra["referral"] = "direct";
       held.referred_id = emit_referred(cs, a.key, held, extra, "", a.day, ctx);
+      if (!held.referred_id.empty()) held.referral_extra = std::move(extra);
     }
     st.alerts.emplace(a.key, std::move(held));
     cs.dirty = true;

@@ -3,7 +3,8 @@
  * The attendance-rules processor: consumes absence records, deletions, snapshot completions and
  * referral records (attendance_signals.md), keeps per-student state through `services`, and at each
  * flush recomputes the alerts of the students the batch touched and emits the difference with what it
- * emitted before (new alerts, retractions, referrals). See docs/rules.md for the rules and readings.
+ * told before (new alerts, updates of alerts whose evidence changed, retractions, referrals). See docs/rules.md for the
+ * rules and readings.
  */
 #include <cstdint>
 #include <map>
@@ -12,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "rules.hpp"
 #include "schakel/plugin.hpp"
 #include "schakel/sdk/processor_services.hpp"
 #include "schakel/sdk/student_cache.hpp"
@@ -56,6 +58,9 @@ class attendance_rules_processor {
 
   std::string emit_retraction(cached_student& cs, const std::string& key, const std::string& id,
                               const std::string& type, std::int32_t day, sdk::processor_context& ctx);
+  /** Tells the partners that `held` now has `now`'s evidence (and its referral, when that changed). */
+  bool emit_update(cached_student& cs, const std::string& key, stored_alert& held, const alert& now,
+                   const std::string& fingerprint, sdk::processor_context& ctx);
   std::string emit_referred(cached_student& cs, const std::string& key, const stored_alert& a,
                             const nlohmann::ordered_json& extra, const std::string& referral_signal_id,
                             std::int32_t day, sdk::processor_context& ctx);

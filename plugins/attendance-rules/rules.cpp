@@ -268,7 +268,9 @@ void leerplicht_rule(const std::vector<record>& records, const calendar& cal, co
       alert a;
       a.type = type_leerplicht;
       a.day = reached;
-      a.key = "leerplicht:" + format_date(period_start) + ":" + format_date(reached);
+      // The period is the report: hours registered later in it (lesson by lesson, or late) update this
+      // alert, whichever day they move the threshold to.
+      a.key = leerplicht_key(period_start);
       std::string list;
       for (std::size_t k = *start; k <= j; ++k) {
         if (!list.empty()) list += ',';
@@ -366,6 +368,10 @@ std::string format_date(std::int32_t day) {
 int weekday(std::int32_t day) {
   // 1970-01-01 was a Thursday (3 when Monday is 0).
   return static_cast<int>(((day + 3) % 7 + 7) % 7);
+}
+
+std::string leerplicht_key(std::int32_t period_start) {
+  return "leerplicht:" + format_date(period_start);
 }
 
 std::int32_t add_working_days(std::int32_t day, int n) {

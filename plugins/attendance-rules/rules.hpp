@@ -46,7 +46,7 @@ struct record {
 
 /** A computed alert. The processor adds calendar/referral evidence and the subject. */
 struct alert {
-  std::string key;       ///< stable identity, e.g. "mazl_count:2026-11-02"
+  std::string key;       ///< stable identity, e.g. "mazl_count:2026-11-02" or "leerplicht:<period start>"
   std::string type;      ///< signal type
   std::int32_t day = 0;  ///< the day the rule fired (observed_at)
   nlohmann::ordered_json evidence = nlohmann::ordered_json::object();
@@ -71,10 +71,14 @@ inline constexpr std::string_view type_referred = "nl.schakel.attendance.mazl.re
 inline constexpr std::string_view type_leerplicht = "nl.schakel.attendance.leerplicht.threshold_reached";
 inline constexpr std::string_view type_lateness = "nl.schakel.attendance.lateness.pattern_detected";
 inline constexpr std::string_view type_retracted = "nl.schakel.attendance.alert.retracted";
+inline constexpr std::string_view type_updated = "nl.schakel.attendance.alert.updated";
 
 /** Every alert that holds for one student, in firing order (by day, then key). */
 std::vector<alert> compute_alerts(const std::vector<record>& records, const calendar& cal, const school_settings& s,
                                   const seeds& seed);
+
+/** The alert key of the leerplicht period starting on `period_start`: one report, one key. */
+std::string leerplicht_key(std::int32_t period_start);
 
 /** reached_on + n working days (Mon–Fri; school holidays do not extend it). */
 std::int32_t add_working_days(std::int32_t day, int n);

@@ -25,6 +25,18 @@ std::int32_t day_of(const json& v) {
   return *d;
 }
 
+/**
+ * Leerplicht alerts were keyed by period start and reached day; the period alone is the report now,
+ * so later hours in it update the alert. Old keys are read as the new ones, so the upgrade neither
+ * retracts nor re-sends an alert that was already told.
+ */
+std::string leerplicht_key_of(const std::string& key, const stored_alert& a) {
+  constexpr std::string_view prefix = "leerplicht:";
+  if (a.type != type_leerplicht || !key.starts_with(prefix) || key.size() != prefix.size() + 21) return key;
+  const auto start = parse_date(std::string_view(key).substr(prefix.size(), 10));
+  return start ? leerplicht_key(*start) : key;
+}
+
 }  // namespace
 
 std::string record_identity(std::string_view instance, std::string_view record_id) {
@@ -78,6 +90,7 @@ std::string serialize(const student_state& s) {
       o["u"] = std::move(u);
     }
     if (!a.referred_id.empty()) o["ref"] = a.referred_id;
+    if (!a.referral_extra.empty()) o["rx"] = a.referral_extra;
     alerts[key] = std::move(o);
   }
   root["alerts"] = std::move(alerts);
@@ -118,7 +131,11 @@ student_state parse_student_state(std::string_view text) {
         for (const auto& d : o["u"]) a.used.push_back(day_of(d));
       }
       a.referred_id = o.value("ref", "");
-      s.alerts.emplace(key, std::move(a));
+      if (o.contains("rx")) {
+        if (!o["rx"].is_object()) corrupt("a referral's evidence is not an object");
+        a.referral_extra = o["rx"];
+      }
+      s.alerts.emplace(leerplicht_key_of(key, a), std::move(a));
     }
   } catch (const nlohmann::json::exception&) {
     corrupt("a field has the wrong type or is missing");

@@ -39,10 +39,13 @@ struct stored_alert {
   std::string id;  ///< the id the host gave the emitted signal
   std::string type;
   std::int32_t day = 0;
-  std::string fingerprint;  ///< hash of type + evidence: a changed alert is retracted and emitted anew
-  nlohmann::ordered_json evidence = nlohmann::ordered_json::object();
+  std::string fingerprint;  ///< hash of type + evidence as last told (sent or updated): a change is an update
+  nlohmann::ordered_json evidence = nlohmann::ordered_json::object();  ///< as last told
   std::vector<std::int32_t> used;
   std::string referred_id;  ///< the mazl.referred signal, once emitted
+  /// What the referral added to the alert's evidence (parents_informed_on, informed_by, referral), so an
+  /// update of the alert can update the referral with the same fields. Empty in states written before.
+  nlohmann::ordered_json referral_extra = nlohmann::ordered_json::object();
 };
 
 struct student_state {

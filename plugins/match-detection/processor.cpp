@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "schakel/sdk/alert_lifecycle.hpp"
 #include "schakel/sdk/json_fields.hpp"
 
 namespace schakel::plugins::match_detection {
@@ -69,9 +70,11 @@ void match_detection_processor::process(std::string_view signal_json, sdk::proce
   const std::string brin = sdk::string_at(sig, {"subject", "school", "brin"});
   const std::string student_key = sdk::string_at(sig, {"subject", "student_key"});
   if (brin.empty() || student_key.empty()) return;  // class-level: no student to match
-  if (type.ends_with(".retracted")) {
+  if (type.ends_with(sdk::retracted_suffix)) {
     on_retraction(sig, brin, student_key);
-  } else {
+  } else if (!type.ends_with(sdk::updated_suffix)) {
+    // An update is the same concern told again with more evidence, not a new one: counting it would
+    // make the update the role's latest concern, and the alert's later retraction would then miss it.
     on_concern(sig, brin, student_key);
   }
 }

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <map>
 
+#include "schakel/sdk/alert_lifecycle.hpp"
 #include "schakel/sdk/json_fields.hpp"
 #include "trends.hpp"
 
@@ -46,6 +47,32 @@ std::string record_id_of(const std::string& key) {
 
 std::string fingerprint(const derived_alert& a) {
   return fnv1a_hex(a.type + "|" + a.evidence.dump());
+}
+
+/** The signal of alert `a` under `type` (the alert itself, or its update) with `evidence`. */
+ojson alert_signal(std::string_view type, const std::string& key, const ojson& subject, const derived_alert& a,
+                   ojson evidence) {
+  ojson sig = ojson::object();
+  sig["type"] = type;
+  sig["source"] = {{"record_id", record_id_of(key)}};
+  sig["observed_at"] = a.date + "T00:00:00Z";
+  sig["subject"] = subject;
+  ojson content = ojson::object();
+  content["domain"] = a.domain;
+  content["indicator"] = a.indicator;
+  content["value"] = a.value;
+  content["severity"] = a.severity;
+  content["instrument"] = plugin_name;
+  content["evidence"] = std::move(evidence);
+  sig["content"] = std::move(content);
+  sig["governance"] = {{"data_category", "ordinary"}};
+  sig["derived_from"] = a.derived_from;
+  return sig;
+}
+
+/** An update routes as the alert it updates: it may only when what routing sees is unchanged. */
+bool same_routing(const held_alert& held, const derived_alert& a) {
+  return held.type == a.type && held.domain == a.domain && held.indicator == a.indicator && held.severity == a.severity;
 }
 
 }  // namespace
@@ -121,15 +148,11 @@ std::string tracking_trends_processor::emit_retraction(const cached_student& cs,
   sig["source"] = {{"record_id", record_id_of(key)}};
   sig["observed_at"] = held.date + "T00:00:00Z";
   sig["subject"] = cs.state.subject;
-  ojson evidence = ojson::object();
-  evidence["retracts"] = held.id;
-  evidence["retracts_type"] = held.type;
-  evidence["reason"] = "no_longer_holds";
   sig["content"] = {{"domain", held.domain},
                     {"indicator", held.indicator},
                     {"severity", held.severity},
                     {"instrument", plugin_name},
-                    {"evidence", std::move(evidence)}};
+                    {"evidence", sdk::retraction_evidence(held.id, held.type)}};
   sig["governance"] = {{"data_category", "ordinary"}};
   sig["derived_from"] = ojson::array({held.id});
   std::string out = ctx.emit(sig.dump());
@@ -161,9 +184,11 @@ void tracking_trends_processor::recompute(cached_student& cs, sdk::processor_con
 
   const evaluation ev = evaluate(st, settings_);
 
-  // Retractions first, so a changed alert's old version is withdrawn before its new one appears.
+  // One rule for every alert (sdk::next_step): a latest alert whose evidence changed (another scale of
+  // the same round arrived, a corrected score that still counts) is updated, never retracted and sent
+  // again; an alert that no longer holds is retracted. Retractions come before new alerts.
   for (auto it = st.alerts.begin(); it != st.alerts.end();) {
-    const auto& [key, held] = *it;
+    auto& [key, held] = *it;
     if (ev.known.count(key) == 0) {
       // Its measurements were pruned: nothing left to judge it by, and it held when it was sent.
       it = st.alerts.erase(it);
@@ -173,10 +198,34 @@ void tracking_trends_processor::recompute(cached_student& cs, sdk::processor_con
     auto h = ev.holding.find(key);
     const bool holds = h != ev.holding.end();
     // An older alert that still holds stands even if its evidence shifted: it was true when sent.
-    if (holds && (!h->second.latest || fingerprint(h->second) == held.fingerprint)) {
+    if (holds && !h->second.latest) {
       ++it;
       continue;
     }
+    const std::string now_fp = holds ? fingerprint(h->second) : std::string();
+    const sdk::alert_step step = sdk::next_step(held.fingerprint, now_fp);
+    if (step == sdk::alert_step::none) {
+      ++it;
+      continue;
+    }
+    if (step == sdk::alert_step::update && same_routing(held, h->second)) {
+      const derived_alert& a = h->second;
+      const ojson sig =
+          alert_signal(type_updated, key, st.subject, a, sdk::update_evidence(held.id, held.type, a.evidence));
+      if (ctx.emit(sig.dump()).empty()) {
+        svc_.log(SCHAKEL_LOG_ERROR,
+                 "tracking-trends: the host refused an alert update (a bug); it is retried with the student's next "
+                 "change");
+      } else {
+        held.date = a.date;
+        held.fingerprint = now_fp;
+        cs.dirty = true;
+      }
+      ++it;
+      continue;
+    }
+    // No longer holds, or would now route elsewhere (another severity or domain): retract, and the
+    // loop below sends what holds now as a new alert.
     const bool ok = !emit_retraction(cs, key, held, ctx).empty();
     cs.dirty = true;
     // A refused retraction keeps the alert held, so the next change for this student tries again.
@@ -185,22 +234,7 @@ void tracking_trends_processor::recompute(cached_student& cs, sdk::processor_con
 
   for (const auto& [key, a] : ev.holding) {
     if (!a.latest || st.alerts.count(key) > 0) continue;
-    ojson sig = ojson::object();
-    sig["type"] = a.type;
-    sig["source"] = {{"record_id", record_id_of(key)}};
-    sig["observed_at"] = a.date + "T00:00:00Z";
-    sig["subject"] = st.subject;
-    ojson content = ojson::object();
-    content["domain"] = a.domain;
-    content["indicator"] = a.indicator;
-    content["value"] = a.value;
-    content["severity"] = a.severity;
-    content["instrument"] = plugin_name;
-    content["evidence"] = a.evidence;
-    sig["content"] = std::move(content);
-    sig["governance"] = {{"data_category", "ordinary"}};
-    sig["derived_from"] = a.derived_from;
-    const std::string id = ctx.emit(sig.dump());
+    const std::string id = ctx.emit(alert_signal(a.type, key, st.subject, a, a.evidence).dump());
     if (id.empty()) {
       svc_.log(SCHAKEL_LOG_ERROR,
                "tracking-trends: the host refused a derived signal (a bug); it is retried with the student's next "

@@ -53,7 +53,7 @@ struct held_alert {
   std::string domain;
   std::string indicator;
   std::string severity;
-  std::string fingerprint;  ///< hash of type + evidence: a changed latest alert is retracted and emitted anew
+  std::string fingerprint;  ///< hash of type + evidence as last told: a changed latest alert is updated
 };
 
 struct student_state {

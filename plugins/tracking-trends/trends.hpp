@@ -22,6 +22,7 @@ inline constexpr std::string_view type_at_risk = "nl.schakel.tracking.score.at_r
 inline constexpr std::string_view type_declined = "nl.schakel.tracking.score.declined";
 inline constexpr std::string_view type_withdrawn = "nl.schakel.tracking.pattern.withdrawn";
 inline constexpr std::string_view type_retracted = "nl.schakel.tracking.alert.retracted";
+inline constexpr std::string_view type_updated = "nl.schakel.tracking.alert.updated";
 
 /** One alert as the rules derive it; the processor adds subject, source and governance. */
 struct derived_alert {
