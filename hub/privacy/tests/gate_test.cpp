@@ -4,88 +4,16 @@
 
 #include <filesystem>
 #include <fstream>
-#include <set>
 
 #include "privacy/bsn.hpp"
-#include "privacy/hub_ids.hpp"
+#include "privacy/tests/gate_fixture.hpp"
 #include "routing/router.hpp"
 
 namespace schakel::privacy {
 namespace {
 
-namespace fs = std::filesystem;
+using namespace gate_testing;
 using json = nlohmann::json;
-
-constexpr std::int64_t day_2026_11_28 = 1795867200000;  // 2026-11-28T12:00:00Z
-constexpr std::int64_t one_day = 24 * 3600 * 1000;
-
-json row_signal(const std::string& key = "S-000123", const std::string& category = "ordinary") {
-  json s = json::parse(R"({
-    "id": "01JDZ3K7Q8M2X4V6N8P0R2T4W6", "schema_version": "1",
-    "type": "nl.schakel.attendance.absence.recorded",
-    "source": {"connector": "generic-json", "instance": "src", "record_id": "A-1"},
-    "observed_at": "2026-11-23T08:30:00Z", "received_at": "2026-11-28T10:00:01.123Z",
-    "subject": {"school": {"brin": "12AB", "vestiging": "01"}, "class": "2B"},
-    "content": {"domain": "attendance", "indicator": "absence_hours", "value": 2, "severity": "attention"},
-    "governance": {"data_category": "ordinary"},
-    "derived_from": ["01JDZ3K7Q8M2X4V6N8P0R2T4W5"]
-  })");
-  if (!key.empty()) s["subject"]["student_key"] = key;
-  s["governance"]["data_category"] = category;
-  return s;
-}
-
-config::subscription sub(std::string name, std::string identity = "identified") {
-  config::subscription s;
-  s.name = std::move(name);
-  s.partner = "partner of " + s.name;
-  s.fields = {"id", "type", "subject.student_key", "subject.class", "content.severity", "derived_from"};
-  s.privacy.identity = std::move(identity);
-  s.privacy.purpose = "test purpose";
-  s.privacy.legal_basis = "public_task";
-  return s;
-}
-
-/** Key files in a private folder, as the hub demands them (0600). */
-class gate_test : public ::testing::Test {
- protected:
-  gate_test() : dir_(fs::temp_directory_path() / ("schakel-gate-" + std::to_string(::getpid()))) {
-    fs::create_directories(dir_);
-  }
-  ~gate_test() override { fs::remove_all(dir_); }
-
-  std::string key_file(const std::string& name, char fill) {
-    const auto path = dir_ / name;
-    std::ofstream(path) << std::string(64, fill) << "\n";
-    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
-    return path.string();
-  }
-
-  config::subscription pseudonymous(std::string name, char key_fill) {
-    auto s = sub(std::move(name), "pseudonymous");
-    s.fields = {"id", "type", "subject.class", "content.severity", "derived_from"};
-    s.privacy.pseudonym_keys.push_back({"k1", key_file(s.name + ".key", key_fill), "", ""});
-    return s;
-  }
-
-  gate& make(std::vector<config::subscription> subs, std::vector<config::connector_instance> connectors = {}) {
-    config::hub_config cfg;
-    cfg.subscriptions = std::move(subs);
-    cfg.connectors = std::move(connectors);
-    gate_ = std::make_unique<gate>(cfg, std::string(32, 'h'), consents_);
-    return *gate_;
-  }
-
-  std::vector<storage::outbox_item> route(const json& signal, std::int64_t now = day_2026_11_28) {
-    std::vector<storage::outbox_item> out;
-    gate_->route(signal, signal["id"], now, out);
-    return out;
-  }
-
-  fs::path dir_;
-  consent_registry consents_;
-  std::unique_ptr<gate> gate_;
-};
 
 TEST_F(gate_test, routes_to_each_matching_subscription_with_stable_lanes) {
   auto a = sub("a");
@@ -213,93 +141,6 @@ TEST_F(gate_test, during_key_rotation_the_partner_gets_both_pseudonyms) {
   const auto after = json::parse(route(row_signal(), day_2026_11_28 + 40 * one_day)[0].event_json)["data"]["subject"];
   EXPECT_EQ(after["pseudonym"], overlap["pseudonym"]);
   EXPECT_FALSE(after.contains("pseudonyms"));
-}
-
-/** An alert, and the retraction and referral that name it in their evidence, as processors write them. */
-json alert_signal() {
-  json s = row_signal();
-  s["id"] = "01JDZ3K7Q8M2X4V6N8P0R2T4A1";
-  s["type"] = "nl.schakel.attendance.alert.raised";
-  s["content"]["evidence"] = {{"count", 4}};
-  return s;
-}
-json naming(const std::string& type, const std::string& id, json evidence) {
-  json s = row_signal();
-  s["id"] = id;
-  s["type"] = type;
-  s["content"]["evidence"] = std::move(evidence);
-  s["derived_from"] = json::array({alert_signal()["id"]});
-  return s;
-}
-
-TEST_F(gate_test, a_pseudonymous_partner_gets_its_own_stand_in_for_every_hub_id_anywhere_in_the_event) {
-  auto jgz = pseudonymous("jgz", 'a');
-  auto wijk = pseudonymous("wijkteam", 'b');
-  for (auto* s : {&jgz, &wijk}) {
-    s->fields = {"id", "type", "source", "subject.class", "content", "derived_from"};
-    s->filter.types = {"nl.schakel.attendance.alert.raised", "nl.schakel.alert.referral.recorded"};
-  }
-  make({jgz, wijk});
-  const std::string alert_id = alert_signal()["id"];
-  const auto alert = route(alert_signal());
-  const auto retraction =
-      route(naming("nl.schakel.attendance.alert.retracted", "01JDZ3K7Q8M2X4V6N8P0R2T4B2",
-                   {{"retracts", alert_id}, {"retracts_type", "nl.schakel.attendance.alert.raised"}}));
-  auto referral_signal = naming("nl.schakel.alert.referral.recorded", "01JDZ3K7Q8M2X4V6N8P0R2T4C3",
-                                {{"alert", alert_id}, {"note_for", {{"alerts", {alert_id}}}}});
-  // A source's own ULID is a time to the millisecond too.
-  referral_signal["source"]["record_id"] = "01JDZ3K7Q8M2X4V6N8P0R2T4D4";
-  const auto referral = route(referral_signal);
-  ASSERT_EQ(alert.size(), 2u);
-  ASSERT_EQ(retraction.size(), 2u);
-  ASSERT_EQ(referral.size(), 2u);
-  std::set<std::string> all_ids;
-  for (std::size_t p = 0; p < 2; ++p) {
-    const auto a = json::parse(alert[p].event_json);
-    const auto r = json::parse(retraction[p].event_json);
-    const auto f = json::parse(referral[p].event_json);
-    for (const auto* item : {&alert[p], &retraction[p], &referral[p]}) {
-      // No ULID-shaped token in the event or its webhook id, the stand-ins are what is left.
-      const std::string text = item->event_json + " " + item->webhook_id;
-      for (std::size_t i = 0; i + 26 <= text.size(); ++i) EXPECT_FALSE(is_hub_id(text.substr(i, 26))) << text;
-      EXPECT_EQ(item->webhook_id, "msg_" + json::parse(item->event_json)["id"].get<std::string>());
-    }
-    all_ids.insert(a["id"].get<std::string>());
-    // The partner can still tell what a retraction or a referral is about: its own id for the alert.
-    EXPECT_EQ(r["data"]["content"]["evidence"]["retracts"], a["id"]);
-    EXPECT_EQ(r["data"]["derived_from"][0], a["id"]);
-    EXPECT_EQ(f["data"]["content"]["evidence"]["alert"], a["id"]);
-    EXPECT_EQ(f["data"]["content"]["evidence"]["note_for"]["alerts"][0], a["id"]);
-    EXPECT_EQ(f["data"]["source"]["record_id"].get<std::string>().size(), 32u);
-    EXPECT_NE(r["id"], a["id"]);
-  }
-  EXPECT_EQ(all_ids.size(), 2u) << "two partners, two ids for one alert";
-  EXPECT_NE(alert[0].webhook_id, alert[1].webhook_id);
-  // Stable: routing the same signal again gives the same ids (a replayed log, a restart).
-  EXPECT_EQ(route(alert_signal())[0].event_json, alert[0].event_json);
-  EXPECT_EQ(route(alert_signal())[0].webhook_id, alert[0].webhook_id);
-}
-
-TEST_F(gate_test, an_aggregate_partner_gets_stand_ins_and_an_identified_one_the_hub_ids) {
-  auto agg = sub("regional", "aggregate");
-  agg.fields = {"id", "type", "subject.class", "content", "derived_from"};
-  auto school = sub("coordinator");
-  school.fields = agg.fields;
-  make({agg, school});
-  auto cell = naming("nl.schakel.trend.cell.released", "01JDZ3K7Q8M2X4V6N8P0R2T4E5", {{"window", "2026-W47"}});
-  cell["subject"].erase("student_key");
-  const auto out = route(cell);
-  ASSERT_EQ(out.size(), 2u);
-  const auto regional = json::parse(out[0].event_json);
-  EXPECT_NE(regional["id"], "01JDZ3K7Q8M2X4V6N8P0R2T4E5");
-  EXPECT_EQ(regional["id"].get<std::string>().size(), 32u);
-  EXPECT_EQ(out[0].event_json.find("01JDZ3K7Q8M2X4V6N8P0R2T4A1"), std::string::npos);
-  EXPECT_EQ(out[0].webhook_id, "msg_" + regional["id"].get<std::string>());
-  // The school's own people quote the hub's id back to it (a referral); they know the student anyway.
-  const auto coordinator = json::parse(out[1].event_json);
-  EXPECT_EQ(coordinator["id"], "01JDZ3K7Q8M2X4V6N8P0R2T4E5");
-  EXPECT_EQ(coordinator["data"]["derived_from"][0], "01JDZ3K7Q8M2X4V6N8P0R2T4A1");
-  EXPECT_EQ(out[1].webhook_id, "") << "the store's msg_<signal id>_<tag>";
 }
 
 TEST_F(gate_test, a_pseudonymous_subscription_without_a_key_in_use_gets_nothing) {
