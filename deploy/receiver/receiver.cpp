@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   app.add_option("--retry-after", opts.retry_after, "Retry-After value sent with non-2xx answers");
   app.add_option("--delay-ms", delay_ms, "wait this long before each answer (slow partner)");
   app.add_option("--out", opts.out_file, "append each accepted event as one JSON line");
+  app.add_option("--raw-out", opts.raw_out_file,
+                 "append each request as one JSON line: every header, the body and the status answered");
   app.add_flag("--quiet", opts.quiet, "no line per event on stdout");
   app.add_option("--port-file", opts.port_file, "write the bound port to this file");
   app.add_option("--max-events", opts.max_events, "exit after this many distinct events");

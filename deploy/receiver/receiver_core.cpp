@@ -100,6 +100,7 @@ struct endpoint_state {
   const options opts;
   const delivery::signing_key key;
   std::ofstream out;  // written before start, then only under mutex
+  std::ofstream raw;  // likewise
 
   // The server runs each connection on its own strand, so everything mutable sits under one mutex.
   mutable std::mutex mutex;
@@ -125,6 +126,7 @@ struct endpoint_state {
     rec.signature = req.header("webhook-signature");
     rec.content_type = req.header("content-type");
     rec.user_agent = req.header("user-agent");
+    rec.headers = req.headers;
     rec.body = req.body;
 
     http::response res;
@@ -135,6 +137,16 @@ struct endpoint_state {
       res.body = std::move(text);
       rec.status = status;
       std::lock_guard lock(mutex);
+      if (raw.is_open()) {
+        const nlohmann::json line{{"method", req.method},
+                                  {"target", req.target},
+                                  {"headers", rec.headers},
+                                  {"body", rec.body},
+                                  {"status", status}};
+        // Bodies are the hub's JSON, but a test may send anything: never throw on bad UTF-8.
+        raw << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        raw.flush();
+      }
       if (opts.keep_requests) log.push_back(std::move(rec));
     };
 
@@ -241,6 +253,10 @@ receiver::receiver(asio::any_io_executor ex, options opts) {
   if (!state->opts.out_file.empty()) {
     state->out.open(state->opts.out_file, std::ios::app);
     if (!state->out) throw std::runtime_error("--out: cannot open " + state->opts.out_file);
+  }
+  if (!state->opts.raw_out_file.empty()) {
+    state->raw.open(state->opts.raw_out_file, std::ios::app);
+    if (!state->raw) throw std::runtime_error("--raw-out: cannot open " + state->opts.raw_out_file);
   }
   auto server = std::make_unique<http::server>(
       std::move(ex), std::move(listen), limits,

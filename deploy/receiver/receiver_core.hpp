@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -27,9 +28,12 @@ struct options {
   std::string retry_after;                ///< Retry-After value sent with every non-2xx answer
   std::chrono::milliseconds delay{0};     ///< wait before answering (slow partner)
   std::string out_file;                   ///< append one JSON line per accepted event
-  bool quiet = false;                     ///< no human-readable line per event on stdout
-  std::string port_file;                  ///< write the bound port ("<port>\n") here
-  std::size_t max_events = 0;             ///< call on_max_events after this many distinct event ids
+  /// Append one JSON line per request, whatever the answer: every header and the body as received,
+  /// and the status answered (what a privacy officer reads to see all that reaches the partner).
+  std::string raw_out_file;
+  bool quiet = false;          ///< no human-readable line per event on stdout
+  std::string port_file;       ///< write the bound port ("<port>\n") here
+  std::size_t max_events = 0;  ///< call on_max_events after this many distinct event ids
   std::size_t max_body_bytes = 16 * 1024 * 1024;
   std::chrono::seconds tolerance{300};  ///< webhook-timestamp tolerance
   /// Keep every request (body included) for requests()/accepted_event_ids(): in-process tests want
@@ -44,6 +48,7 @@ struct received_request {
   std::string signature;
   std::string content_type;
   std::string user_agent;
+  std::vector<std::pair<std::string, std::string>> headers;  ///< every header, names lower-cased
   std::string body;
   unsigned status = 0;  ///< the status answered
   bool verified = false;

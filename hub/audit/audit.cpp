@@ -2,8 +2,6 @@
 
 #include <array>
 
-#include <openssl/evp.h>
-
 #include "common/encoding.hpp"
 
 namespace schakel::audit {
@@ -80,10 +78,7 @@ std::string chain_hash(const std::string& prev_hash, std::int64_t seq, const std
   framed += s;
   framed += '\n';
   framed += text;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  if (EVP_Digest(framed.data(), framed.size(), md, &n, EVP_sha256(), nullptr) != 1) return {};
-  return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(md), n));
+  return encoding::sha256_hex(framed);
 }
 
 verifier::verifier(std::string start_hash, std::int64_t start_seq)

@@ -9,6 +9,9 @@ namespace schakel::encoding {
 /** Lowercase hexadecimal, two digits a byte (digests, keys, tokens). */
 std::string hex_encode(std::string_view bytes);
 
+/** SHA-256 of `bytes` in lowercase hex (64 digits); "" only if OpenSSL fails. */
+std::string sha256_hex(std::string_view bytes);
+
 /** Standard base64 (with padding) via OpenSSL EVP. */
 std::string base64_encode(std::string_view bytes);
 /** Strict standard base64 decode; nullopt on any invalid character or length. */

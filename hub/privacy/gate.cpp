@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "common/signal.hpp"
 #include "privacy/bsn.hpp"
+#include "privacy/hub_ids.hpp"
 #include "routing/router.hpp"
 
 namespace schakel::privacy {
@@ -45,9 +46,24 @@ std::string nine_digits(const std::string& digits) {
   return std::string(9 - std::min<std::size_t>(9, digits.size()), '0') + digits;
 }
 
-/** A pseudonymous partner's own stable stand-in for a hub signal id. */
-std::string stand_in(const std::string& hub_key, const std::string& subscription, const std::string& id) {
-  return keyed_hash(hub_key, "event:" + subscription + ":" + id);
+/**
+ * A partner's own stable stand-in for a hub id: keyed by the hub, so the same for every delivery to
+ * that subscription (a retraction names what the partner received) and unlinkable across partners.
+ */
+std::string stand_in(const std::string& hub_key, const std::string& subscription, std::string_view id) {
+  std::string message = "event:" + subscription + ":";
+  message += id;
+  return keyed_hash(hub_key, message);
+}
+
+/**
+ * Whether a subscription gets its own stand-ins for every hub id. Identified partners know the
+ * student already, so a hub id adds nothing to link; and the school's own people quote it back to
+ * the hub (`POST /v1/alerts/{id}/referral`). Everyone else could join pseudonyms across partners
+ * through a shared id, and a ULID tells the time the hub saw the signal.
+ */
+bool own_ids(const config::subscription& sub) {
+  return sub.privacy.identity == "pseudonymous" || sub.privacy.identity == "aggregate";
 }
 
 std::string today(std::int64_t now_ms) {
@@ -155,13 +171,6 @@ json gate::payload(const partner_view& view, const json& signal, std::int64_t no
   if (sub.privacy.audience != "school" && out.contains("content") && out["content"].is_object())
     out["content"].erase("note");
   if (sub.privacy.identity != "pseudonymous") return out;
-  // Hub ids are the same for every partner; passed on as they are, two partners could join their
-  // pseudonyms through them. Each partner gets its own stable stand-in instead.
-  const auto per_partner = [&](const std::string& id) { return stand_in(hub_key_, sub.name, id); };
-  if (out.contains("id") && out["id"].is_string()) out["id"] = per_partner(out["id"].get<std::string>());
-  if (out.contains("derived_from") && out["derived_from"].is_array())
-    for (auto& d : out["derived_from"])
-      if (d.is_string()) d = per_partner(d.get<std::string>());
   const std::string key = string_at(signal, student_ptr);
   if (out.contains("subject") && out["subject"].is_object()) out["subject"].erase("student_key");
   if (key.empty()) return out;
@@ -197,11 +206,17 @@ void gate::route(const json& signal, const std::string& signal_id, std::int64_t 
     item.subscription = sub.name;
     item.signal_id = signal_id;
     item.lane = routing::lane_for(signal, sub.delivery.lanes);
-    json data = payload(view, signal, now_ms);
-    // Pseudonymous partners get their own stand-in for the event id (hub ids would link partners).
-    const std::string event_id =
-        sub.privacy.identity == "pseudonymous" ? stand_in(hub_key_, sub.name, signal_id) : std::string();
-    item.event_json = routing::render_cloudevent(signal, data, event_id);
+    json event = routing::cloudevent(signal, payload(view, signal, now_ms));
+    if (own_ids(sub)) {
+      // The whole event, envelope included, not a list of fields known to hold ids: a processor may
+      // put an id under any name (evidence.retracts, evidence.alert, ...). The partner's id of a
+      // signal is the same wherever it appears, so a retraction still names the alert it received.
+      replace_hub_ids(event, [&](std::string_view id) { return stand_in(hub_key_, sub.name, id); });
+      // Named after the event, so stable across retries and replays and as unlinkable as the event
+      // id; a batch is named after its members' webhook ids (storage), so no webhook id carries a time.
+      item.webhook_id = "msg_" + event.at("id").get<std::string>();
+    }
+    item.event_json = event.dump();
     item.signal_type = type;
     item.subject_ref = subject_ref(string_at(signal, brin_ptr), string_at(signal, student_ptr));
     item.data_category = is_health(signal) ? "health" : "ordinary";

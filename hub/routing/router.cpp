@@ -72,10 +72,10 @@ nlohmann::json project(const nlohmann::json& signal, const std::vector<std::stri
   return out;
 }
 
-std::string render_cloudevent(const nlohmann::json& signal, const nlohmann::json& data, const std::string& id) {
-  nlohmann::json ev = {
+nlohmann::json cloudevent(const nlohmann::json& signal, const nlohmann::json& data) {
+  return {
       {"specversion", "1.0"},
-      {"id", id.empty() ? signal.value("id", "") : id},
+      {"id", signal.value("id", "")},
       {"source", "/schakel/connectors/" + signal.at("source").value("instance", "")},
       {"type", signal.value("type", "")},
       {"time", signal.value("observed_at", "")},
@@ -83,7 +83,10 @@ std::string render_cloudevent(const nlohmann::json& signal, const nlohmann::json
       {"dataschema", "urn:schakel:schema:signal:v1"},
       {"data", data},
   };
-  return ev.dump();
+}
+
+std::string render_cloudevent(const nlohmann::json& signal, const nlohmann::json& data) {
+  return cloudevent(signal, data).dump();
 }
 
 std::uint32_t lane_for(const nlohmann::json& signal, std::uint32_t lanes) {

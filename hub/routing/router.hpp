@@ -30,11 +30,13 @@ nlohmann::json project(const nlohmann::json& signal, const std::vector<std::stri
 
 /**
  * The CloudEvents 1.0 structured-mode event for one subscription: id, source and type come from the
- * signal envelope (they carry no personal data); `data` is the projected signal.
- *
- * `id` replaces the signal's id as the event id when given (a pseudonymous partner's own stand-in).
+ * signal envelope (they carry no personal data); `data` is the projected signal. The privacy gate
+ * rewrites hub ids in it for partners that get their own (privacy/gate.hpp).
  */
-std::string render_cloudevent(const nlohmann::json& signal, const nlohmann::json& data, const std::string& id = {});
+nlohmann::json cloudevent(const nlohmann::json& signal, const nlohmann::json& data);
+
+/** `cloudevent` as delivered text. */
+std::string render_cloudevent(const nlohmann::json& signal, const nlohmann::json& data);
 
 /** Ordering lane: one student's events always share a lane, so their order is kept. Stable across restarts. */
 std::uint32_t lane_for(const nlohmann::json& signal, std::uint32_t lanes);

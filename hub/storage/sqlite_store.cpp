@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "common/encoding.hpp"
 #include "common/log.hpp"
 #include "common/signal.hpp"
 #include "storage/sqlite_db.hpp"
@@ -177,6 +178,16 @@ std::string single_webhook_id(std::string_view signal_id, std::string_view subsc
   id += '_';
   id += subscription_tag(subscription);
   return id;
+}
+
+/**
+ * A batch is named after its members' webhook ids, in order: stable for every retry and replay, new
+ * when the members change (a dropped member dissolves a batch and the rest re-form under another
+ * id, which a partner must not take for one it has seen), and it reveals no more than the members'
+ * ids would alone (no time of forming, unlike a fresh ULID).
+ */
+std::string batch_webhook_id(const std::string& member_ids) {
+  return "msg_b" + encoding::sha256_hex(member_ids).substr(0, 32);
 }
 
 /** Cuts at a UTF-8 boundary so a stored error text stays valid text. */
@@ -1087,7 +1098,8 @@ class sqlite_store final : public store {
           rc);
       if (!st) return from_sqlite(rc);
       for (const auto& it : items) {
-        const auto webhook_id = single_webhook_id(it.signal_id, it.subscription);
+        const auto webhook_id =
+            it.webhook_id.empty() ? single_webhook_id(it.signal_id, it.subscription) : it.webhook_id;
         if (auto ec = step_done(st->bind(1, next_id_++)
                                     .bind(2, it.subscription)
                                     .bind(3, static_cast<std::int64_t>(it.lane))
@@ -1189,10 +1201,11 @@ class sqlite_store final : public store {
       const auto max_events = std::max<std::size_t>(batch.max_events, 1);
       const auto linger = std::max<std::int64_t>(batch.linger_ms, 0);
       std::vector<std::int64_t> ids;
-      std::string body = "[";
+      std::string body = "[", member_ids;
       {
         auto members = writer_.prepare(
-            "SELECT unit_id, is_batch, formed, body, signal_id, signal_type, subject_ref, data_category FROM outbox "
+            "SELECT unit_id, is_batch, formed, body, signal_id, signal_type, subject_ref, data_category, webhook_id "
+            "FROM outbox "
             "WHERE " LANE_FILTER " ORDER BY seq LIMIT ?3",
             rc);
         if (!members) return from_sqlite(rc);
@@ -1201,7 +1214,11 @@ class sqlite_store final : public store {
             .bind(3, static_cast<std::int64_t>(max_events));
         while ((rc = members->step()) == SQLITE_ROW) {
           if (members->int64(1) != 0 || members->int64(2) != 0) break;  // a formed unit ends the run
-          if (!ids.empty()) body += ',';
+          if (!ids.empty()) {
+            body += ',';
+            member_ids += '\n';
+          }
+          member_ids += members->text(8);
           body += members->text(3);
           ids.push_back(members->int64(0));
           u.members.push_back(
@@ -1215,7 +1232,7 @@ class sqlite_store final : public store {
       }
       body += ']';
       u.unit_id = next_id_++;
-      u.webhook_id = "msg_b" + schakel::new_signal_id();
+      u.webhook_id = batch_webhook_id(member_ids);
       u.body = std::move(body);
       u.content_type = batch_content_type;
       u.event_count = ids.size();

@@ -72,6 +72,10 @@ struct outbox_item {
   std::string signal_type;
   std::string subject_ref;
   std::string data_category;  ///< ordinary | health
+  /// The webhook-id its delivery carries when sent alone, as the privacy gate chose it for this
+  /// partner; "" for the engine's `msg_<signal id>_<subscription tag>`. A batch is named after its
+  /// members': "msg_b" + 32 hex digits of SHA-256 over their webhook ids, in order.
+  std::string webhook_id;
 };
 
 /** One event inside a delivery unit, as the privacy gate and the audit see it. */

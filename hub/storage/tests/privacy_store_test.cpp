@@ -28,7 +28,7 @@ class privacy_store_test : public test_support::sqlite_store_test {
   }
   static outbox_item gated_item(const std::string& sub, const std::string& sid, const std::string& type,
                                 const std::string& subject, const std::string& category = "ordinary") {
-    return {sub, sid, 0, R"({"ce":")" + sid + R"("})", type, subject, category};
+    return {sub, sid, 0, R"({"ce":")" + sid + R"("})", type, subject, category, ""};
   }
   static audit::entry entry(const std::string& action, const std::string& object_id = "",
                             std::int64_t time_ms = 1'700'000'000'000) {

@@ -29,7 +29,7 @@ class sqlite_store_test : public ::testing::Test {
     return {id, "nl.schakel.test.thing.happened", "test", R"({"id":")" + id + R"("})"};
   }
   static outbox_item item(const std::string& sub, const std::string& sid, std::uint32_t lane = 0) {
-    return {sub, sid, lane, R"({"ce":")" + sid + R"("})", "nl.schakel.test.thing.happened", "", "ordinary"};
+    return {sub, sid, lane, R"({"ce":")" + sid + R"("})", "nl.schakel.test.thing.happened", "", "ordinary", ""};
   }
 
   static std::error_code wait(std::future<std::error_code>& f) {
