@@ -15,23 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct cli_result {
-  int exit = -1;
-  std::string output;
-};
-
-cli_result run_cli(const fs::path& dir, const std::vector<std::string>& args, const std::string& name) {
-  std::vector<std::string> argv{SCHAKEL_BIN};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const auto out = dir / (name + ".out");
-  auto p = child_process::spawn(argv, {}, out);
-  cli_result r;
-  r.exit = p.wait_for_exit(30s).value_or(-1);
-  std::ifstream in(out);
-  r.output.assign(std::istreambuf_iterator<char>(in), {});
-  return r;
-}
-
 nlohmann::json subscription(std::uint16_t port) {
   const auto reply = send(port, {"GET", "/v1/subscriptions"});
   EXPECT_EQ(reply.status, 200u) << reply.body;
@@ -109,15 +92,16 @@ TEST_F(subscriptions_test, gone_disables_until_enabled_then_the_partner_gets_wha
   hub->start(cfg);
   EXPECT_TRUE(gauge_is(hub->port(), 1));
   EXPECT_EQ(subscription(hub->port())["state"], "disabled");
-  const auto listed = run_cli(dir.path(), {"subscriptions", "list", "--config", hub->config_file().string()}, "list");
+  const auto listed =
+      run_schakel(dir.path(), {"subscriptions", "list", "--config", hub->config_file().string()}, "list");
   ASSERT_EQ(listed.exit, 0) << listed.output;
   EXPECT_NE(listed.output.find("partner\tdisabled\t3\t"), std::string::npos) << listed.output;
   EXPECT_NE(listed.output.find("HTTP 410 Gone"), std::string::npos) << listed.output;
   EXPECT_EQ(receiver.distinct_events(), 0u);
 
   // The CLI enables it: the partner receives what it missed, in order.
-  const auto enabled =
-      run_cli(dir.path(), {"subscriptions", "enable", "partner", "--config", hub->config_file().string()}, "enable");
+  const auto enabled = run_schakel(
+      dir.path(), {"subscriptions", "enable", "partner", "--config", hub->config_file().string()}, "enable");
   ASSERT_EQ(enabled.exit, 0) << enabled.output;
   ASSERT_TRUE(wait_until([&] { return receiver.distinct_events() >= 3; }, 20s)) << hub->log();
   EXPECT_EQ(received_ids(receiver), sent) << "what it missed, in order, once each";
@@ -143,7 +127,7 @@ TEST_F(subscriptions_test, gone_disables_until_enabled_then_the_partner_gets_wha
   EXPECT_NE(again.body.find("not-disabled"), std::string::npos) << again.body;
 
   // Both enables and both disables are on the audit trail, naming the subscription, no student.
-  const auto audit = run_cli(dir.path(), {"audit", "export", "--config", hub->config_file().string()}, "audit");
+  const auto audit = run_schakel(dir.path(), {"audit", "export", "--config", hub->config_file().string()}, "audit");
   ASSERT_EQ(audit.exit, 0) << audit.output;
   std::size_t enables = 0, disables = 0;
   std::istringstream lines(audit.output);
@@ -169,8 +153,8 @@ TEST_F(subscriptions_test, serve_refuses_a_plugin_level_error_with_the_words_of_
   cfg["connectors"][0]["settings"]["mapping"]["subject.klas"] = {{"pointer", "/klas"}};
   const auto file = (dir.path() / "c.json").string();
   std::ofstream(file) << cfg.dump();
-  const auto checked = run_cli(dir.path(), {"check-config", file}, "check");
-  const auto served = run_cli(dir.path(), {"serve", "--config", file}, "serve");
+  const auto checked = run_schakel(dir.path(), {"check-config", file}, "check");
+  const auto served = run_schakel(dir.path(), {"serve", "--config", file}, "serve");
   EXPECT_EQ(checked.exit, 1) << checked.output;
   EXPECT_EQ(served.exit, 1) << served.output;
   ASSERT_NE(checked.output.find("subject.klas"), std::string::npos) << checked.output;
