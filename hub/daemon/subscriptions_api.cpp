@@ -98,8 +98,9 @@ asio::awaitable<http::response> subscriptions_api::handle(http::request& req, st
   if (!p.ends_with(enable_suffix) || p.size() <= prefix.size() + 1 + enable_suffix.size())
     co_return http::problem(404, "not-found", "Not found", "no such endpoint", p);
   if (req.method != "POST") co_return method_not_allowed(p, "POST");
-  co_return co_await enable(req, p.substr(prefix.size() + 1, p.size() - prefix.size() - 1 - enable_suffix.size()),
-                            std::move(actor));
+  // Named, not a temporary in the co_await expression (g++ 12 may destroy such temporaries twice).
+  std::string name = p.substr(prefix.size() + 1, p.size() - prefix.size() - 1 - enable_suffix.size());
+  co_return co_await enable(req, std::move(name), std::move(actor));
 }
 
 http::response subscriptions_api::list(const http::request&) const {
