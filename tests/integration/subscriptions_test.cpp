@@ -23,6 +23,12 @@ nlohmann::json subscription(std::uint16_t port) {
   return body["subscriptions"][0];
 }
 
+/** Disabled and stored with the 410 as the last error (the gauge flips first, the store follows). */
+bool disabled_and_recorded(std::uint16_t port) {
+  const auto st = subscription(port);
+  return st.is_object() && st["state"] == "disabled" && st["last_error"].is_string();
+}
+
 bool gauge_is(std::uint16_t port, int value) {
   const auto metrics = send(port, {"GET", "/metrics"}).body;
   return metrics.find("schakel_subscription_disabled{subscription=\"partner\"} " + std::to_string(value)) !=
@@ -70,6 +76,7 @@ TEST_F(subscriptions_test, gone_disables_until_enabled_then_the_partner_gets_wha
   std::vector<std::string> sent;
   post(*hub, 1, 0, sent);
   ASSERT_TRUE(wait_until([&] { return gauge_is(hub->port(), 1); }, 20s)) << hub->log();
+  ASSERT_TRUE(wait_until([&] { return disabled_and_recorded(hub->port()); }, 20s)) << hub->log();
   post(*hub, 2, 1, sent);  // queued while disabled
   ASSERT_EQ(sent.size(), 3u);
 
@@ -116,6 +123,7 @@ TEST_F(subscriptions_test, gone_disables_until_enabled_then_the_partner_gets_wha
   // Gone again; this time the admin API enables it.
   post(*hub, 1, 3, sent);
   ASSERT_TRUE(wait_until([&] { return gauge_is(hub->port(), 1); }, 20s)) << hub->log();
+  ASSERT_TRUE(wait_until([&] { return subscription(hub->port())["state"] == "disabled"; }, 20s)) << hub->log();
   EXPECT_EQ(send(hub->port(), {"POST", "/v1/subscriptions/nobody/enable"}).status, 404u);
   const auto api = send(hub->port(), {"POST", "/v1/subscriptions/partner/enable"});
   ASSERT_EQ(api.status, 200u) << api.body;
