@@ -372,7 +372,9 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
           }
           lane.active = false;
           // Enabled again while this lane was winding down: it carries on instead of staying parked.
-          if (!self->stopping.load() && !s.disabled.load() && !lane.active.exchange(true)) self->start_lane(s, lane);
+          // Not after a crash, which would only repeat itself.
+          if (!e && !self->stopping.load() && !s.disabled.load() && !lane.active.exchange(true))
+            self->start_lane(s, lane);
           self->lane_finished();
         });
   }
