@@ -1,5 +1,5 @@
-// The `schakel` command: serve, check-config, version, deadletters, alerts, calendar, audit, privacy, consent,
-// links, parked, enrolment, trends.
+// The `schakel` command: serve, check-config, version, subscriptions, deadletters, alerts, calendar, audit, privacy,
+// consent, links, parked, enrolment, trends.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -30,6 +30,35 @@ int fail(const std::string& message) {
   return 1;
 }
 
+/**
+ * What check-config refuses beyond the schema (plugin loading and each plugin's own settings
+ * checks included), printed as `file: problem`. serve goes through this too, so a configuration
+ * check-config refuses never starts, and both say why in the same words. True when nothing.
+ */
+bool config_usable(const std::string& file, const config::hub_config& cfg) {
+  const auto problems = daemon::check_plugins(cfg);
+  for (const auto& p : problems) std::cerr << file << ": " << p << "\n";
+  return problems.empty();
+}
+
+std::string or_dash(const nlohmann::json& o, const char* key) {
+  if (!o.contains(key) || o[key].is_null()) return "-";
+  return o[key].is_string() ? o[key].get<std::string>() : o[key].dump();
+}
+
+/** `schakel subscriptions list`: one line per subscription, tab-separated, never content. */
+void print_subscriptions(const nlohmann::json& body) {
+  std::cout << "name\tstate\tqueue\toldest_age_s\tlast_success\tlast_error_at\tlast_error\tdisabled_since\t"
+               "disabled_reason\n";
+  const auto list = body.value("subscriptions", nlohmann::json::array());
+  for (const auto& s : list)
+    std::cout << or_dash(s, "name") << "\t" << or_dash(s, "state") << "\t" << or_dash(s, "queue_depth") << "\t"
+              << or_dash(s, "oldest_undelivered_age_seconds") << "\t" << or_dash(s, "last_success") << "\t"
+              << or_dash(s, "last_error_at") << "\t" << or_dash(s, "last_error") << "\t" << or_dash(s, "disabled_since")
+              << "\t" << or_dash(s, "disabled_reason") << "\n";
+  std::cout << list.size() << " subscription(s)\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,6 +87,19 @@ int main(int argc, char** argv) {
   dl_replay->add_option("id", replay_id, "Dead-letter id")->required();
   dl_replay->add_option("--config,-c", dl_config, "The hub's configuration file")->required();
   dl_replay->add_option("--ca-file", ca_file, "CA bundle to verify the hub's TLS certificate");
+
+  auto* subs = app.add_subcommand("subscriptions", "Delivery state of a running hub's subscriptions");
+  subs->require_subcommand(1);
+  std::string subs_config, subs_name;
+  auto* subs_list =
+      subs->add_subcommand("list", "State, queue depth, oldest undelivered age, last success and error, why disabled");
+  subs_list->add_option("--config,-c", subs_config, "The hub's configuration file")->required();
+  subs_list->add_option("--ca-file", ca_file, "CA bundle to verify the hub's TLS certificate");
+  auto* subs_enable = subs->add_subcommand(
+      "enable", "Deliver again to a subscription disabled by 410 Gone, starting with what it missed (audited)");
+  subs_enable->add_option("name", subs_name, "Subscription name")->required();
+  subs_enable->add_option("--config,-c", subs_config, "The hub's configuration file")->required();
+  subs_enable->add_option("--ca-file", ca_file, "CA bundle to verify the hub's TLS certificate");
 
   auto* alerts = app.add_subcommand("alerts", "Act on alerts of a running hub");
   alerts->require_subcommand(1);
@@ -96,12 +138,14 @@ int main(int argc, char** argv) {
       std::cout << "schakel " << SCHAKEL_VERSION << " (signal schema v1, plugin ABI 1.1)\n";
       return 0;
     }
-    if (*serve) return daemon::serve(config::load_config_file(config_file));
+    if (*serve) {
+      const auto cfg = config::load_config_file(config_file);
+      if (!config_usable(config_file, cfg)) return 1;
+      return daemon::serve(cfg);
+    }
     if (*check) {
       auto cfg = config::load_config_file(check_file);
-      auto problems = daemon::check_plugins(cfg);
-      for (const auto& p : problems) std::cerr << check_file << ": " << p << "\n";
-      if (!problems.empty()) return 1;
+      if (!config_usable(check_file, cfg)) return 1;
       std::cout << check_file << ": ok (" << cfg.connectors.size() << " connector instance(s), "
                 << cfg.processors.size() << " processor(s), " << cfg.schools.size() << " school(s), "
                 << cfg.subscriptions.size() << " subscription(s))\n";
@@ -131,6 +175,23 @@ int main(int argc, char** argv) {
         return fail("HTTP " + std::to_string(reply.status) + ": " + detail);
       }
       std::cout << "referral recorded for alert " << alert_id << " (" << answer.value("referral", "") << ")\n";
+      return 0;
+    }
+    if (*subs) {
+      auto cfg = config::load_config_file(subs_config);
+      auto target = cli::admin_target_from(cfg, ca_file);
+      const auto reply = *subs_list ? cli::admin_request(target, "GET", "/v1/subscriptions")
+                                    : cli::admin_request(target, "POST", "/v1/subscriptions/" + subs_name + "/enable");
+      auto body = nlohmann::json::parse(reply.body, nullptr, false);
+      if (reply.status != 200) {
+        std::string detail = body.is_object() ? body.value("detail", reply.body) : reply.body;
+        return fail("HTTP " + std::to_string(reply.status) + ": " + detail);
+      }
+      if (*subs_list) {
+        print_subscriptions(body);
+      } else {
+        std::cout << "enabled " << subs_name << "\n";
+      }
       return 0;
     }
     if (*dl) {

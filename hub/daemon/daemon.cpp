@@ -32,6 +32,7 @@
 #include "daemon/consent_api.hpp"
 #include "daemon/link_api.hpp"
 #include "daemon/responses.hpp"
+#include "daemon/subscriptions_api.hpp"
 #include "daemon/trends_api.hpp"
 #include "delivery/delivery_service.hpp"
 #include "http/server.hpp"
@@ -193,6 +194,7 @@ class hub {
     }
     delivery_ = std::make_unique<delivery::delivery_service>(ioc_.get_executor(), *store_, *gate_, cfg_.subscriptions,
                                                              metrics_);
+    subscriptions_api_ = std::make_unique<subscriptions_api>(cfg_.subscriptions, *store_, *delivery_);
     open_processors(plugin_dir, services);
     if (cfg_.trends) {
       trends_ = std::make_unique<trends::releaser>(
@@ -463,6 +465,11 @@ class hub {
         co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
       co_return co_await consent_api_->handle(req, actor_of(req));
     }
+    if (subscriptions_api::owns(p)) {
+      if (!admin_or_local(req))
+        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
+      co_return co_await subscriptions_api_->handle(req, actor_of(req));
+    }
     if (p == "/v1/processors") {
       if (!admin_or_local(req))
         co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
@@ -568,13 +575,33 @@ class hub {
     return !cfg_.admin_token.empty() && token_equals(bearer(req), cfg_.admin_token);
   }
 
+  /**
+   * Ready only while every configured connector instance and processor runs: a load balancer or an
+   * operator's check must not take a hub that silently ignores one of its sources for a working one.
+   */
   http::response readiness() const {
-    nlohmann::json failed = nlohmann::json::array();
-    for (const auto& [name, slot] : instances_)
-      if (!slot->connector) failed.push_back(name);
-    for (const auto& name : processors_not_loaded_) failed.push_back(name);
-    nlohmann::json body = {{"status", draining_ ? "draining" : "ready"}, {"instances_not_loaded", failed}};
-    return json_response(draining_ ? 503 : 200, body);
+    nlohmann::json not_running = nlohmann::json::array();
+    const auto add = [&](const std::string& name, const char* kind, const char* reason) {
+      not_running.push_back({{"name", name}, {"kind", kind}, {"reason", reason}});
+    };
+    for (const auto& [name, slot] : instances_) {
+      if (!slot->connector) {
+        add(name, "connector", "plugin not loaded");
+      } else if (slot->drop && !slot->drop->dir_readable()) {
+        add(name, "connector", "drop folder unreadable");
+      }
+    }
+    for (const auto& name : processors_not_loaded_) add(name, "processor", "plugin not loaded");
+    if (draining_)
+      return http::problem(503, "draining", "Shutting down", "the hub is shutting down", "/readyz",
+                           {{"not_running", not_running}});
+    if (!not_running.empty()) {
+      std::string names;
+      for (const auto& n : not_running) names += (names.empty() ? "" : ", ") + n["name"].get<std::string>();
+      return http::problem(503, "not-ready", "Not ready", "not running: " + names, "/readyz",
+                           {{"not_running", not_running}});
+    }
+    return json_response(200, {{"status", "ready"}});
   }
 
   asio::awaitable<http::response> ingest(http::request& req, std::string instance) {
@@ -848,6 +875,7 @@ class hub {
   std::unique_ptr<storage::store> store_;
   std::map<std::string, std::unique_ptr<instance_slot>> instances_;
   std::unique_ptr<delivery::delivery_service> delivery_;
+  std::unique_ptr<subscriptions_api> subscriptions_api_;
   std::shared_ptr<const calendar::calendar_registry> calendars_;
   std::vector<std::unique_ptr<processing::processor_runner>> runners_;
   std::vector<std::string> processors_not_loaded_;

@@ -30,6 +30,8 @@ using strand_type = asio::strand<asio::any_io_executor>;
 
 namespace {
 
+constexpr const char* gone_reason = "HTTP 410 Gone";
+
 // notify() is the fast path; this poll only catches units put back without one (e.g. a dead
 // letter replayed by an operator, or a reschedule that the store moved earlier).
 constexpr std::int64_t max_idle_wait_ms = 5000;
@@ -44,6 +46,9 @@ struct lane_state {
   strand_type strand;
   asio::steady_timer timer;
   bool wake_pending = false;  // strand-only
+  // A coroutine runs this lane. Taken with exchange by whoever starts one, so that enabling a
+  // subscription while its lanes are still winding down from a 410 never starts a lane twice.
+  std::atomic<bool> active{false};
   std::unique_ptr<https_client> client;
   std::mt19937_64 rng;  // strand-only; jitter needs no cryptographic quality
 };
@@ -204,13 +209,15 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
     if (r.transport_ok() && r.status == 410) {
       s.failed->add(unit.event_count);
       if (!s.disabled.exchange(true)) {
-        log::warn("delivery.subscription_gone", where);
-        const auto ec = co_await store_done(
-            lane, [&](storage::done_fn done) { store.set_subscription_disabled(s.cfg.name, true, std::move(done)); });
+        log::warn("subscription.disabled", where);
+        auto audit = disabled_audit(s);
+        const auto ec = co_await store_done(lane, [&](storage::done_fn done) {
+          store.change_subscription(s.cfg.name, true, gone_reason, std::move(audit), std::move(done));
+        });
         if (ec) {
           auto f = where;
           f["error"] = ec.message();
-          log::error("delivery.disable_failed", f);
+          log::error("subscription.disable_failed", f);
         }
         wake_lanes(s);
       }
@@ -272,6 +279,40 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
                                          {"interval_s", retry_summary_interval_ms / 1000},
                                          {"last_reason", attempt.value("reason", "")},
                                          {"last_status", attempt.value("status", 0)}});
+  }
+
+  /** The hub itself stopped delivering to a partner: on the record like an operator's enable. */
+  static std::vector<audit::entry> disabled_audit(const sub_state& s) {
+    audit::entry e;
+    e.time_ms = now_ms();
+    e.action = "subscription.disabled";
+    e.outcome = "success";
+    e.actor = "schakel";
+    e.actor_role = "system";
+    e.purpose = "delivery operations";
+    e.object_type = "subscription";
+    e.object_id = s.cfg.name;
+    e.access_point = s.cfg.name;
+    e.detail = gone_reason;
+    return {std::move(e)};
+  }
+
+  /**
+   * Runs a coroutine on each lane of `s` that has none. A lane still winding down keeps its
+   * coroutine: a wake-up lets it see the new state, and if it exits anyway its completion restarts it.
+   */
+  void resume_lanes(sub_state& s) {
+    for (auto& lane : s.lanes) {
+      if (!lane->active.exchange(true)) {
+        start_lane(s, *lane);
+      } else {
+        lane_state* l = lane.get();
+        asio::post(l->strand, [l] {
+          l->wake_pending = true;
+          l->timer.cancel();
+        });
+      }
+    }
   }
 
   /** One audit record per event of the unit (NEN 7513: every disclosure, per subject). */
@@ -351,7 +392,7 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
     running.fetch_add(1);
     asio::co_spawn(
         lane.strand, [self = shared_from_this(), &s, &lane]() { return self->run_lane(s, lane); },
-        [self = shared_from_this(), name = s.cfg.name, index = lane.index](std::exception_ptr e) {
+        [self = shared_from_this(), &s, &lane, name = s.cfg.name, index = lane.index](std::exception_ptr e) {
           if (e) {
             try {
               std::rethrow_exception(e);
@@ -361,6 +402,11 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
               log::error("delivery.lane_crashed", {{"subscription", name}, {"lane", index}});
             }
           }
+          lane.active = false;
+          // Enabled again while this lane was winding down: it carries on instead of staying parked.
+          // Not after a crash, which would only repeat itself.
+          if (!e && !self->stopping.load() && !s.disabled.load() && !lane.active.exchange(true))
+            self->start_lane(s, lane);
           self->lane_finished();
         });
   }
@@ -408,6 +454,11 @@ delivery_service::delivery_service(asio::any_io_executor ex, storage::store& sto
                                                 "Duration of one webhook delivery attempt", sub_label);
     s->end_to_end = &metrics.get_histogram("schakel_end_to_end_latency_seconds",
                                            "Time from enqueue to successful delivery", sub_label);
+    s->disabled = store.subscription_disabled(s->cfg.name);
+    const sub_state* gauge_of = s.get();
+    metrics.add_gauge("schakel_subscription_disabled",
+                      "1 while delivery to the subscription is disabled (its partner answered 410 Gone)", sub_label,
+                      [gauge_of] { return gauge_of->disabled.load() ? 1.0 : 0.0; });
     impl_->subs.push_back(std::move(s));
   }
 }
@@ -426,13 +477,36 @@ void delivery_service::start() {
     impl_->started = true;
   }
   for (auto& s : impl_->subs) {
-    if (impl_->store.subscription_disabled(s->cfg.name)) {
-      s->disabled = true;
-      log::warn("delivery.subscription_disabled", {{"subscription", s->cfg.name}});
+    if (s->disabled.load()) {
+      log::warn("subscription.disabled_at_start", {{"subscription", s->cfg.name}});
       continue;
     }
-    for (auto& lane : s->lanes) impl_->start_lane(*s, *lane);
+    impl_->resume_lanes(*s);
   }
+}
+
+delivery_service::enable_outcome delivery_service::enable(const std::string& subscription,
+                                                          std::vector<audit::entry> audit, storage::done_fn done) {
+  sub_state* found = nullptr;
+  for (auto& s : impl_->subs)
+    if (s->cfg.name == subscription) found = s.get();
+  if (found == nullptr) return enable_outcome::unknown;
+  if (!impl_->store.subscription_disabled(subscription)) return enable_outcome::not_disabled;
+  impl_->store.change_subscription(subscription, false, {}, std::move(audit),
+                                   [self = impl_, found, done = std::move(done)](std::error_code ec) {
+                                     if (!ec) {
+                                       found->disabled = false;
+                                       log::info("subscription.enabled", {{"subscription", found->cfg.name}});
+                                       bool started = false;
+                                       {
+                                         std::lock_guard lock(self->mutex);
+                                         started = self->started;
+                                       }
+                                       if (started && !self->stopping.load()) self->resume_lanes(*found);
+                                     }
+                                     done(ec);
+                                   });
+  return enable_outcome::enabling;
 }
 
 void delivery_service::notify(const std::string& subscription) {

@@ -8,8 +8,11 @@
  *
  * Outcomes of one attempt:
  * - 2xx: `mark_delivered`.
- * - 410 Gone: the subscription is disabled in the store and all its lanes stop; the unit is released
- *   (rescheduled) and stays pending, so re-enabling resumes where it stopped.
+ * - 410 Gone: the subscription is disabled in the store (with the reason and an audit record, logged
+ *   once as `subscription.disabled`) and all its lanes stop; the unit is released (rescheduled) and
+ *   stays pending, and what is routed to the subscription meanwhile is queued too. It stays disabled
+ *   across restarts until an operator enables it (`enable`), and then the partner receives everything
+ *   it missed, in order.
  * - other status or a transport error: dead letter when this was attempt `max_attempts` or the unit
  *   is older than `max_age`, otherwise `reschedule` after a backoff.
  *
@@ -26,6 +29,7 @@
  * Privacy: before each attempt every event of the unit is checked again at the gate (consent and
  * objections on the day of delivery); refused events are dropped and audited in one transaction,
  * the rest form a new unit. Delivered and dead-lettered events are audited with their outcome.
+ * - `schakel_subscription_disabled` is 1 while the subscription is disabled, else 0.
  * - `schakel_delivery_attempts_total`, `schakel_delivery_latency_seconds` (one attempt),
  *   `schakel_end_to_end_latency_seconds` (enqueue to successful delivery).
  *
@@ -63,6 +67,17 @@ class delivery_service {
 
   /** Starts one coroutine per (subscription, lane); subscriptions disabled in the store are skipped. */
   void start();
+
+  enum class enable_outcome {
+    enabling,      ///< the change is being stored; `done` runs once it is durable and lanes resumed
+    unknown,       ///< no subscription of that name; `done` is not called
+    not_disabled,  ///< it is not disabled; `done` is not called
+  };
+  /**
+   * Enables a disabled subscription: stores the change with `audit` in one transaction, then resumes
+   * its lanes and logs `subscription.enabled`. `done` runs on the store's thread. Any thread.
+   */
+  enable_outcome enable(const std::string& subscription, std::vector<audit::entry> audit, storage::done_fn done);
 
   /** New items were appended for `subscription`: wake its idle lanes. Unknown names are ignored. */
   void notify(const std::string& subscription);

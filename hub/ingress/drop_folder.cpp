@@ -314,9 +314,11 @@ std::size_t drop_folder::scan_once() {
       log::warn("drop.scan_failed",
                 {{"instance", instance_}, {"dir", settings_.dir.string()}, {"error", ec.message()}});
     scan_failed_logged_ = true;
+    dir_readable_ = false;
     return 0;
   }
   scan_failed_logged_ = false;
+  dir_readable_ = true;
   for (const fs::directory_iterator end; it != end; it.increment(ec)) {
     if (ec) break;
     const fs::path& path = it->path();

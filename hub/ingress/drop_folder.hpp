@@ -83,6 +83,8 @@ class drop_folder {
   void start();
   /** Returns after the file in flight (if any) is finished; files not yet begun wait for the next start. */
   void stop();
+  /** False while the last scan could not list the folder (gone, not a directory, no permission). */
+  bool dir_readable() const { return dir_readable_.load(); }
   /** One scan pass on the caller's thread (tests); returns how many files were moved. */
   std::size_t scan_once();
   /**
@@ -120,6 +122,7 @@ class drop_folder {
   std::map<std::string, observation> observed_;               // last scan's size+mtime per file name
   std::map<std::string, std::set<std::string>> logged_once_;  // file name → events already logged
   bool scan_failed_logged_ = false;
+  std::atomic<bool> dir_readable_{true};
 
   std::mutex thread_mutex_;  // guards thread_, stopping_
   std::condition_variable wake_;

@@ -27,11 +27,12 @@ using detail::connection;
 using detail::from_sqlite;
 using detail::statement;
 
-constexpr int current_schema = 4;
+constexpr int current_schema = 5;
 constexpr std::string_view single_content_type = "application/cloudevents+json";
 constexpr std::string_view batch_content_type = "application/cloudevents-batch+json";
 constexpr std::size_t max_error_text = 1024;   // last_error / dead reason: status lines, not documents
 constexpr std::int64_t error_retry_ms = 1000;  // next_due offered after a failed next_unit
+constexpr std::size_t max_outcome_text = 200;  // a status and a short reason, for the operator's list
 
 // Schema migrations: entry i brings user_version i to i + 1, each in its own transaction.
 constexpr const char* migrations[] = {
@@ -152,6 +153,17 @@ CREATE TABLE parked_signals (
   json        TEXT    NOT NULL
 );
 CREATE INDEX parked_by_link ON parked_signals (link_hash);
+)sql",
+    // 4 -> 5: an operator can see why and since when a subscription is disabled, and when its partner
+    // last accepted or refused a delivery, also after a restart.
+    R"sql(
+ALTER TABLE disabled_subscriptions ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+CREATE TABLE subscription_outcomes (
+  subscription    TEXT PRIMARY KEY NOT NULL,
+  last_success_ms INTEGER NOT NULL DEFAULT 0,
+  last_error_ms   INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT    NOT NULL DEFAULT ''
+) WITHOUT ROWID;
 )sql",
 };
 static_assert(std::size(migrations) == current_schema);
@@ -597,8 +609,16 @@ class sqlite_store final : public store {
   }
 
   void set_subscription_disabled(const std::string& subscription, bool disabled, done_fn done) override {
-    enqueue({"set_subscription_disabled",
-             [this, subscription, disabled](effects& fx) { return do_set_disabled(subscription, disabled, fx); },
+    change_subscription(subscription, disabled, {}, {}, std::move(done));
+  }
+
+  void change_subscription(const std::string& subscription, bool disabled, std::string reason,
+                           std::vector<audit::entry> audit, done_fn done) override {
+    enqueue({"change_subscription",
+             [this, subscription, disabled, reason = std::move(reason), audit = std::move(audit)](effects& fx) {
+               if (auto ec = do_set_disabled(subscription, disabled, reason, fx)) return ec;
+               return do_append_audit(audit, fx);
+             },
              wrap(std::move(done))});
   }
 
@@ -648,6 +668,31 @@ class sqlite_store final : public store {
   bool subscription_disabled(const std::string& subscription) override {
     std::lock_guard lock(disabled_mu_);
     return disabled_.contains(subscription);
+  }
+
+  subscription_status read_subscription_status(const std::string& subscription) override {
+    subscription_status out;
+    out.depth = outbox_depth(subscription);
+    read_rows(
+        "read_subscription_status",
+        "SELECT (SELECT since_ms FROM disabled_subscriptions WHERE subscription = ?1), "
+        "(SELECT reason FROM disabled_subscriptions WHERE subscription = ?1), "
+        "(SELECT min(created_ms) FROM outbox WHERE subscription = ?1 AND dead_at_ms IS NULL AND batch_id IS NULL "
+        "AND dropped_at_ms IS NULL), "
+        "o.last_success_ms, o.last_error_ms, o.last_error "
+        "FROM (SELECT 1) LEFT JOIN subscription_outcomes o ON o.subscription = ?1",
+        [&](statement& st) { st.bind(1, subscription); },
+        [&](statement& st) {
+          out.disabled = !st.is_null(0);
+          out.disabled_since_ms = st.int64(0);
+          out.disabled_reason = st.text(1);
+          out.oldest_pending_ms = st.int64(2);
+          out.last_success_ms = st.int64(3);
+          out.last_error_ms = st.int64(4);
+          out.last_error = st.text(5);
+          return false;
+        });
+    return out;
   }
 
   std::vector<dead_letter> list_dead_letters(const std::string& subscription_or_empty) override {
@@ -1324,13 +1369,35 @@ class sqlite_store final : public store {
     auto self = writer_.prepare("DELETE FROM outbox WHERE unit_id = ?1", rc);
     if (!self) return from_sqlite(rc);
     if (auto ec = step_done(self->bind(1, unit_id))) return ec;
+    if (auto ec = record_outcome(u.subscription, true, {})) return ec;
     fx.depth.emplace_back(u.subscription, -u.event_count);
     release_in_flight(unit_id, fx);
     return {};
   }
 
+  /** The partner's last answer, kept for `subscriptions list`; `error` is a status and a short reason. */
+  std::error_code record_outcome(const std::string& subscription, bool success, std::string_view error) {
+    int rc = SQLITE_OK;
+    auto st = success ? writer_.prepare(
+                            "INSERT INTO subscription_outcomes (subscription, last_success_ms) VALUES (?1, ?2) "
+                            "ON CONFLICT (subscription) DO UPDATE SET last_success_ms = excluded.last_success_ms",
+                            rc)
+                      : writer_.prepare(
+                            "INSERT INTO subscription_outcomes (subscription, last_error_ms, last_error) "
+                            "VALUES (?1, ?2, ?3) ON CONFLICT (subscription) DO UPDATE SET "
+                            "last_error_ms = excluded.last_error_ms, last_error = excluded.last_error",
+                            rc);
+    if (!st) return from_sqlite(rc);
+    st->bind(1, subscription).bind(2, schakel::now_ms());
+    if (!success) st->bind(3, error.substr(0, max_outcome_text));
+    return step_done(*st);
+  }
+
   std::error_code do_reschedule(std::int64_t unit_id, std::int64_t next_attempt_ms, const std::string& err,
                                 effects& fx) {
+    live_unit u;
+    if (auto ec = find_unit(unit_id, false, u)) return ec;
+    if (auto ec = record_outcome(u.subscription, false, err)) return ec;
     int rc = SQLITE_OK;
     auto st = writer_.prepare(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3, formed = 1 "
@@ -1357,6 +1424,7 @@ class sqlite_store final : public store {
     if (auto ec = step_done(
             st->bind(1, unit_id).bind(2, schakel::now_ms()).bind(3, reason).bind(4, std::int64_t{was_in_flight})))
       return ec;
+    if (auto ec = record_outcome(u.subscription, false, reason)) return ec;
     fx.depth.emplace_back(u.subscription, -u.event_count);
     return {};
   }
@@ -1748,17 +1816,19 @@ class sqlite_store final : public store {
     return step_done(an->bind(1, first_kept).bind(2, anchor_hash));
   }
 
-  std::error_code do_set_disabled(const std::string& subscription, bool disabled, effects& fx) {
+  std::error_code do_set_disabled(const std::string& subscription, bool disabled, const std::string& reason,
+                                  effects& fx) {
     if (subscription.empty()) return storage_errc::invalid_argument;
     int rc = SQLITE_OK;
+    // Disabling twice keeps the first time and reason: "since" is when the partner first refused.
     auto st = disabled ? writer_.prepare(
-                             "INSERT INTO disabled_subscriptions (subscription, since_ms) VALUES (?1, ?2) "
+                             "INSERT INTO disabled_subscriptions (subscription, since_ms, reason) VALUES (?1, ?2, ?3) "
                              "ON CONFLICT (subscription) DO NOTHING",
                              rc)
                        : writer_.prepare("DELETE FROM disabled_subscriptions WHERE subscription = ?1", rc);
     if (!st) return from_sqlite(rc);
     st->bind(1, subscription);
-    if (disabled) st->bind(2, schakel::now_ms());
+    if (disabled) st->bind(2, schakel::now_ms()).bind(3, std::string_view(reason).substr(0, max_outcome_text));
     if (auto ec = step_done(*st)) return ec;
     std::lock_guard lock(disabled_mu_);
     const bool was = disabled_.contains(subscription);

@@ -115,6 +115,21 @@ struct dead_letter {
   std::string reason;  ///< never contains event content: status codes and transport errors only
 };
 
+/**
+ * What an operator sees of one subscription's delivery (`schakel subscriptions list`). Times are Unix
+ * ms, 0 when there is none. Never content: errors are a status code and a short reason.
+ */
+struct subscription_status {
+  bool disabled = false;
+  std::int64_t disabled_since_ms = 0;
+  std::string disabled_reason;         ///< e.g. "HTTP 410 Gone"
+  std::int64_t depth = 0;              ///< events neither delivered, dead-lettered nor dropped
+  std::int64_t oldest_pending_ms = 0;  ///< when the oldest of those was enqueued
+  std::int64_t last_success_ms = 0;    ///< the last delivery the partner accepted
+  std::int64_t last_error_ms = 0;      ///< the last attempt that failed (retried, dead-lettered or 410)
+  std::string last_error;
+};
+
 /** One plugin-state change committed together with an append (see store::append_with_state). */
 struct state_write {
   std::string ns;
@@ -294,6 +309,27 @@ class store {
   /** Disables a subscription (410 Gone); its pending units stay but are no longer handed out. */
   virtual void set_subscription_disabled(const std::string& subscription, bool disabled, done_fn done) = 0;
   virtual bool subscription_disabled(const std::string& subscription) = 0;
+  /**
+   * Disables (with why, e.g. "HTTP 410 Gone") or enables a subscription and appends `audit` in the
+   * same transaction. Disabling keeps the pending units: enabling hands them out again, in order.
+   * The default (engines without their own) runs the two steps one after the other.
+   */
+  virtual void change_subscription(const std::string& subscription, bool disabled, std::string reason,
+                                   std::vector<audit::entry> audit, done_fn done) {
+    (void)reason;
+    set_subscription_disabled(subscription, disabled,
+                              [this, audit = std::move(audit), done = std::move(done)](std::error_code ec) mutable {
+                                if (ec || audit.empty()) return done(ec);
+                                append_audit(std::move(audit), std::move(done));
+                              });
+  }
+  /** The operator's view of one subscription. Blocking (reads); not for network threads' hot paths. */
+  virtual subscription_status read_subscription_status(const std::string& subscription) {
+    subscription_status s;
+    s.disabled = subscription_disabled(subscription);
+    s.depth = outbox_depth(subscription);
+    return s;
+  }
 
   virtual std::vector<dead_letter> list_dead_letters(const std::string& subscription_or_empty) = 0;
   /**

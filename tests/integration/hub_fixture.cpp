@@ -124,6 +124,18 @@ std::vector<nlohmann::json> receiver_process::of_type(const std::string& type) c
   return out;
 }
 
+cli_result run_schakel(const fs::path& dir, const std::vector<std::string>& args, const std::string& name) {
+  std::vector<std::string> argv{SCHAKEL_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto out = dir / (name + ".out");
+  auto p = child_process::spawn(argv, {}, out);
+  cli_result r;
+  r.exit = p.wait_for_exit(std::chrono::seconds(30)).value_or(-1);
+  std::ifstream in(out);
+  r.output.assign(std::istreambuf_iterator<char>(in), {});
+  return r;
+}
+
 fs::path made(const fs::path& p) {
   fs::create_directories(p);
   return p;

@@ -89,6 +89,13 @@ class receiver_process {
   bool tls_ = false;
 };
 
+struct cli_result {
+  int exit = -1;
+  std::string output;  ///< stdout and stderr together
+};
+/** Runs `schakel <args>` to completion (30 s at most); its output goes to dir/<name>.out. */
+cli_result run_schakel(const std::filesystem::path& dir, const std::vector<std::string>& args, const std::string& name);
+
 /** Creates `p` (and its parents) and returns it: for members initialised in order. */
 std::filesystem::path made(const std::filesystem::path& p);
 

@@ -64,23 +64,6 @@ std::string key_file(const fs::path& path, char fill) {
   return path.string();
 }
 
-struct cli_result {
-  int exit = -1;
-  std::string output;
-};
-
-cli_result run_cli(const fs::path& dir, const std::vector<std::string>& args, const std::string& name) {
-  std::vector<std::string> argv{SCHAKEL_BIN};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const auto out = dir / (name + ".out");
-  auto p = child_process::spawn(argv, {}, out);
-  cli_result r;
-  r.exit = p.wait_for_exit(30s).value_or(-1);
-  std::ifstream in(out);
-  r.output.assign(std::istreambuf_iterator<char>(in), {});
-  return r;
-}
-
 std::string read_all(const fs::path& file) {
   std::ifstream in(file);
   return {std::istreambuf_iterator<char>(in), {}};
@@ -136,10 +119,10 @@ class privacy_fixture : public ::testing::Test {
   }
 
   cli_result consent(const std::string& verb, const student& s, const std::string& birth) {
-    return run_cli(dir.path(),
-                   {"consent", verb, "--config", hub.config_file().string(), "--school", "12AB", "--student", s.key,
-                    "--birth-date", birth, "--given-by", "student", "--partner", "Zorg- en adviesteam"},
-                   "consent-" + verb + "-" + s.first);
+    return run_schakel(dir.path(),
+                       {"consent", verb, "--config", hub.config_file().string(), "--school", "12AB", "--student", s.key,
+                        "--birth-date", birth, "--given-by", "student", "--partner", "Zorg- en adviesteam"},
+                       "consent-" + verb + "-" + s.first);
   }
 };
 
@@ -202,18 +185,19 @@ TEST_F(privacy_fixture, consent_pseudonyms_matches_audit_and_no_personal_data_in
   const auto bad_reply = hub.post_records(bad.dump());
   EXPECT_EQ(bad_reply.body.find(bram.key), std::string::npos) << bad_reply.body;
   // The consent list and dead-letter view are audited admin reads.
-  c = run_cli(dir.path(),
-              {"consent", "list", "--config", hub.config_file().string(), "--school", "12AB", "--student", anna.key},
-              "consent-list");
+  c = run_schakel(
+      dir.path(),
+      {"consent", "list", "--config", hub.config_file().string(), "--school", "12AB", "--student", anna.key},
+      "consent-list");
   ASSERT_EQ(c.exit, 0) << c.output;
   EXPECT_NE(c.output.find("2 record(s)"), std::string::npos) << c.output;
   ASSERT_EQ(send(hub.port(), {"GET", "/v1/deadletters"}).status, 200u);
 
   // The audit trail: intact, and it says who got what about whom (by pseudonym), and what was dropped.
-  auto verify = run_cli(dir.path(), {"audit", "verify", "--config", hub.config_file().string()}, "verify");
+  auto verify = run_schakel(dir.path(), {"audit", "verify", "--config", hub.config_file().string()}, "verify");
   ASSERT_EQ(verify.exit, 0) << verify.output;
   EXPECT_NE(verify.output.find("intact"), std::string::npos) << verify.output;
-  auto exported = run_cli(dir.path(), {"audit", "export", "--config", hub.config_file().string()}, "export");
+  auto exported = run_schakel(dir.path(), {"audit", "export", "--config", hub.config_file().string()}, "export");
   ASSERT_EQ(exported.exit, 0) << exported.output;
   std::map<std::string, int> actions;
   std::istringstream lines(exported.output);

@@ -1,0 +1,41 @@
+#pragma once
+/**
+ * Delivery state of the subscriptions, for operators (README, "Admin API"):
+ * - GET /v1/subscriptions: per subscription its state (enabled | disabled), queue depth, the age of
+ *   the oldest undelivered event, the last success, the last error (status and short reason),
+ *   and, when disabled, since when and why. Never content.
+ * - POST /v1/subscriptions/{name}/enable: a partner that answered 410 Gone is delivered to again,
+ *   starting with what queued while it was disabled, in order. Audited (`subscription.enabled`)
+ *   in the same transaction; 404 for an unknown name, 409 when it is not disabled.
+ * Both need the admin token (the daemon checks).
+ */
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "config/config.hpp"
+#include "delivery/delivery_service.hpp"
+#include "http/server.hpp"
+#include "storage/store.hpp"
+
+namespace schakel::daemon {
+
+class subscriptions_api {
+ public:
+  subscriptions_api(const std::vector<config::subscription>& subscriptions, storage::store& store,
+                    delivery::delivery_service& delivery);
+
+  static bool owns(const std::string& path);
+  boost::asio::awaitable<http::response> handle(http::request& req, std::string actor);
+
+ private:
+  http::response list(const http::request& req) const;
+  boost::asio::awaitable<http::response> enable(http::request& req, std::string name, std::string actor);
+
+  const std::vector<config::subscription>& subscriptions_;
+  storage::store& store_;
+  delivery::delivery_service& delivery_;
+};
+
+}  // namespace schakel::daemon
