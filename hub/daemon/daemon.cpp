@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +28,7 @@
 
 #include "calendar/calendar.hpp"
 #include "common/log.hpp"
+#include "common/private_path.hpp"
 #include "common/signal.hpp"
 #include "daemon/completion.hpp"
 #include "daemon/consent_api.hpp"
@@ -149,10 +151,16 @@ class hub {
   hub& operator=(const hub&) = delete;
 
   void open() {
-    fs::create_directories(cfg_.data_dir);
+    // Minors' health data: the folder and every database file are the hub user's alone. An open one
+    // is refused rather than fixed, so the operator learns that it has been open until now.
+    create_private_directory(cfg_.data_dir);
+    const fs::path db = fs::path(cfg_.data_dir) / "schakel.db";
+    const std::array<fs::path, 3> database_files{db, fs::path(db.string() + "-wal"), fs::path(db.string() + "-shm")};
+    for (const auto& f : database_files) require_private(f);
     calendars_ = std::make_shared<const calendar::calendar_registry>(
         calendar::registry_from_config(cfg_.schools, cfg_.config_dir));
-    store_ = storage::open_sqlite_store({(fs::path(cfg_.data_dir) / "schakel.db").string()});
+    store_ = storage::open_sqlite_store({db.string()});
+    for (const auto& f : database_files) require_private(f);  // what SQLite created just now
     const std::string hub_key = cfg_.privacy.hub_key_file.empty()
                                     ? privacy::load_or_create_key_file(fs::path(cfg_.data_dir) / "hub.key")
                                     : privacy::load_key_file(cfg_.privacy.hub_key_file);
