@@ -73,6 +73,26 @@ asio::awaitable<std::error_code> await_append(storage::store& store, std::vector
   });
 }
 
+using record_lookup = std::pair<std::error_code, pipeline::stored_records>;
+
+/**
+ * The stored records that deletions by record id delete (pipeline::deletions_by_id gives `ids`),
+ * looked up on the store's thread; `complete` gets them by record id, or the store's error.
+ */
+template <class Complete>
+void find_deleted_records(storage::store& store, const std::string& instance, std::vector<std::string> ids,
+                          Complete complete) {
+  auto asked = std::make_shared<std::vector<std::string>>(ids);
+  store.find_records(
+      instance, std::move(ids),
+      [asked, complete = std::move(complete)](std::error_code ec, std::vector<storage::stored_record> found) mutable {
+        record_lookup out{ec, {}};
+        for (std::size_t i = 0; !ec && i < asked->size() && i < found.size(); ++i)
+          out.second.emplace((*asked)[i], std::move(found[i]));
+        complete(std::move(out));
+      });
+}
+
 /**
  * The `accepted` list of an ingest answer. A parked report (docs/linking.md) is stored but waits for
  * its link: marked so, since the source may forget it all the same. Outside the coroutine: g++ 12
@@ -388,7 +408,22 @@ class hub {
       out.error = result.parse_error;
       return out;
     }
-    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received);
+    record_lookup deleted;
+    if (auto ids = pipeline::ingest_pipeline::deletions_by_id(result); !ids.empty()) {
+      std::promise<record_lookup> looked_up;
+      auto lookup = looked_up.get_future();
+      find_deleted_records(*store_, slot.config.name, std::move(ids),
+                           [&looked_up](record_lookup found) { looked_up.set_value(std::move(found)); });
+      deleted = lookup.get();
+    }
+    if (deleted.first) {
+      log::error("drop.lookup_failed", {{"instance", slot.config.name}, {"error", deleted.first.message()}});
+      out.result = outcome::retry_later;
+      out.error = "the records that deletions name could not be looked up";
+      return out;
+    }
+    const auto& deleted_records = deleted.second;
+    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received, deleted_records);
     slot.received->add(batch.accepted.size() + batch.rejected.size());
     slot.rejected->add(batch.rejected.size());
     out.accepted = batch.accepted.size();
@@ -624,7 +659,22 @@ class hub {
       slot.rejected->add();
       co_return http::problem(400, "unparseable-body", "The body could not be parsed", result.parse_error, req.path);
     }
-    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received);
+    // A deletion by record id needs the stored record it deletes: looked up on the store's thread.
+    record_lookup deleted;
+    if (auto ids = pipeline::ingest_pipeline::deletions_by_id(result); !ids.empty()) {
+      deleted = co_await await_completion<record_lookup>([this, &slot, &ids](auto complete) {
+        find_deleted_records(*store_, slot.config.name, std::move(ids), complete);
+      });
+    }
+    const auto& deleted_records = deleted.second;
+    if (deleted.first) {
+      log::error("ingest.lookup_failed", {{"instance", slot.config.name}, {"error", deleted.first.message()}});
+      auto r = http::problem(503, "store-unavailable", "Not stored",
+                             "the records that deletions name could not be looked up; retry", req.path);
+      r.headers.emplace_back("Retry-After", "1");
+      co_return r;
+    }
+    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received, deleted_records);
     slot.received->add(batch.accepted.size() + batch.rejected.size());
     slot.rejected->add(batch.rejected.size());
 
