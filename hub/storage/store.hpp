@@ -234,13 +234,13 @@ class store {
    * through `done` on the store's thread (the caller re-posts). Sees everything committed before.
    * Whether retention purged a record is known for as long again as the record was kept (its type's
    * retention); after that a purged id reads as unknown. An engine without the lookup fails with
-   * storage_errc::internal.
+   * std::errc::function_not_supported (so the hub answers "retry later", never "unknown").
    */
   virtual void find_records(std::string instance, std::vector<std::string> record_ids,
                             std::function<void(std::error_code, std::vector<stored_record>)> done) {
     (void)instance;
     (void)record_ids;
-    if (done) done(make_error_code(storage_errc::internal), {});
+    if (done) done(std::make_error_code(std::errc::function_not_supported), {});
   }
 
   /** A stored signal's JSON, or nullopt. Blocking; not for network threads. */
