@@ -196,6 +196,7 @@ run_result run_once(const harness_options& o, const std::vector<export_file>& fi
   const fs::path data_dir = dir.path / "data";
   const fs::path drop_dir = dir.path / "drop";
   fs::create_directories(data_dir);
+  fs::permissions(data_dir, fs::perms::owner_all);  // the daemon refuses a data directory others can enter
   fs::create_directories(drop_dir);
   const std::string ingest_token = load::random_token();
   const std::string admin_token = load::random_token();

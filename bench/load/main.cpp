@@ -156,6 +156,7 @@ int run(const options& o) {
   run_dir dir(o.work_dir, "schakel-load-", o.keep);
   const fs::path data_dir = dir.path / "data";
   fs::create_directories(data_dir);
+  fs::permissions(data_dir, fs::perms::owner_all);  // the daemon refuses a data directory others can enter
   const std::string token = random_token();
   const std::string secret = random_webhook_secret();
 

@@ -152,6 +152,27 @@ std::size_t utf8_length(std::string_view s) {
 void run::map_record(const record_values& v, const field_labels& labels, std::int64_t index) {
   auto get = [&](field f) -> const std::optional<std::string>& { return v[idx(f)]; };
 
+  // A deletion by record id alone: the source knows which registration it deleted, not whose or of
+  // which day. The hub completes it from the record it stored under that id (or refuses it), so no
+  // school, student or date is needed here, nor read.
+  if (const auto& del = get(field::deleted), &rid = get(field::record_id);
+      del && rid && is_deleted_value(s_, *del) && (!get(field::student_key) || !get(field::date))) {
+    if (utf8_length(*rid) > 128) {
+      return reject_unattributed(index, labels[idx(field::record_id)], "record id is longer than 128 characters");
+    }
+    json signal = {{"type", type_deleted},
+                   {"source", {{"record_id", *rid}}},
+                   {"content",
+                    {{"domain", "attendance"},
+                     {"indicator", "absence"},
+                     {"severity", "info"},
+                     {"instrument", "absence-registration"},
+                     {"evidence", {{"reason", "deleted_in_source"}}}}},
+                   {"governance", governance("ordinary")}};
+    ctx_.emit(signal.dump(), index);
+    return;
+  }
+
   // The school comes first, so every later rejection can be charged to it (snapshot completeness).
   school where;
   if (const auto& brin = get(field::brin)) {

@@ -1,5 +1,7 @@
 // The `schakel` command: serve, check-config, version, subscriptions, deadletters, alerts, calendar, audit, privacy,
 // consent, links, parked, enrolment, trends.
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -62,6 +64,9 @@ void print_subscriptions(const nlohmann::json& body) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Whatever this process creates (the data directory, the database and its WAL, keys, quarantine
+  // reports) holds minors' data or secrets: the hub's user only, whatever the shell's umask.
+  ::umask(077);
   CLI::App app{"Schakel: links school signals to youth health care, privacy-filtered and audited"};
   app.require_subcommand(1);
 

@@ -21,6 +21,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/private_path.hpp"
 #include "schema/embedded.hpp"
 #include "schema/json_schema.hpp"
 #include "schema/signal_validator.hpp"
@@ -500,6 +501,11 @@ class substituter {
       std::string why;
       if (!read_small_file(file, max_substituted_file_bytes, value, why)) {
         errors_.add(path, "cannot read file " + file + " named by ${file:…} (" + why + ")");
+        return false;
+      }
+      // ${file:…} is how tokens and webhook secrets arrive: the same rule as the hub's key files.
+      if (auto exposed = exposure_of(file)) {
+        errors_.add(path, "secret file named by ${file:…}: " + *exposed);
         return false;
       }
       while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();

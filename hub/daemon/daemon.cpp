@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +28,7 @@
 
 #include "calendar/calendar.hpp"
 #include "common/log.hpp"
+#include "common/private_path.hpp"
 #include "common/signal.hpp"
 #include "daemon/completion.hpp"
 #include "daemon/consent_api.hpp"
@@ -70,6 +72,26 @@ asio::awaitable<std::error_code> await_append(storage::store& store, std::vector
       store.append_with_state(std::move(rows), std::move(items), std::move(state), std::move(complete));
     }
   });
+}
+
+using record_lookup = std::pair<std::error_code, pipeline::stored_records>;
+
+/**
+ * The stored records that deletions by record id delete (pipeline::deletions_by_id gives `ids`),
+ * looked up on the store's thread; `complete` gets them by record id, or the store's error.
+ */
+template <class Complete>
+void find_deleted_records(storage::store& store, const std::string& instance, std::vector<std::string> ids,
+                          Complete complete) {
+  auto asked = std::make_shared<std::vector<std::string>>(ids);
+  store.find_records(
+      instance, std::move(ids),
+      [asked, complete = std::move(complete)](std::error_code ec, std::vector<storage::stored_record> found) mutable {
+        record_lookup out{ec, {}};
+        for (std::size_t i = 0; !ec && i < asked->size() && i < found.size(); ++i)
+          out.second.emplace((*asked)[i], std::move(found[i]));
+        complete(std::move(out));
+      });
 }
 
 /**
@@ -150,10 +172,16 @@ class hub {
   hub& operator=(const hub&) = delete;
 
   void open() {
-    fs::create_directories(cfg_.data_dir);
+    // Minors' health data: the folder and every database file are the hub user's alone. An open one
+    // is refused rather than fixed, so the operator learns that it has been open until now.
+    create_private_directory(cfg_.data_dir);
+    const fs::path db = fs::path(cfg_.data_dir) / "schakel.db";
+    const std::array<fs::path, 3> database_files{db, fs::path(db.string() + "-wal"), fs::path(db.string() + "-shm")};
+    for (const auto& f : database_files) require_private(f);
     calendars_ = std::make_shared<const calendar::calendar_registry>(
         calendar::registry_from_config(cfg_.schools, cfg_.config_dir));
-    store_ = storage::open_sqlite_store({(fs::path(cfg_.data_dir) / "schakel.db").string()});
+    store_ = storage::open_sqlite_store({db.string()});
+    for (const auto& f : database_files) require_private(f);  // what SQLite created just now
     const std::string hub_key = cfg_.privacy.hub_key_file.empty()
                                     ? privacy::load_or_create_key_file(fs::path(cfg_.data_dir) / "hub.key")
                                     : privacy::load_key_file(cfg_.privacy.hub_key_file);
@@ -381,7 +409,22 @@ class hub {
       out.error = result.parse_error;
       return out;
     }
-    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received);
+    record_lookup deleted;
+    if (auto ids = pipeline::ingest_pipeline::deletions_by_id(result); !ids.empty()) {
+      std::promise<record_lookup> looked_up;
+      auto lookup = looked_up.get_future();
+      find_deleted_records(*store_, slot.config.name, std::move(ids),
+                           [&looked_up](record_lookup found) { looked_up.set_value(std::move(found)); });
+      deleted = lookup.get();
+    }
+    if (deleted.first) {
+      log::error("drop.lookup_failed", {{"instance", slot.config.name}, {"error", deleted.first.message()}});
+      out.result = outcome::retry_later;
+      out.error = "the records that deletions name could not be looked up";
+      return out;
+    }
+    const auto& deleted_records = deleted.second;
+    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received, deleted_records);
     slot.received->add(batch.accepted.size() + batch.rejected.size());
     slot.rejected->add(batch.rejected.size());
     out.accepted = batch.accepted.size();
@@ -642,7 +685,22 @@ class hub {
       slot.rejected->add();
       co_return http::problem(400, "unparseable-body", "The body could not be parsed", result.parse_error, req.path);
     }
-    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received);
+    // A deletion by record id needs the stored record it deletes: looked up on the store's thread.
+    record_lookup deleted;
+    if (auto ids = pipeline::ingest_pipeline::deletions_by_id(result); !ids.empty()) {
+      deleted = co_await await_completion<record_lookup>([this, &slot, &ids](auto complete) {
+        find_deleted_records(*store_, slot.config.name, std::move(ids), complete);
+      });
+    }
+    const auto& deleted_records = deleted.second;
+    if (deleted.first) {
+      log::error("ingest.lookup_failed", {{"instance", slot.config.name}, {"error", deleted.first.message()}});
+      auto r = http::problem(503, "store-unavailable", "Not stored",
+                             "the records that deletions name could not be looked up; retry", req.path);
+      r.headers.emplace_back("Retry-After", "1");
+      co_return r;
+    }
+    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received, deleted_records);
     slot.received->add(batch.accepted.size() + batch.rejected.size());
     slot.rejected->add(batch.rejected.size());
 

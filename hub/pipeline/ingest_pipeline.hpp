@@ -6,6 +6,7 @@
  * I/O, so it is unit-tested directly and the daemon decides where it runs.
  */
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,8 +39,23 @@ struct batch {
   std::vector<std::string> touched_subscriptions;
 };
 
+/**
+ * The store's answers for one request's deletions by record id (deletions_by_id), by record id:
+ * the hub completes such a deletion from the record it deletes.
+ */
+using stored_records = std::map<std::string, storage::stored_record>;
+
 class ingest_pipeline {
  public:
+  /**
+   * The source.record_id of every deletion by record id alone in `result`, each once: a signal of a
+   * `….deleted` type that carries a record id and no `subject` (its source knows which record it
+   * deleted, not whose or of which day). The caller looks them up (store::find_records) and hands
+   * the answers to process(). Cheap when there are none: only signal texts naming a deleted type
+   * are parsed.
+   */
+  static std::vector<std::string> deletions_by_id(const plugin_host::ingest_result& result);
+
   /**
    * `links` (may be null: then nothing links and nothing parks): a signal whose `link` field held a BSN
    * takes the linked student's key and school, or is parked when there is no link yet.
@@ -51,9 +67,15 @@ class ingest_pipeline {
    * Normalises, validates and routes each signal of one connector result. A signal that fails
    * validation becomes a rejection naming its record, the signal field and the reason; it is never
    * stored. `received_ms` is the request's arrival time.
+   *
+   * A deletion by record id alone takes `subject`, and `observed_at` and `content.evidence.date` when
+   * it has none, from the record it deletes: a record accepted earlier in the same result, else
+   * `stored` (the latest stored version for this instance). A record never stored, or one retention
+   * already purged, makes it a rejection of its own record (field `source.record_id`); the rest of
+   * the result is unaffected.
    */
   batch process(const plugin_host::ingest_result& result, const std::string& instance, const std::string& plugin,
-                std::int64_t received_ms) const;
+                std::int64_t received_ms, const stored_records& stored = {}) const;
 
   /**
    * The same for one signal a processor or the core itself derived: normalised (its provenance is

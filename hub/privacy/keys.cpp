@@ -20,6 +20,7 @@
 #include <openssl/rand.h>
 
 #include "common/encoding.hpp"
+#include "common/private_path.hpp"
 
 namespace schakel::privacy {
 namespace {
@@ -99,10 +100,7 @@ std::string load_key_file(const std::filesystem::path& file) {
   const auto st = std::filesystem::status(file, ec);
   if (ec || !std::filesystem::exists(st)) fail(file, "not found");
   if (!std::filesystem::is_regular_file(st)) fail(file, "not a regular file");
-  using std::filesystem::perms;
-  if ((st.permissions() & (perms::group_all | perms::others_all)) != perms::none) {
-    fail(file, "readable by others (chmod 600)");
-  }
+  require_private(file);
   std::ifstream in(file, std::ios::binary);
   if (!in) fail(file, "cannot open");
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

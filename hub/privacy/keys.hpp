@@ -17,7 +17,8 @@ namespace schakel::privacy {
 /**
  * Reads a secret key file: raw bytes, or text holding hex or base64 (trailing newline ignored);
  * at least 32 bytes of key after decoding. Throws std::runtime_error "<file>: <why>" (never the
- * key). Refuses a file others can read (mode & 0077) — secrets stay with the hub's user.
+ * key). Refuses a file group or others can access (common/private_path.hpp) — secrets stay with the
+ * hub's user.
  */
 std::string load_key_file(const std::filesystem::path& file);
 

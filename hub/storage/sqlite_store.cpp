@@ -9,6 +9,7 @@
 #include <future>
 #include <mutex>
 #include <shared_mutex>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -27,7 +28,7 @@ using detail::connection;
 using detail::from_sqlite;
 using detail::statement;
 
-constexpr int current_schema = 5;
+constexpr int current_schema = 6;
 constexpr std::string_view single_content_type = "application/cloudevents+json";
 constexpr std::string_view batch_content_type = "application/cloudevents-batch+json";
 constexpr std::size_t max_error_text = 1024;   // last_error / dead reason: status lines, not documents
@@ -165,6 +166,19 @@ CREATE TABLE subscription_outcomes (
   last_error      TEXT    NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 )sql",
+    // 5 -> 6: a deletion that names only the source's record id is completed from the stored record,
+    // found by (instance, source.record_id). Purged records leave a tombstone (a hash of the id, never
+    // the record) for a while, so such a deletion can be told "purged" rather than "never seen".
+    R"sql(
+CREATE INDEX signals_by_record ON signals (instance, json_extract(json, '$.source.record_id'))
+  WHERE json_extract(json, '$.source.record_id') IS NOT NULL;
+CREATE TABLE purged_records (
+  instance    TEXT    NOT NULL,
+  record_hash TEXT    NOT NULL,
+  until_ms    INTEGER NOT NULL,
+  PRIMARY KEY (instance, record_hash)
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(migrations) == current_schema);
 
@@ -212,6 +226,12 @@ std::string clip(std::string s) {
 }
 
 constexpr std::int64_t ms_per_day = 86'400'000;
+
+/**
+ * What a tombstone keeps of a purged record id: its SHA-256, so the table answers "was this id purged"
+ * without keeping the id itself (a derived id can be built from a student key and a date).
+ */
+std::string record_hash(std::string_view record_id) { return encoding::sha256_hex(record_id); }
 
 /** now - days, or nullopt when the period reaches past the start of the clock (nothing is old enough). */
 std::optional<std::int64_t> cutoff_ms(std::int64_t now_ms, std::int64_t days) {
@@ -651,6 +671,20 @@ class sqlite_store final : public store {
   }
 
   // ---- reads -----------------------------------------------------------------------------------
+
+  void find_records(std::string instance, std::vector<std::string> record_ids,
+                    std::function<void(std::error_code, std::vector<stored_record>)> done) override {
+    // A job on the store thread, like an append: the request's coroutine awaits it instead of
+    // blocking a network thread on the reader's lock, and it sees every commit acknowledged before.
+    auto found = std::make_shared<std::vector<stored_record>>();
+    enqueue({"find_records",
+             [this, instance = std::move(instance), record_ids = std::move(record_ids), found](effects&) {
+               return do_find_records(instance, record_ids, *found);
+             },
+             [found, done = std::move(done)](std::error_code ec) {
+               if (done) done(ec, ec ? std::vector<stored_record>{} : std::move(*found));
+             }});
+  }
 
   std::optional<std::string> get_signal(const std::string& id) override {
     std::optional<std::string> json;
@@ -1106,6 +1140,39 @@ class sqlite_store final : public store {
   std::error_code step_done(detail::statement& st) {
     const int rc = st.step();
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? std::error_code{} : from_sqlite(rc);
+  }
+
+  std::error_code do_find_records(const std::string& instance, const std::vector<std::string>& record_ids,
+                                  std::vector<stored_record>& out) {
+    int rc = SQLITE_OK;
+    // The expression is the index's (signals_by_record); the latest version is the highest seq.
+    auto latest = writer_.prepare(
+        "SELECT json FROM signals WHERE instance = ?1 AND json_extract(json, '$.source.record_id') = ?2 "
+        "ORDER BY seq DESC LIMIT 1",
+        rc);
+    if (!latest) return from_sqlite(rc);
+    auto tombstone =
+        writer_.prepare("SELECT 1 FROM purged_records WHERE instance = ?1 AND record_hash = ?2 AND until_ms >= ?3", rc);
+    if (!tombstone) return from_sqlite(rc);
+    const std::int64_t now = schakel::now_ms();
+    out.clear();
+    out.reserve(record_ids.size());
+    for (const auto& id : record_ids) {
+      stored_record& r = out.emplace_back();
+      rc = latest->bind(1, instance).bind(2, id).step();
+      if (rc == SQLITE_ROW) {
+        r.what = stored_record::state::found;
+        r.json = latest->text(0);
+      }
+      latest->reset();
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return from_sqlite(rc);
+      if (r.what == stored_record::state::found) continue;
+      rc = tombstone->bind(1, instance).bind(2, record_hash(id)).bind(3, now).step();
+      tombstone->reset();
+      if (rc == SQLITE_ROW) r.what = stored_record::state::purged;
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return from_sqlite(rc);
+    }
+    return {};
   }
 
   std::error_code do_append(const std::vector<signal_row>& signals, const std::vector<outbox_item>& items,
@@ -1724,19 +1791,26 @@ class sqlite_store final : public store {
     struct candidate {
       std::int64_t seq;
       std::string id;
+      std::string instance;
+      std::string record_id;  // "" when the signal has none
+      std::int64_t kept_ms;   // how long its type is kept: its tombstone lasts as long again
     };
     std::vector<candidate> old;
     {
       auto scan = writer_.prepare(
-          "SELECT seq, id, type, stored_ms FROM signals WHERE seq > ?1 AND seq < ?2 ORDER BY seq LIMIT ?3", rc);
+          "SELECT seq, id, type, stored_ms, instance, coalesce(json_extract(json, '$.source.record_id'), '') "
+          "FROM signals WHERE seq > ?1 AND seq < ?2 ORDER BY seq LIMIT ?3",
+          rc);
       if (!scan) return from_sqlite(rc);
       scan->bind(1, after_seq).bind(2, plan.keep_from_seq).bind(3, purge_chunk);
       std::int64_t scanned = 0;
       while ((rc = scan->step()) == SQLITE_ROW) {
         ++scanned;
         after_seq = scan->int64(0);
-        const auto cutoff = cutoff_ms(now, retention_days(plan, scan->text(2)));
-        if (cutoff && scan->int64(3) < *cutoff) old.push_back({after_seq, scan->text(1)});
+        const std::int64_t days = retention_days(plan, scan->text(2));
+        const auto cutoff = cutoff_ms(now, days);
+        if (cutoff && scan->int64(3) < *cutoff)
+          old.push_back({after_seq, scan->text(1), scan->text(4), scan->text(5), now - *cutoff});
       }
       if (rc != SQLITE_DONE) return from_sqlite(rc);
       more = scanned == purge_chunk;
@@ -1754,6 +1828,11 @@ class sqlite_store final : public store {
     if (!del_rows) return from_sqlite(rc);
     auto del_signal = writer_.prepare("DELETE FROM signals WHERE seq = ?1", rc);
     if (!del_signal) return from_sqlite(rc);
+    auto add_tombstone = writer_.prepare(
+        "INSERT INTO purged_records (instance, record_hash, until_ms) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (instance, record_hash) DO UPDATE SET until_ms = max(until_ms, excluded.until_ms)",
+        rc);
+    if (!add_tombstone) return from_sqlite(rc);
     for (const auto& c : old) {
       rc = waiting->bind(1, c.id).step();
       waiting->reset();
@@ -1763,8 +1842,18 @@ class sqlite_store final : public store {
       del_rows->reset();
       if (auto ec = step_done(del_signal->bind(1, c.seq))) return ec;
       del_signal->reset();
+      if (!c.record_id.empty()) {
+        const std::int64_t until = c.kept_ms > INT64_MAX - now ? INT64_MAX : now + c.kept_ms;
+        if (auto ec = step_done(add_tombstone->bind(1, c.instance).bind(2, record_hash(c.record_id)).bind(3, until)))
+          return ec;
+        add_tombstone->reset();
+      }
       ++removed;
     }
+    // Tombstones past their time go in the same chunk: they only ever answer a late deletion.
+    auto expired = writer_.prepare("DELETE FROM purged_records WHERE until_ms < ?1", rc);
+    if (!expired) return from_sqlite(rc);
+    if (auto ec = step_done(expired->bind(1, now))) return ec;
     // A dead batch whose members are all gone goes too: its body held only purged events.
     auto orphans = writer_.prepare(
         "DELETE FROM outbox WHERE is_batch = 1 AND dead_at_ms IS NOT NULL AND "

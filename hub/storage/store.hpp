@@ -178,6 +178,20 @@ struct parked_signal {
   std::string json;  ///< the normalised signal, BSN already replaced by the hash
 };
 
+/**
+ * What the log holds of one source record, found by (connector instance, source.record_id): for a
+ * deletion that names only the record id, which the hub completes from the stored record.
+ */
+struct stored_record {
+  enum class state {
+    found,   ///< `json` is the latest signal stored with that record id
+    purged,  ///< retention removed every signal with that record id
+    unknown  ///< no signal with that record id was ever stored for the instance
+  };
+  state what = state::unknown;
+  std::string json;
+};
+
 /** Retention: how long signals of matching types are kept, and the audit trail. */
 struct retention_rule {
   std::string type_pattern;  ///< exact type or prefix ending in '*'
@@ -233,6 +247,20 @@ class store {
    * for processors, which follow the log from a committed position.
    */
   virtual std::vector<logged_signal> read_signals_after(std::int64_t after_seq, std::size_t limit) = 0;
+
+  /**
+   * The stored record of each (instance, record id) in `record_ids`: one answer per id, in order,
+   * through `done` on the store's thread (the caller re-posts). Sees everything committed before.
+   * Whether retention purged a record is known for as long again as the record was kept (its type's
+   * retention); after that a purged id reads as unknown. An engine without the lookup fails with
+   * std::errc::function_not_supported (so the hub answers "retry later", never "unknown").
+   */
+  virtual void find_records(std::string instance, std::vector<std::string> record_ids,
+                            std::function<void(std::error_code, std::vector<stored_record>)> done) {
+    (void)instance;
+    (void)record_ids;
+    if (done) done(std::make_error_code(std::errc::function_not_supported), {});
+  }
 
   /** A stored signal's JSON, or nullopt. Blocking; not for network threads. */
   virtual std::optional<std::string> get_signal(const std::string& id) = 0;

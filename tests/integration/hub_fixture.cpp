@@ -53,7 +53,9 @@ nlohmann::json hub_config(const fs::path& data_dir, const hub_options& o) {
 }
 
 void hub_process::start(const nlohmann::json& config) {
+  // Private, as the daemon insists: it refuses a data directory that group or others can enter.
   fs::create_directories(data_dir());
+  fs::permissions(data_dir(), fs::perms::owner_all);
   fs::remove(data_dir() / "port");
   std::ofstream(config_file()) << config.dump(2);
   if (config["listen"].contains("tls"))

@@ -405,6 +405,57 @@ TEST(attendance_identity, explicit_deletion_keeps_the_record_identity) {
   EXPECT_EQ(d["governance"]["data_category"], "ordinary");
 }
 
+TEST(attendance_identity, a_deletion_row_with_only_its_record_id_becomes_a_deletion_by_id) {
+  // The export's usual columns; the source knows only which registration it deleted.
+  const std::string header = "Stamnummer;Datum;Lesuur;Absentiecode;Registratie-id;Verwijderd\n";
+  const auto ctx = run(magister_settings(), header +
+                                                "1001;23-11-2026;2;Z;R-16;nee\n"
+                                                ";;;;R-17;ja\n"
+                                                "1002;;;;R-18;x\n");
+  EXPECT_TRUE(ctx.rejections.empty()) << describe(ctx);
+  ASSERT_EQ(ctx.signals.size(), 3u) << describe(ctx);
+  EXPECT_EQ(ctx.indexes, (std::vector<std::int64_t>{2, 3, 4}));
+  for (const std::size_t i : {1u, 2u}) {
+    const json& d = ctx.signals[i];
+    EXPECT_EQ(d["type"], "nl.schakel.attendance.absence.deleted");
+    EXPECT_FALSE(d.contains("subject")) << "the hub takes the subject from the record it stored: " << d;
+    EXPECT_FALSE(d.contains("observed_at")) << d;
+    EXPECT_EQ(d["content"]["evidence"], json::parse(R"({"reason": "deleted_in_source"})"));
+    EXPECT_EQ(d["governance"]["data_category"], "ordinary");
+  }
+  EXPECT_EQ(ctx.signals[1]["source"]["record_id"], "R-17");
+  EXPECT_EQ(ctx.signals[2]["source"]["record_id"], "R-18") << "a student without a date is still id only";
+}
+
+TEST(attendance_identity, a_json_deletion_by_id_needs_no_school_student_or_date) {
+  // A brin column but no default school: a full row without a brin is refused, a deletion by id is not.
+  json settings = inline_settings({{"student_key", "leerling"},
+                                   {"date", "datum"},
+                                   {"code", "code"},
+                                   {"brin", "brin"},
+                                   {"record_id", "id"},
+                                   {"deleted", "verwijderd"}});
+  settings.erase("school");
+  const auto ctx =
+      run(settings, R"([{"id": "R-17", "verwijderd": true}, {"id": "R-18", "verwijderd": "nee"}])", "application/json");
+  ASSERT_EQ(ctx.signals.size(), 1u) << describe(ctx);
+  EXPECT_EQ(ctx.signals[0]["source"]["record_id"], "R-17");
+  EXPECT_EQ(ctx.indexes, (std::vector<std::int64_t>{0}));
+  ASSERT_EQ(ctx.rejections.size(), 1u) << describe(ctx);
+  EXPECT_EQ(ctx.rejections[0].index, 1) << "not deleted, so an ordinary row: it needs its school";
+}
+
+TEST(attendance_identity, a_deletion_without_a_record_id_still_needs_the_student_and_date) {
+  const std::string header = "Stamnummer;Datum;Lesuur;Absentiecode;Registratie-id;Verwijderd\n";
+  const auto ctx = run(magister_settings(), header + ";;;;;ja\n" + ";;;;" + std::string(129, 'r') + ";ja\n");
+  EXPECT_TRUE(ctx.signals.empty());
+  ASSERT_EQ(ctx.rejections.size(), 2u) << describe(ctx);
+  EXPECT_EQ(ctx.rejections[0].field, "Stamnummer");
+  EXPECT_EQ(ctx.rejections[0].reason, "required value missing");
+  EXPECT_EQ(ctx.rejections[1].field, "Registratie-id");
+  EXPECT_EQ(ctx.rejections[1].reason, "record id is longer than 128 characters");
+}
+
 TEST(attendance_identity, derived_record_id_survives_a_code_correction) {
   const std::string header = "Stamnummer;Datum;Lesuur;Absentiecode\n";
   const auto sick = run(magister_settings(), header + "1001;23-11-2026;2;Z\n");

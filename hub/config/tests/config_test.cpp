@@ -55,6 +55,12 @@ class config_test : public ::testing::Test {
     std::ofstream(p, std::ios::binary) << content;
     return p.string();
   }
+  // A secret for ${file:…}: only the owner may read it, or the loader refuses it.
+  std::string write_secret(const std::string& name, const std::string& content) {
+    const std::string p = write_file(name, content);
+    fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
+    return p;
+  }
 
   // What load_config_text throws for `text`; fails the test when it does not throw.
   static std::string error_of(const std::string& text, const std::string& origin = "test.yaml") {
@@ -447,7 +453,7 @@ TEST_F(config_test, reports_every_missing_variable_by_path) {
 }
 
 TEST_F(config_test, substitutes_file_contents) {
-  const std::string token_file = write_file("ingest.token", token + "\n");
+  const std::string token_file = write_secret("ingest.token", token + "\n");
   const hub_config c = load_config_text(
       "data_dir: /d\nconnectors:\n  - { name: a, plugin: p, token: \"${file:" + token_file + "}\" }\n", "t.yaml");
   EXPECT_EQ(c.connectors.at(0).token, token);
@@ -464,7 +470,7 @@ TEST_F(config_test, never_prints_secret_values) {
   set_env("SCHAKEL_INGEST_TOKEN", marker);
   set_env("SCHAKEL_WEBHOOK_SECRET", marker);
   set_env("SCHAKEL_WEBHOOK_URL", "http://partner.example/?key=" + secret_marker);
-  const std::string secret_file = write_file("secret", "whsec_" + secret_marker + "\n");
+  const std::string secret_file = write_secret("secret", "whsec_" + secret_marker + "\n");
   const std::string e = error_of(
       "data_dir: /d\nadmin_token: " + marker +
       "\nconnectors:\n"

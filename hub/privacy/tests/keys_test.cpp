@@ -166,7 +166,10 @@ TEST(load_key_file, group_or_world_readable_refused) {
       (void)load_key_file(f);
       FAIL() << "readable key accepted";
     } catch (const std::runtime_error& e) {
-      EXPECT_EQ(std::string(e.what()), f.string() + ": readable by others (chmod 600)");
+      // The same words as the data directory's check: the path, its mode and the chmod that fixes it.
+      const std::string what = e.what();
+      EXPECT_EQ(what.rfind(f.string() + " is ", 0), 0u) << what;
+      EXPECT_NE(what.find("; fix: chmod 600 " + f.string()), std::string::npos) << what;
     }
   }
 }
