@@ -1,8 +1,10 @@
 #include "processor.hpp"
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <functional>
+#include <set>
 #include <vector>
 
 #include "rules.hpp"
@@ -19,6 +21,13 @@ constexpr std::string_view type_recorded = "nl.schakel.attendance.absence.record
 constexpr std::string_view type_deleted = "nl.schakel.attendance.absence.deleted";
 constexpr std::string_view type_snapshot = "nl.schakel.attendance.snapshot.completed";
 constexpr std::string_view type_referral = "nl.schakel.alert.referral.recorded";
+
+// The minimum a JGZ doctor needs to plan a consult, copied from the M@ZL alert; the rest stays at school.
+constexpr std::array<const char*, 7> referred_alert_evidence{
+    "rule", "count", "days", "episode_start", "window_start", "window_end", "report_starts"};
+// What a referral adds to it (on_referral, recompute).
+constexpr std::array<const char*, 4> referred_own_evidence{"alert", "parents_informed_on", "informed_by", "referral"};
+constexpr std::array<const char*, 3> retraction_evidence{"retracts", "retracts_type", "reason"};
 
 /** What every signal of one derived type carries besides its evidence. */
 struct type_traits {
@@ -278,9 +287,9 @@ std::string attendance_rules_processor::emit_retraction(cached_student& cs, cons
   sig["observed_at"] = observed_at(day);
   sig["subject"] = cs.state.subject;
   ojson evidence = ojson::object();
-  evidence["retracts"] = id;
-  evidence["retracts_type"] = type;
-  evidence["reason"] = "no_longer_holds";
+  evidence[retraction_evidence[0]] = id;
+  evidence[retraction_evidence[1]] = type;
+  evidence[retraction_evidence[2]] = "no_longer_holds";
   sig["content"] = {{"domain", "attendance"},
                     {"indicator", t.indicator},
                     {"severity", t.severity},
@@ -299,8 +308,7 @@ std::string attendance_rules_processor::emit_referred(cached_student& cs, const 
   const type_traits t = traits_of(type_referred);
   ojson evidence = ojson::object();
   evidence["alert"] = a.id;
-  // The minimum a JGZ doctor needs to plan a consult; the rest stays at school.
-  for (const char* k : {"rule", "count", "days", "episode_start", "window_start", "window_end", "report_starts"}) {
+  for (const char* k : referred_alert_evidence) {
     if (auto it = a.evidence.find(k); it != a.evidence.end()) evidence[k] = *it;
   }
   for (const auto& [k, v] : extra.items()) evidence[k] = v;
@@ -462,6 +470,26 @@ void attendance_rules_processor::flush(sdk::processor_context& ctx) {
   students_.clear();
   indexes_.clear();
   calendar_cache_.clear();
+}
+
+sdk::emitted_signals attendance_rules_processor::emits() {
+  // Alerts carry what compute_alerts writes for their rule, plus the calendar recompute adds.
+  const std::set<std::string, std::less<>> alert_content{"domain", "indicator", "value",
+                                                         "unit",   "severity",  "instrument"};
+  const std::set<std::string, std::less<>> plain_content{"domain", "indicator", "severity", "instrument"};
+  sdk::emitted_signals out;
+  out[std::string(type_mazl)] = {alert_content, mazl_evidence()};
+  out[std::string(type_mazl)].evidence.insert({"calendar", "referral"});
+  out[std::string(type_leerplicht)] = {alert_content, leerplicht_evidence()};
+  out[std::string(type_leerplicht)].evidence.insert("calendar");
+  out[std::string(type_lateness)] = {alert_content, lateness_evidence()};
+  out[std::string(type_lateness)].evidence.insert("calendar");
+  auto& referred = out[std::string(type_referred)];
+  referred.content = plain_content;
+  referred.evidence.insert(referred_alert_evidence.begin(), referred_alert_evidence.end());
+  referred.evidence.insert(referred_own_evidence.begin(), referred_own_evidence.end());
+  out[std::string(type_retracted)] = {plain_content, {retraction_evidence.begin(), retraction_evidence.end()}};
+  return out;
 }
 
 }  // namespace schakel::plugins::attendance_rules

@@ -76,6 +76,11 @@ inline constexpr std::string_view type_retracted = "nl.schakel.attendance.alert.
 std::vector<alert> compute_alerts(const std::vector<record>& records, const calendar& cal, const school_settings& s,
                                   const seeds& seed);
 
+/** The evidence keys compute_alerts can write on each alert type (the processor declares them). */
+std::set<std::string, std::less<>> mazl_evidence();
+std::set<std::string, std::less<>> leerplicht_evidence();
+std::set<std::string, std::less<>> lateness_evidence();
+
 /** reached_on + n working days (Mon–Fri; school holidays do not extend it). */
 std::int32_t add_working_days(std::int32_t day, int n);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
+#include <set>
 
 #include "schakel/sdk/json_fields.hpp"
 #include "trends.hpp"
@@ -220,6 +221,25 @@ void tracking_trends_processor::flush(sdk::processor_context& ctx) {
     }
   }
   students_.clear();
+}
+
+sdk::emitted_signals tracking_trends_processor::emits() {
+  const std::set<std::string, std::less<>> alert_content{"domain", "indicator", "value", "severity", "instrument"};
+  sdk::emitted_signals out;
+  // Both name their series (put_series) before their own evidence.
+  out[std::string(type_at_risk)] = {
+      alert_content, {"instrument", "respondent", "scale", "date", "score", "band", "band_rank", "risk_rank", "round"}};
+  out[std::string(type_declined)] = {
+      alert_content,
+      {"instrument", "respondent", "scale", "previous_date", "date", "previous_score", "score", "previous_band", "band",
+       "previous_band_rank", "band_rank", "worsened_by", "previous_value_kind", "value_kind", "decline_by", "reason"}};
+  auto& withdrawn = out[std::string(type_withdrawn)];
+  withdrawn = {alert_content, {"round", "date", "behavioural_measured", "behavioural_band_rank"}};
+  for (const char* side : {"emotional", "social"})
+    for (const char* suffix : side_keys) withdrawn.evidence.insert(std::string(side) + suffix);
+  out[std::string(type_retracted)] = {{"domain", "indicator", "severity", "instrument"},
+                                      {"retracts", "retracts_type", "reason"}};
+  return out;
 }
 
 }  // namespace schakel::plugins::tracking_trends
