@@ -771,4 +771,18 @@ void connector::ingest(std::string_view body, std::string_view content_type, sdk
   }
 }
 
+sdk::emitted_signals connector::emits() const {
+  // Every key map_record and finish can write; a key that depends on the export's columns is listed
+  // because some profile has that column.
+  return {
+      {std::string(type_recorded),
+       {{"domain", "indicator", "severity", "instrument", "value", "unit"},
+        {"date", "category", "code", "lesson_from", "lesson_to", "start", "end", "lessons", "minutes", "whole_day",
+         "snapshot", "age", "basic_qualification"}}},
+      {std::string(type_deleted), {{"domain", "indicator", "severity", "instrument"}, {"date", "reason"}}},
+      {std::string(type_snapshot),
+       {{"domain", "indicator", "value", "severity", "instrument"}, {"snapshot", "from", "to"}}},
+  };
+}
+
 }  // namespace schakel::connectors::attendance

@@ -38,6 +38,9 @@ class connector {
 
   const settings& config() const noexcept { return settings_; }
 
+  /** What the connector can emit: absence recorded/deleted and snapshot completed, with their keys. */
+  sdk::emitted_signals emits() const;
+
  private:
   settings settings_;
 };

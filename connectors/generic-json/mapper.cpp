@@ -346,4 +346,30 @@ void connector::ingest(std::string_view body, std::string_view content_type, sdk
   }
 }
 
+sdk::emitted_signals connector::emits() const {
+  std::vector<std::string> types;
+  if (settings_.type) types.push_back(*settings_.type);
+  sdk::signal_shape shape;
+  constexpr std::string_view content_prefix = "content.";
+  constexpr std::string_view evidence_prefix = "content.evidence.";
+  for (const auto& r : settings_.rules) {
+    const std::string_view target = r.target;
+    if (target == "type") {
+      // parse_settings made sure every outcome of a type rule is a type: const, map values, defaults.
+      if (!r.source) types.push_back(r.constant.get<std::string>());
+      if (r.map)
+        for (const auto& [from, to] : *r.map) types.push_back(to.get<std::string>());
+      if (r.map_default) types.push_back(r.map_default->get<std::string>());
+      if (r.default_value) types.push_back(r.default_value->get<std::string>());
+    } else if (target.starts_with(evidence_prefix)) {
+      shape.evidence.insert(std::string(target.substr(evidence_prefix.size())));
+    } else if (target.starts_with(content_prefix)) {
+      shape.content.insert(std::string(target.substr(content_prefix.size())));
+    }
+  }
+  sdk::emitted_signals out;
+  for (const auto& t : types) out[t] = shape;
+  return out;
+}
+
 }  // namespace schakel::connectors::generic_json

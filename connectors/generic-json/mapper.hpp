@@ -31,6 +31,9 @@ class connector {
 
   const settings& config() const noexcept { return settings_; }
 
+  /** The types and content/evidence keys this mapping can produce: its rules' targets, nothing else. */
+  sdk::emitted_signals emits() const;
+
  private:
   void map_record(const nlohmann::json& record, std::int64_t index, sdk::ingest_context& ctx) const;
 

@@ -169,6 +169,28 @@ rule parse_rule(const std::string& target, const ojson& spec, const std::string&
   return r;
 }
 
+/**
+ * The types an instance emits must be known from its settings (the hub holds subscriptions' field lists
+ * against them), so a type read from the record goes through a map whose every outcome is a type.
+ */
+void check_type_rule(const rule& r, const std::string& path) {
+  const auto is_type = [](const nlohmann::json& v) {
+    return v.is_string() && valid_type(v.get_ref<const std::string&>());
+  };
+  if (!r.source) {
+    if (!is_type(r.constant)) fail(path + ".const", "must be a reverse-DNS signal type");
+    return;
+  }
+  if (!r.map)
+    fail(path,
+         "a type read from the record needs a 'map' from source values to the signal types this instance "
+         "emits (the hub checks subscriptions against them)");
+  for (const auto& [from, to] : *r.map)
+    if (!is_type(to)) fail(path + ".map." + from, "must be a reverse-DNS signal type");
+  if (r.map_default && !is_type(*r.map_default)) fail(path + ".map_default", "must be a reverse-DNS signal type");
+  if (r.default_value && !is_type(*r.default_value)) fail(path + ".default", "must be a reverse-DNS signal type");
+}
+
 }  // namespace
 
 std::optional<pointer> pointer::parse(std::string_view text) {
@@ -264,6 +286,9 @@ settings parse_settings(std::string_view settings_json) {
     return std::any_of(out.rules.begin(), out.rules.end(), [&](const rule& r) { return r.target == t; });
   };
   if (!out.type && !mapped("type")) fail("settings.type", "required (or map the target 'type' under settings.mapping)");
+  for (const auto& r : out.rules) {
+    if (r.target == "type") check_type_rule(r, "settings.mapping.type");
+  }
   for (auto t : must_map) {
     if (!mapped(t)) fail("settings.mapping", "target " + std::string(t) + " must be mapped (every signal requires it)");
   }

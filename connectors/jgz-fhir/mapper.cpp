@@ -371,4 +371,19 @@ void connector::ingest(std::string_view body, std::string_view content_type, sdk
   for (const auto& e : doc.entries) mapper.map(e);
 }
 
+sdk::emitted_signals connector::emits() const {
+  sdk::emitted_signals out;
+  auto& sdq_shape = out[std::string(sdq_signal_type)];
+  sdq_shape.content = {"domain", "indicator", "severity", "instrument", "value"};
+  // The evidence keys are the ones the scorer writes, whatever the answers were.
+  const nlohmann::json keys = sdq::to_json(sdq::scores{});
+  for (const auto& [key, value] : keys.items()) sdq_shape.evidence.insert(key);
+  for (const auto& rule : settings_.observations) {
+    auto& shape = out[rule.type];
+    shape.content = {"domain", "indicator", "severity", "instrument", "value", "unit"};
+    shape.evidence = {"code", "system"};
+  }
+  return out;
+}
+
 }  // namespace schakel::connectors::jgz_fhir

@@ -45,6 +45,9 @@ class connector {
 
   const settings& configuration() const noexcept { return settings_; }
 
+  /** What the instance can emit: scored SDQs, and one type per configured observation rule. */
+  sdk::emitted_signals emits() const;
+
  private:
   settings settings_;
 };

@@ -328,4 +328,9 @@ void connector::ingest(std::string_view body, std::string_view content_type, sdk
   for (std::size_t i = 0; i < records->size(); ++i) mapper.map((*records)[i], static_cast<std::int64_t>(i), ctx);
 }
 
+sdk::emitted_signals connector::emits() const {
+  return {{std::string(observation_type),
+           {{"domain", "indicator", "severity", "instrument", "note"}, {"category", "observer_role"}}}};
+}
+
 }  // namespace schakel::connectors::observations

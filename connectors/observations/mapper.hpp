@@ -41,6 +41,9 @@ class connector {
 
   const settings& config() const noexcept { return settings_; }
 
+  /** What the connector can emit: staff observations, with the note only an audience of school may keep. */
+  sdk::emitted_signals emits() const;
+
  private:
   settings settings_;
 };

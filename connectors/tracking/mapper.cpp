@@ -469,4 +469,11 @@ void connector::ingest(std::string_view body, std::string_view content_type, sdk
   ingest_json(settings_, d.text, format == body_format::ndjson, ctx);
 }
 
+sdk::emitted_signals connector::emits() const {
+  return {{std::string(measurement_type),
+           {{"domain", "indicator", "severity", "instrument", "value"},
+            {"instrument", "respondent", "scale", "band", "band_rank", "norm_score", "round", "competence",
+             "value_kind"}}}};
+}
+
 }  // namespace schakel::connectors::tracking

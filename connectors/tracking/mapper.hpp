@@ -40,6 +40,9 @@ class connector {
 
   const settings& config() const noexcept { return settings_; }
 
+  /** What the connector can emit: one measurement type with the scale's band and scores as evidence. */
+  sdk::emitted_signals emits() const;
+
  private:
   settings settings_;
 };

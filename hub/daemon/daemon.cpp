@@ -30,6 +30,7 @@
 #include "common/log.hpp"
 #include "common/private_path.hpp"
 #include "common/signal.hpp"
+#include "config/allowlists.hpp"
 #include "daemon/completion.hpp"
 #include "daemon/consent_api.hpp"
 #include "daemon/link_api.hpp"
@@ -48,6 +49,7 @@
 #include "processing/processor_runner.hpp"
 #include "schema/signal_validator.hpp"
 #include "storage/store.hpp"
+#include "trend_release/release.hpp"
 
 namespace schakel::daemon {
 namespace asio = boost::asio;
@@ -136,6 +138,22 @@ nlohmann::json rejections_json(const std::vector<plugin_host::rejection>& reject
 
 /** The instance name the core itself uses as the source of the signals it makes (referrals). */
 constexpr const char* core_alerts_instance = "schakel-alerts";
+constexpr const char* referral_type = "nl.schakel.alert.referral.recorded";
+// What a recorded referral carries (check-config holds field lists against it).
+constexpr std::array<const char*, 4> referral_content{"domain", "indicator", "severity", "evidence"};
+constexpr std::array<const char*, 4> referral_evidence{"alert", "alert_type", "parents_informed_on", "informed_by"};
+
+/** What the hub itself emits under `config`: referrals always, trend cells when trends are configured. */
+std::vector<config::producer> hub_producers(const config::hub_config& config) {
+  sdk::emitted_signals referrals;
+  auto& shape = referrals[referral_type];
+  shape.content.insert(referral_content.begin(), referral_content.end());
+  shape.evidence.insert(referral_evidence.begin(), referral_evidence.end());
+  std::vector<config::producer> out{{"the hub's referrals", core_alerts_instance, std::move(referrals)}};
+  if (config.trends)
+    out.push_back({"the hub's trend release", trends::release_instance, trends::release_emits(*config.trends)});
+  return out;
+}
 /** State namespaces of the core's own marks. */
 constexpr const char* drop_namespace_prefix = "schakel.drop:";
 constexpr const char* referral_namespace = "schakel.referrals";
@@ -855,7 +873,7 @@ class hub {
                            "a referral for this alert was recorded before", p);
 
     nlohmann::json referral = {
-        {"type", "nl.schakel.alert.referral.recorded"},
+        {"type", referral_type},
         {"observed_at", format_rfc3339(now_ms())},
         {"subject", alert.at("subject")},
         {"content",
@@ -977,14 +995,21 @@ int serve(const config::hub_config& config) {
 
 std::vector<std::string> check_plugins(const config::hub_config& config) {
   std::vector<std::string> problems;
+  std::vector<config::producer> producers = hub_producers(config);
+  bool all_loaded = true;
   const fs::path plugin_dir =
       config.plugin_dir.empty() ? plugin_host::default_plugin_dir() : fs::path(config.plugin_dir);
   for (std::size_t i = 0; i < config.connectors.size(); ++i) {
     const auto& c = config.connectors[i];
+    const std::string label = "connectors[" + std::to_string(i) + "] (" + c.name + ")";
     plugin_host::load_error err;
     auto conn = plugin_host::load_connector(plugin_dir, {c.name, c.plugin, c.settings.dump()}, {}, err);
-    if (!conn)
-      problems.push_back("connectors[" + std::to_string(i) + "] (" + c.name + "): " + err.file + ": " + err.reason);
+    if (!conn) {
+      problems.push_back(label + ": " + err.file + ": " + err.reason);
+      all_loaded = false;
+    } else {
+      producers.push_back({label, c.name, conn->emits()});
+    }
   }
   try {
     (void)calendar::registry_from_config(config.schools, config.config_dir);
@@ -1005,8 +1030,20 @@ std::vector<std::string> check_plugins(const config::hub_config& config) {
     const auto& p = config.processors[i];
     plugin_host::load_error err;
     auto proc = plugin_host::load_processor(plugin_dir, {p.name, p.plugin, p.settings.dump()}, {}, err);
-    if (!proc)
-      problems.push_back("processors[" + std::to_string(i) + "] (" + p.name + "): " + err.file + ": " + err.reason);
+    const std::string label = "processors[" + std::to_string(i) + "] (" + p.name + ")";
+    if (!proc) {
+      problems.push_back(label + ": " + err.file + ": " + err.reason);
+      all_loaded = false;
+    } else {
+      producers.push_back({label, p.name, proc->emits()});
+    }
+  }
+  // Only with every producer known: a missing one would make each of its fields look unemitted.
+  if (all_loaded) {
+    auto report = config::check_allowlists(config, producers);
+    for (auto& w : report.warnings) log::warn("config.allowlist_unchecked", {{"problem", w}});
+    problems.insert(problems.end(), std::make_move_iterator(report.errors.begin()),
+                    std::make_move_iterator(report.errors.end()));
   }
   return problems;
 }

@@ -3,10 +3,13 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <string>
 #include <system_error>
+
+#include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
 #include "common/signal.hpp"
@@ -293,12 +296,49 @@ class plugin_core {
     return false;
   }
 
+  /**
+   * Asks an ABI 1.2 plugin what the instance emits; a plugin without the hook declares nothing.
+   * False with `reason` set when the hook fails or its declaration is not one the host can check.
+   */
+  bool declare(std::string& reason) {
+    if (desc_.emits == nullptr) return true;
+    schakel_call_ctx ctx;
+    std::string text;
+    bool got = false;
+    struct sink_state {
+      std::string* text;
+      bool* got;
+    } state{&text, &got};
+    auto sink = [](void* c, const char* data, std::size_t len) noexcept {
+      auto* s = static_cast<sink_state*>(c);
+      try {
+        s->text->assign(data != nullptr ? data : "", data != nullptr ? len : 0);
+        *s->got = true;
+      } catch (...) {
+        *s->got = false;
+      }
+    };
+    const schakel_status st = desc_.emits(instance_, sink, &state, &ctx);
+    if (st != SCHAKEL_STATUS_OK || !got) {
+      reason = "emits failed (" + status_text(st) + ")" + (ctx.has_error ? ": " + ctx.error : std::string());
+      return false;
+    }
+    std::string error;
+    emits_ = parse_emits(text, error);
+    if (!emits_) {
+      reason = "emits declaration refused: " + error;
+      return false;
+    }
+    return true;
+  }
+
   [[maybe_unused]] void* handle_;  // kept so a debugger (and a future unload) can find the library
   schakel_plugin_descriptor desc_;
   std::unique_ptr<schakel_host_ctx> host_;
   schakel_instance* instance_ = nullptr;
   std::string plugin_name_;
   std::string plugin_version_;
+  declared_emits emits_;
 };
 
 class loaded_connector final : public connector {
@@ -308,6 +348,7 @@ class loaded_connector final : public connector {
   const std::string& instance_name() const override { return core_->host_->instance; }
   const std::string& plugin_name() const override { return core_->plugin_name_; }
   const std::string& plugin_version() const override { return core_->plugin_version_; }
+  const declared_emits& emits() const override { return core_->emits_; }
 
   ingest_result ingest(std::string_view body, std::string_view content_type) override {
     ingest_result result;
@@ -366,6 +407,7 @@ class loaded_processor final : public processor {
   const std::string& plugin_name() const override { return core_->plugin_name_; }
   const std::string& plugin_version() const override { return core_->plugin_version_; }
   const std::vector<std::string>& consumes() const override { return consumes_; }
+  const declared_emits& emits() const override { return core_->emits_; }
 
   void begin_batch(batch_state& state, derived_sink sink) override {
     core_->host_->batch = &state;
@@ -516,6 +558,7 @@ std::unique_ptr<plugin_core> open_plugin(
   auto core = std::make_unique<plugin_core>(handle, desc, std::move(host));
   std::string reason;
   if (!core->create(request.settings_json, reason)) return fail(std::move(reason));
+  if (!core->declare(reason)) return fail(std::move(reason));
 
   log::info("plugin.loaded", {{"instance", request.instance},
                               {"file", error.file},
@@ -527,6 +570,66 @@ std::unique_ptr<plugin_core> open_plugin(
 }
 
 }  // namespace
+
+namespace {
+
+bool key_name(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+/** An exact signal type: lowercase dotted words, no pattern characters. */
+bool type_name(const std::string& s) {
+  if (s.empty() || s.size() > 128 || s.front() == '.' || s.back() == '.') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+}
+
+}  // namespace
+
+std::optional<sdk::emitted_signals> parse_emits(std::string_view json_text, std::string& error) {
+  const auto doc = nlohmann::json::parse(json_text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    error = "not a JSON object";
+    return std::nullopt;
+  }
+  const auto it = doc.find("signals");
+  if (it == doc.end() || !it->is_object()) {
+    error = "\"signals\" must be an object of signal type -> {content, evidence}";
+    return std::nullopt;
+  }
+  sdk::emitted_signals out;
+  for (const auto& [type, shape] : it->items()) {
+    if (!type_name(type)) {
+      error = "signals: \"" + type.substr(0, 128) + "\" is not an exact signal type (no patterns)";
+      return std::nullopt;
+    }
+    if (!shape.is_object()) {
+      error = "signals." + type + ": must be an object";
+      return std::nullopt;
+    }
+    auto& declared = out[type];
+    for (const char* part : {"content", "evidence"}) {
+      const auto list = shape.find(part);
+      if (list == shape.end()) continue;
+      if (!list->is_array()) {
+        error = "signals." + type + "." + part + ": must be an array of names";
+        return std::nullopt;
+      }
+      for (const auto& name : *list) {
+        if (!name.is_string() || !key_name(name.get<std::string>())) {
+          error = "signals." + type + "." + part + ": every entry must be an exact key ([A-Za-z0-9_], no patterns)";
+          return std::nullopt;
+        }
+        (std::string_view(part) == "content" ? declared.content : declared.evidence).insert(name.get<std::string>());
+      }
+    }
+  }
+  return out;
+}
 
 bool type_matches(const std::vector<std::string>& patterns, std::string_view type) {
   for (const auto& p : patterns) {

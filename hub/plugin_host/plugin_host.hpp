@@ -13,9 +13,16 @@
 #include <string_view>
 #include <vector>
 
+#include "schakel/plugin.hpp"
 #include "storage/store.hpp"
 
 namespace schakel::plugin_host {
+
+/**
+ * What a plugin instance declared it can emit (ABI 1.2), checked when it was loaded; nullopt when its
+ * plugin declares nothing (built against ABI 1.0 or 1.1, or without the hook).
+ */
+using declared_emits = std::optional<sdk::emitted_signals>;
 
 /** One source record the connector refused; never carries the record's content. */
 struct rejection {
@@ -46,6 +53,11 @@ class connector {
   /// Added: the plugin's own version string from its descriptor (empty when unknown).
   virtual const std::string& plugin_version() const {
     static const std::string none;
+    return none;
+  }
+  /// What the instance can emit (see declared_emits); a connector that is not a plugin declares nothing.
+  virtual const declared_emits& emits() const {
+    static const declared_emits none;
     return none;
   }
 };
@@ -105,6 +117,11 @@ class processor {
   virtual const std::string& plugin_version() const = 0;
   /** The type patterns from the descriptor ("nl.schakel.attendance.*" is a prefix). */
   virtual const std::vector<std::string>& consumes() const = 0;
+  /** What the instance derives (see declared_emits). */
+  virtual const declared_emits& emits() const {
+    static const declared_emits none;
+    return none;
+  }
   /** Starts a batch: state writes go to `state`, derived signals to `sink`, until end_batch. */
   virtual void begin_batch(batch_state& state, derived_sink sink) = 0;
   /** One stored signal; false with `error` (no content) when the plugin failed on it. */
@@ -112,6 +129,12 @@ class processor {
   virtual bool flush(std::string& error) = 0;
   virtual void end_batch() = 0;
 };
+
+/**
+ * Reads the JSON an emits hook handed over (plugin.h schakel_emits_fn). Refuses, with `error` naming
+ * the place, anything but exact names: a type must look like a signal type, keys like evidence keys.
+ */
+std::optional<sdk::emitted_signals> parse_emits(std::string_view json_text, std::string& error);
 
 /** True when `type` matches one of the patterns (exact, or a prefix pattern ending in '*'). */
 bool type_matches(const std::vector<std::string>& patterns, std::string_view type);

@@ -1,6 +1,7 @@
 #include "trend_release/release.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <future>
 
@@ -15,7 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* instance_name = "trends";
+constexpr const char* instance_name = release_instance;
 constexpr const char* plugin_name = "schakel-trends";
 constexpr std::string_view deleted_type = "nl.schakel.attendance.absence.deleted";
 constexpr std::string_view snapshot_type = "nl.schakel.attendance.snapshot.completed";
@@ -167,6 +168,13 @@ std::optional<window_kind> kind_from(const std::string& s) {
  * One cell as a `nl.schakel.trend.<window>` signal: the group as its subject (never a student), the
  * value and its disclosure evidence as content, `ordinary` data (statistics after disclosure control).
  */
+// What every cell carries, and what only some cells carry (release_emits declares both).
+constexpr std::array<const char*, 8> cell_evidence{"window", "window_key", "first",  "last",
+                                                   "level",  "measure",    "status", "k"};
+constexpr std::array<const char*, 5> optional_cell_evidence{"category", "reason", "denominator", "rate", "noisy"};
+constexpr std::array<const char*, 7> trend_content{"domain",     "indicator", "severity", "unit",
+                                                   "instrument", "evidence",  "value"};
+
 json trend_signal(const std::string& school, const std::string& year, int k, const window* win, const measure* m,
                   const group_def& g, const std::string& category, const json& cell) {
   const std::string brin = school.substr(0, 4);
@@ -179,7 +187,7 @@ json trend_signal(const std::string& school, const std::string& year, int k, con
                    {"measure", m->name},
                    {"status", cell["status"]},
                    {"k", k}};
-  for (const char* field : {"category", "reason", "denominator", "rate", "noisy"})
+  for (const char* field : optional_cell_evidence)
     if (cell.contains(field)) evidence[field] = cell[field];
   json content = {{"domain", m->domain},       {"indicator", "trend." + m->name},
                   {"severity", "info"},        {"unit", m->kind == measure_kind::hours ? "hours" : "students"},
@@ -201,6 +209,17 @@ json trend_signal(const std::string& school, const std::string& year, int k, con
 }
 
 }  // namespace
+
+sdk::emitted_signals release_emits(const settings& s) {
+  sdk::emitted_signals out;
+  for (const auto kind : s.windows) {
+    auto& shape = out["nl.schakel.trend." + std::string(to_string(kind))];
+    shape.content.insert(trend_content.begin(), trend_content.end());
+    shape.evidence.insert(cell_evidence.begin(), cell_evidence.end());
+    shape.evidence.insert(optional_cell_evidence.begin(), optional_cell_evidence.end());
+  }
+  return out;
+}
 
 releaser::releaser(settings s, storage::store& store, const pipeline::ingest_pipeline& pipeline,
                    subject_ref_fn subject_ref, committed_fn committed, metrics::registry* metrics)

@@ -33,6 +33,7 @@
 
 #include "metrics/metrics.hpp"
 #include "pipeline/ingest_pipeline.hpp"
+#include "schakel/plugin.hpp"
 #include "storage/store.hpp"
 #include "trends/noise.hpp"
 #include "trends/settings.hpp"
@@ -157,5 +158,14 @@ class releaser {
   std::vector<std::function<void()>> jobs_;
   std::thread thread_;
 };
+
+/** The source.instance of every released trend signal. */
+inline constexpr const char* release_instance = "trends";
+
+/**
+ * What the releaser emits under `s`: a `nl.schakel.trend.<window>` type per configured window, with the
+ * content and evidence keys trend_signal writes (check-config holds subscriptions' field lists against it).
+ */
+sdk::emitted_signals release_emits(const settings& s);
 
 }  // namespace schakel::trends

@@ -1,8 +1,10 @@
 #include "processor.hpp"
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <functional>
+#include <set>
 #include <vector>
 
 #include "rules.hpp"
@@ -20,6 +22,12 @@ constexpr std::string_view type_recorded = "nl.schakel.attendance.absence.record
 constexpr std::string_view type_deleted = "nl.schakel.attendance.absence.deleted";
 constexpr std::string_view type_snapshot = "nl.schakel.attendance.snapshot.completed";
 constexpr std::string_view type_referral = "nl.schakel.alert.referral.recorded";
+
+// The minimum a JGZ doctor needs to plan a consult, copied from the M@ZL alert; the rest stays at school.
+constexpr std::array<const char*, 7> referred_alert_evidence{
+    "rule", "count", "days", "episode_start", "window_start", "window_end", "report_starts"};
+// What a referral adds to it (on_referral, recompute).
+constexpr std::array<const char*, 4> referred_own_evidence{"alert", "parents_informed_on", "informed_by", "referral"};
 
 /** What every signal of one derived type carries besides its evidence. */
 struct type_traits {
@@ -98,7 +106,7 @@ ojson derived_signal(std::string_view type, const std::string& key, std::int32_t
 ojson referred_evidence(const std::string& alert_id, const ojson& alert_evidence, const ojson& extra) {
   ojson evidence = ojson::object();
   evidence["alert"] = alert_id;
-  for (const char* k : {"rule", "count", "days", "episode_start", "window_start", "window_end", "report_starts"}) {
+  for (const char* k : referred_alert_evidence) {
     if (auto it = alert_evidence.find(k); it != alert_evidence.end()) evidence[k] = *it;
   }
   for (const auto& [k, v] : extra.items()) evidence[k] = v;
@@ -511,6 +519,30 @@ void attendance_rules_processor::flush(sdk::processor_context& ctx) {
   students_.clear();
   indexes_.clear();
   calendar_cache_.clear();
+}
+
+sdk::emitted_signals attendance_rules_processor::emits() {
+  // Alerts carry what compute_alerts writes for their rule, plus the calendar recompute adds.
+  const std::set<std::string, std::less<>> alert_content{"domain", "indicator", "value",
+                                                         "unit",   "severity",  "instrument"};
+  const std::set<std::string, std::less<>> plain_content{"domain", "indicator", "severity", "instrument"};
+  sdk::emitted_signals out;
+  out[std::string(type_mazl)] = {alert_content, mazl_evidence()};
+  out[std::string(type_mazl)].evidence.insert({"calendar", "referral"});
+  out[std::string(type_leerplicht)] = {alert_content, leerplicht_evidence()};
+  out[std::string(type_leerplicht)].evidence.insert("calendar");
+  out[std::string(type_lateness)] = {alert_content, lateness_evidence()};
+  out[std::string(type_lateness)].evidence.insert("calendar");
+  auto& referred = out[std::string(type_referred)];
+  referred.content = plain_content;
+  referred.evidence.insert(referred_alert_evidence.begin(), referred_alert_evidence.end());
+  referred.evidence.insert(referred_own_evidence.begin(), referred_own_evidence.end());
+  // An update can follow any alert, the referral included (a referred alert whose evidence changes).
+  sdk::declare_lifecycle(
+      out,
+      {std::string(type_mazl), std::string(type_leerplicht), std::string(type_lateness), std::string(type_referred)},
+      std::string(type_retracted), std::string(type_updated), plain_content);
+  return out;
 }
 
 }  // namespace schakel::plugins::attendance_rules

@@ -36,6 +36,9 @@ class attendance_rules_processor {
   /** End of a batch: recompute touched students, emit the differences, write state, drop caches. */
   void flush(sdk::processor_context& ctx);
 
+  /** What the rules derive: the alert types, referrals and retractions, with their evidence keys. */
+  static sdk::emitted_signals emits();
+
  private:
   struct cached_student : sdk::cached_student<student_state> {
     std::set<std::string> instances_seen;  ///< sources it had records from: to drop it from indexes it left

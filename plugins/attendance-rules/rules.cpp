@@ -393,4 +393,18 @@ std::vector<alert> compute_alerts(const std::vector<record>& records, const cale
   return out;
 }
 
+// Kept beside the rules above: a key added there and not here fails the processor's tests.
+std::set<std::string, std::less<>> mazl_evidence() {
+  return {"rule",         "report_starts", "count",         "weeks", "week_kind",
+          "window_start", "window_end",    "episode_start", "days"};
+}
+
+std::set<std::string, std::less<>> leerplicht_evidence() {
+  return {"period_start", "reached_on", "hours", "threshold", "weeks", "unit", "days", "report_deadline", "age"};
+}
+
+std::set<std::string, std::less<>> lateness_evidence() {
+  return {"rule", "dates", "count", "weeks", "window_start", "window_end"};
+}
+
 }  // namespace schakel::plugins::attendance_rules

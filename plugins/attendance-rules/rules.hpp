@@ -80,6 +80,11 @@ std::vector<alert> compute_alerts(const std::vector<record>& records, const cale
 /** The alert key of the leerplicht period starting on `period_start`: one report, one key. */
 std::string leerplicht_key(std::int32_t period_start);
 
+/** The evidence keys compute_alerts can write on each alert type (the processor declares them). */
+std::set<std::string, std::less<>> mazl_evidence();
+std::set<std::string, std::less<>> leerplicht_evidence();
+std::set<std::string, std::less<>> lateness_evidence();
+
 /** reached_on + n working days (Mon–Fri; school holidays do not extend it). */
 std::int32_t add_working_days(std::int32_t day, int n);
 

@@ -239,4 +239,10 @@ void match_detection_processor::emit_retractions(const cached_student& cs, const
   }
 }
 
+sdk::emitted_signals match_detection_processor::emits() {
+  const std::set<std::string, std::less<>> content{"domain", "indicator", "severity"};  // match_signal's frame
+  return {{std::string(type_detected), {content, {"roles", "role_count", "window_days"}}},
+          {std::string(type_retracted), {content, {"retracts", "retracts_type", "reason"}}}};
+}
+
 }  // namespace schakel::plugins::match_detection

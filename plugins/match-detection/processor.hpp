@@ -38,6 +38,9 @@ class match_detection_processor {
   /** End of a batch: evaluate the students the batch touched, emit, write their state, drop caches. */
   void flush(sdk::processor_context& ctx);
 
+  /** What the processor derives: matches and their retractions. */
+  static sdk::emitted_signals emits();
+
  private:
   struct cached_student : sdk::cached_student<student_state> {
     std::optional<open_match> retracted_match;  ///< broken by a withdrawal in this batch: retract at flush

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
+#include <set>
 
 #include "schakel/sdk/alert_lifecycle.hpp"
 #include "schakel/sdk/json_fields.hpp"
@@ -254,6 +255,26 @@ void tracking_trends_processor::flush(sdk::processor_context& ctx) {
     }
   }
   students_.clear();
+}
+
+sdk::emitted_signals tracking_trends_processor::emits() {
+  const std::set<std::string, std::less<>> alert_content{"domain", "indicator", "value", "severity", "instrument"};
+  sdk::emitted_signals out;
+  // Both name their series (put_series) before their own evidence.
+  out[std::string(type_at_risk)] = {
+      alert_content, {"instrument", "respondent", "scale", "date", "score", "band", "band_rank", "risk_rank", "round"}};
+  out[std::string(type_declined)] = {
+      alert_content,
+      {"instrument", "respondent", "scale", "previous_date", "date", "previous_score", "score", "previous_band", "band",
+       "previous_band_rank", "band_rank", "worsened_by", "previous_value_kind", "value_kind", "decline_by", "reason"}};
+  auto& withdrawn = out[std::string(type_withdrawn)];
+  withdrawn = {alert_content, {"round", "date", "behavioural_measured", "behavioural_band_rank"}};
+  for (const char* side : {"emotional", "social"})
+    for (const char* suffix : side_keys) withdrawn.evidence.insert(std::string(side) + suffix);
+  sdk::declare_lifecycle(out, {std::string(type_at_risk), std::string(type_declined), std::string(type_withdrawn)},
+                         std::string(type_retracted), std::string(type_updated),
+                         {"domain", "indicator", "severity", "instrument"});
+  return out;
 }
 
 }  // namespace schakel::plugins::tracking_trends

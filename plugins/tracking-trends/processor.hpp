@@ -30,6 +30,9 @@ class tracking_trends_processor {
   /** End of a batch: re-evaluate changed students, emit the differences, write state, drop caches. */
   void flush(sdk::processor_context& ctx);
 
+  /** What the processor derives: at-risk, decline and withdrawal alerts and their retractions. */
+  static sdk::emitted_signals emits();
+
  private:
   struct cached_student : sdk::cached_student<student_state> {
     bool touched = false;  ///< a measurement changed: re-evaluate at flush

@@ -112,12 +112,12 @@ const in_round* worst(const std::vector<const in_round*>& items) {
 
 void put_side(ojson& ev, const char* side, const in_round& i) {
   const std::string p(side);
-  ev[p + "_instrument"] = i.key->instrument;
-  ev[p + "_respondent"] = i.key->respondent;
-  ev[p + "_scale"] = i.key->scale;
-  ev[p + "_score"] = number(i.m->score);
-  ev[p + "_band"] = i.m->band;
-  ev[p + "_band_rank"] = i.m->band_rank;
+  ev[p + side_keys[0]] = i.key->instrument;
+  ev[p + side_keys[1]] = i.key->respondent;
+  ev[p + side_keys[2]] = i.key->scale;
+  ev[p + side_keys[3]] = number(i.m->score);
+  ev[p + side_keys[4]] = i.m->band;
+  ev[p + side_keys[5]] = i.m->band_rank;
 }
 
 std::optional<derived_alert> withdrawn(const std::string& round_id, const round_group& g, const settings& s) {

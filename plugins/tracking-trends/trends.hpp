@@ -4,6 +4,7 @@
  * kept measurement date and round, and which of them are about the latest measurement (only those may
  * be newly emitted; older ones are only checked, so a correction can retract them).
  */
+#include <array>
 #include <map>
 #include <set>
 #include <string>
@@ -23,6 +24,10 @@ inline constexpr std::string_view type_declined = "nl.schakel.tracking.score.dec
 inline constexpr std::string_view type_withdrawn = "nl.schakel.tracking.pattern.withdrawn";
 inline constexpr std::string_view type_retracted = "nl.schakel.tracking.alert.retracted";
 inline constexpr std::string_view type_updated = "nl.schakel.tracking.alert.updated";
+
+/** The withdrawal alert describes its emotional and social scale each under these suffixes. */
+inline constexpr std::array<const char*, 6> side_keys{"_instrument", "_respondent", "_scale",
+                                                      "_score",      "_band",       "_band_rank"};
 
 /** One alert as the rules derive it; the processor adds subject, source and governance. */
 struct derived_alert {

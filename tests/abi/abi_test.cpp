@@ -20,9 +20,10 @@ namespace {
 
 // ---- the pinned ABI ----
 
-// SHA-256 of plugins/include/schakel/plugin.h as published for ABI 1.1 (1.0 was
-// 01c98a4f040396deb6d36c90d50c7a1c02990230aaa3656b2d05ecd2229d76fe).
-constexpr const char* pinned_plugin_h_sha256 = "2d3d6f9dc23d88d6f47e26f4cb80630d483a1835d392ea341f4f8b1756a27366";
+// SHA-256 of plugins/include/schakel/plugin.h as published for ABI 1.2 (1.0 was
+// 01c98a4f040396deb6d36c90d50c7a1c02990230aaa3656b2d05ecd2229d76fe, 1.1
+// 2d3d6f9dc23d88d6f47e26f4cb80630d483a1835d392ea341f4f8b1756a27366).
+constexpr const char* pinned_plugin_h_sha256 = "e7141e8faa8b87a146586ff198bd7093f13c3a292b66379850825d8e1d130af2";
 
 std::string sha256_hex(const std::string& data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -48,9 +49,12 @@ TEST(PluginAbi, HeaderHashIsPinned) {
          "hash in tests/abi/abi_test.cpp.";
 }
 
-TEST(PluginAbi, VersionAndLayoutOf11) {
+TEST(PluginAbi, VersionAndLayoutOf12) {
   EXPECT_EQ(SCHAKEL_ABI_MAJOR, 1);
-  EXPECT_EQ(SCHAKEL_ABI_MINOR, 1);
+  EXPECT_EQ(SCHAKEL_ABI_MINOR, 2);
+  // 1.2 appended the emits hook after everything 1.1 had.
+  EXPECT_EQ(offsetof(schakel_plugin_descriptor, emits),
+            offsetof(schakel_plugin_descriptor, consumes) + sizeof(const char*));
   // 1.1 only appended: the 1.0 fields keep their places, the new ones follow them.
   EXPECT_GT(offsetof(schakel_host_api, school_day_kind), offsetof(schakel_host_api, now_ms));
   EXPECT_GT(offsetof(schakel_host_api, emit_derived), offsetof(schakel_host_api, school_day_kind));
@@ -173,9 +177,9 @@ TEST(PluginLoader, RefusesAnotherMajor) {
   EXPECT_EQ(r.connector, nullptr);
   EXPECT_EQ(r.error.instance, "inst-1");
   EXPECT_EQ(r.error.file, file_of("abi_wrong_major"));
-  EXPECT_EQ(r.error.reason, "ABI major 2 not supported (host 1.1)");
+  EXPECT_EQ(r.error.reason, "ABI major 2 not supported (host 1.2)");
   EXPECT_EQ(ph::to_string(r.error),
-            "instance 'inst-1': " + file_of("abi_wrong_major") + ": ABI major 2 not supported (host 1.1)");
+            "instance 'inst-1': " + file_of("abi_wrong_major") + ": ABI major 2 not supported (host 1.2)");
 }
 
 TEST(PluginLoader, RefusesANewerMinor) {
@@ -183,7 +187,7 @@ TEST(PluginLoader, RefusesANewerMinor) {
   EXPECT_EQ(r.connector, nullptr);
   EXPECT_EQ(r.error.file, file_of("abi_newer_minor"));
   EXPECT_EQ(r.error.reason,
-            "ABI 1.2 is newer than the host's (host 1.1); rebuild the plugin against ABI 1.1 or upgrade the hub");
+            "ABI 1.3 is newer than the host's (host 1.2); rebuild the plugin against ABI 1.2 or upgrade the hub");
 }
 
 TEST(PluginLoader, RefusesAMissingEntrySymbol) {
@@ -197,14 +201,14 @@ TEST(PluginLoader, RefusesADescriptorSmallerThanTheRequiredPart) {
   auto r = load("abi_too_small");
   EXPECT_EQ(r.connector, nullptr);
   EXPECT_EQ(r.error.reason, "descriptor size 16 is smaller than the ABI 1.0 minimum " +
-                                std::to_string(SCHAKEL_DESCRIPTOR_MIN_SIZE) + " (plugin ABI 1.0, host 1.1)");
+                                std::to_string(SCHAKEL_DESCRIPTOR_MIN_SIZE) + " (plugin ABI 1.0, host 1.2)");
 }
 
 TEST(PluginLoader, RefusesAnUnknownLargerDescriptor) {
   auto r = load("abi_too_big");
   EXPECT_EQ(r.connector, nullptr);
   EXPECT_EQ(r.error.reason, "descriptor size " + std::to_string(sizeof(schakel_plugin_descriptor) + 8) +
-                                " unknown for ABI 1.1 (host 1.1 expects at most " +
+                                " unknown for ABI 1.2 (host 1.2 expects at most " +
                                 std::to_string(sizeof(schakel_plugin_descriptor)) + ")");
 }
 

@@ -50,7 +50,6 @@ static schakel_status c_ingest(schakel_instance* inst, const char* body, size_t 
 
 #ifndef ABI_NO_ENTRY
 
-#if defined(ABI_OLD_SMALL) || defined(ABI_TOO_SMALL)
 /* The descriptor as a plugin built against a shorter 1.0-compatible header would lay it out: only the
  * required part, without the optional fields that follow it in the current header. */
 typedef struct old_descriptor {
@@ -66,6 +65,31 @@ typedef struct old_descriptor {
   schakel_ingest_fn ingest;
 } old_descriptor;
 
+#if defined(ABI_MINOR_1_1)
+/* The descriptor exactly as a plugin built against the published ABI 1.1 header lays it out: the
+ * required part, then every field up to `consumes`, no emits hook. It declares nothing it emits. */
+typedef struct descriptor_1_1 {
+  old_descriptor required;
+  const char* description;
+  schakel_process_fn process;
+  schakel_flush_fn flush;
+  const char* consumes;
+} descriptor_1_1;
+
+static const descriptor_1_1 d11 = {
+    {sizeof(descriptor_1_1), SCHAKEL_ABI_MAJOR, 1, "c-1-1", "1.1.0", SCHAKEL_PLUGIN_CONNECTOR, 0, c_create, c_destroy,
+     c_ingest},
+    "built against ABI 1.1",
+    NULL,
+    NULL,
+    NULL};
+
+SCHAKEL_PLUGIN_EXPORT const schakel_plugin_descriptor* schakel_plugin_entry(void) {
+  return (const schakel_plugin_descriptor*)(const void*)&d11;
+}
+
+#elif defined(ABI_OLD_SMALL) || defined(ABI_TOO_SMALL)
+
 static const old_descriptor old = {
 #ifdef ABI_TOO_SMALL
     16,
@@ -79,6 +103,18 @@ SCHAKEL_PLUGIN_EXPORT const schakel_plugin_descriptor* schakel_plugin_entry(void
 }
 
 #else
+
+#if defined(ABI_BAD_EMITS)
+/* Declares a pattern where exact types are required: the host must refuse to load it. */
+static schakel_status c_emits(schakel_instance* inst, schakel_value_sink_fn sink, void* sink_ctx,
+                              schakel_call_ctx* errors) {
+  static const char doc[] = "{\"signals\":{\"nl.schakel.attendance.*\":{\"content\":[\"value\"]}}}";
+  (void)inst;
+  (void)errors;
+  sink(sink_ctx, doc, sizeof doc - 1);
+  return SCHAKEL_STATUS_OK;
+}
+#endif
 
 static struct {
   schakel_plugin_descriptor d;
@@ -110,6 +146,9 @@ SCHAKEL_PLUGIN_EXPORT const schakel_plugin_descriptor* schakel_plugin_entry(void
 #endif
 #ifdef ABI_MISSING_INGEST
   desc.d.ingest = NULL;
+#endif
+#ifdef ABI_BAD_EMITS
+  desc.d.emits = c_emits;
 #endif
   return &desc.d;
 }

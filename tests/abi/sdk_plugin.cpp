@@ -14,6 +14,13 @@ class test_connector {
     const auto doc = nlohmann::json::parse(settings);
     if (doc.contains("reject_config")) throw schakel::sdk::config_error("settings.reject_config: not allowed");
     if (doc.contains("throw_in_create")) throw std::runtime_error("create blew up near S-000123");
+    emits_type_ = doc.value("emits_type", "");
+  }
+
+  /** Declared from the settings, as a real connector's mapping would decide it. */
+  schakel::sdk::emitted_signals emits() const {
+    if (emits_type_.empty()) return {};
+    return {{emits_type_, {{"value", "indicator"}, {"code"}}}};
   }
 
   void ingest(std::string_view body, std::string_view content_type, schakel::sdk::ingest_context& ctx) const {
@@ -43,6 +50,7 @@ class test_connector {
 
  private:
   schakel::sdk::host host_;
+  std::string emits_type_;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "example_env.hpp"
 #include "hub_fixture.hpp"
 
 namespace schakel::test {
@@ -324,36 +325,6 @@ TEST_F(daemon_test, batched_subscription_receives_signed_batches) {
   std::set<std::string> webhook_ids;
   for (const auto& e : receiver.events()) webhook_ids.insert(e["webhook_id"].get<std::string>());
   EXPECT_LT(webhook_ids.size(), 120u) << "events must arrive in batches, not one webhook each";
-}
-
-/**
- * The SCHAKEL_* variables an example lists in its header comment, each given a value by the
- * convention: *_URL a loopback URL, *_PORT a port, *_DIR a folder, *_FILE a file, anything else a
- * secret. An example that uses a variable it does not list fails check-config here.
- */
-std::vector<std::pair<std::string, std::string>> example_environment(const fs::path& example, const fs::path& dir) {
-  std::vector<std::pair<std::string, std::string>> env;
-  std::ifstream in(example);
-  std::string line;
-  while (std::getline(in, line) && line.rfind("#", 0) == 0) {
-    std::istringstream words(line.substr(1));
-    std::string name;
-    words >> name;
-    if (name.rfind("SCHAKEL_", 0) != 0) continue;
-    std::string value = "a-secret-of-at-least-24-bytes-long-" + name;
-    if (name.ends_with("_URL")) value = "http://127.0.0.1:9999/hook";
-    if (name.ends_with("_PORT")) value = "8080";
-    if (name.ends_with("_DIR")) value = (dir / name).string();
-    if (name.ends_with("_FILE")) {
-      // A secret file: 32 bytes as hex, readable by its owner only (what the hub demands of key files).
-      value = (dir / name).string();
-      std::ofstream(value) << "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
-      fs::permissions(value, fs::perms::owner_read | fs::perms::owner_write);
-    }
-    if (name.ends_with("_SECRET")) value = webhook_secret;
-    env.emplace_back(name, value);
-  }
-  return env;
 }
 
 TEST(cli, version_and_check_config_of_every_example) {

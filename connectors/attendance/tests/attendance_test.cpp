@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/text.hpp"
+#include "testing/emits_check.hpp"
 #include "testing/ingest_recorder.hpp"
 
 namespace at = schakel::connectors::attendance;
@@ -44,6 +45,7 @@ recording_context run(const json& settings, std::string_view body, std::string_v
   recording_context ctx("attendance");
   c.ingest(body, content_type, ctx);
   EXPECT_TRUE(ctx.schema_errors.empty()) << ::testing::PrintToString(ctx.schema_errors);
+  schakel::plugins::test_support::expect_declared(c.emits(), ctx.signals);
   return ctx;
 }
 

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <vector>
+#include "testing/emits_check.hpp"
 #include "testing/ingest_recorder.hpp"
 
 namespace gj = schakel::connectors::generic_json;
@@ -45,6 +46,7 @@ recording_context run(const json& settings, std::string_view body, std::string_v
   gj::connector c(settings.dump());
   recording_context ctx("generic-json");
   c.ingest(body, content_type, ctx);
+  schakel::plugins::test_support::expect_declared(c.emits(), ctx.signals);
   return ctx;
 }
 

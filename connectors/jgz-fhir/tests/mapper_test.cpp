@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "settings.hpp"
+#include "testing/emits_check.hpp"
 #include "testing/ingest_recorder.hpp"
 
 namespace jgz = schakel::connectors::jgz_fhir;
@@ -91,6 +92,7 @@ recording_context run_text(const json& settings, std::string_view body,
     EXPECT_TRUE(ctx.schema_errors.empty()) << ::testing::PrintToString(ctx.schema_errors);
   }
   expect_no_personal_data(ctx);
+  schakel::plugins::test_support::expect_declared(c.emits(), ctx.signals);
   return ctx;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "settings.hpp"
+#include "testing/emits_check.hpp"
 #include "testing/ingest_recorder.hpp"
 
 namespace obs = schakel::connectors::observations;
@@ -73,6 +74,7 @@ recording_context run_text(const json& settings, std::string_view body,
   c.ingest(body, content_type, ctx);
   EXPECT_TRUE(ctx.schema_errors.empty()) << ::testing::PrintToString(ctx.schema_errors);
   expect_no_personal_data(ctx);
+  schakel::plugins::test_support::expect_declared(c.emits(), ctx.signals);
   return ctx;
 }
 

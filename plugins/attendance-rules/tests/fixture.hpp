@@ -54,7 +54,9 @@ using sdk::testing::test_ulid;
 /** Collects emitted signals, completed like the core does and validated against the signal schema. */
 class fake_context final : public test_support::validated_context {
  public:
-  fake_context() : validated_context('H', "attendance-rules", "rules", "2027-01-10T10:00:00.000Z") {}
+  fake_context()
+      : validated_context('H', "attendance-rules", "rules", "2027-01-10T10:00:00.000Z",
+                          attendance_rules_processor::emits()) {}
 };
 
 struct rec {

@@ -1,7 +1,8 @@
 #ifndef SCHAKEL_PLUGIN_H
 #define SCHAKEL_PLUGIN_H
 /**
- * Schakel plugin C ABI, version 1.1 (1.1 added processors and school calendars; 1.0 plugins still load).
+ * Schakel plugin C ABI, version 1.2 (1.1 added processors and school calendars, 1.2 the declaration of
+ * what an instance emits; 1.0 and 1.1 plugins still load).
  *
  * A plugin is a shared library that exports one symbol, `schakel_plugin_entry`, returning a
  * descriptor. The host checks the descriptor's size and ABI version before it calls anything else.
@@ -42,7 +43,7 @@ extern "C" {
 #endif
 
 #define SCHAKEL_ABI_MAJOR 1
-#define SCHAKEL_ABI_MINOR 1
+#define SCHAKEL_ABI_MINOR 2
 
 /** Name of the one exported symbol; its type is schakel_plugin_entry_fn. */
 #define SCHAKEL_PLUGIN_ENTRY_SYMBOL "schakel_plugin_entry"
@@ -224,6 +225,22 @@ typedef schakel_status (*schakel_process_fn)(schakel_instance* instance, const c
 typedef schakel_status (*schakel_flush_fn)(schakel_instance* instance, schakel_call_ctx* ctx);
 
 /**
+ * What this instance can emit (since ABI 1.2), as its own settings decide it: the host checks every
+ * subscription's field allowlist against it, so a partner is never promised a field no producer writes.
+ * On OK the plugin has called `sink` exactly once with a JSON object (UTF-8; borrowed for the sink call):
+ *
+ *   {"signals": {"<signal type>": {"content": ["<content key>", ...], "evidence": ["<evidence key>", ...]}}}
+ *
+ * Every signal type the instance can emit (connectors: from ingest; processors: derived) is listed, and
+ * for each the keys of `content` and of `content.evidence` it can carry. Exact names only: no patterns,
+ * no wildcards. A key listed may be absent from a given signal; a key not listed never appears.
+ * Otherwise returns INTERNAL after set_error on `errors` (valid only during the call). Called after create,
+ * from one thread, never concurrently with ingest or process on the same instance. No I/O.
+ */
+typedef schakel_status (*schakel_emits_fn)(schakel_instance* instance, schakel_value_sink_fn sink, void* sink_ctx,
+                                           schakel_call_ctx* errors);
+
+/**
  * What the entry symbol returns. Owned by the plugin, static: valid and unchanged for as long as the
  * library is loaded. Append-only.
  */
@@ -249,6 +266,9 @@ typedef struct schakel_plugin_descriptor {
   schakel_flush_fn flush; /**< optional */
   /** NUL-terminated, space-separated signal types; a pattern ending in '*' is a prefix ("nl.schakel.attendance.*"). */
   const char* consumes;
+
+  /* ---- since ABI 1.2: optional (NULL: the plugin declares nothing; see docs/plugin-abi.md) ---- */
+  schakel_emits_fn emits;
 } schakel_plugin_descriptor;
 
 /**

@@ -27,10 +27,21 @@
  *
  * process and flush run on one thread at a time; state written through host::state_put during them is
  * committed with the batch's derived signals (see plugin.h).
+ *
+ * Either kind declares what an instance can emit (ABI 1.2) with a const member
+ *
+ *   schakel::sdk::emitted_signals emits() const;   // type -> the content and evidence keys it may carry
+ *
+ * and the macros publish it through the descriptor's emits hook. Build it from the same constants the
+ * code emits with, so that the two cannot drift; a class without the member declares nothing.
  */
+#include <concepts>
 #include <cstdint>
 #include <exception>
+#include <functional>
+#include <map>
 #include <new>
+#include <set>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -74,6 +85,69 @@ class processor_context {
   /** One derived signal (JSON object text); returns the id the host gave it, or "" when refused. */
   virtual std::string emit(std::string json) = 0;
 };
+
+/** The keys one signal type can carry (plugin.h schakel_emits_fn). */
+struct signal_shape {
+  std::set<std::string, std::less<>> content;   ///< keys of `content`; "evidence" is implied by a non-empty `evidence`
+  std::set<std::string, std::less<>> evidence;  ///< keys of `content.evidence`
+};
+
+/** Everything one instance can emit: exact signal type -> its shape. No patterns. */
+using emitted_signals = std::map<std::string, signal_shape, std::less<>>;
+
+/** A class that declares what it emits (see the comment at the top of this file). */
+template <class T>
+concept declares_emits = requires(const T& t) {
+  { t.emits() } -> std::convertible_to<emitted_signals>;
+};
+
+/** The JSON text schakel_emits_fn hands to the host. Names are escaped; nothing else is checked here. */
+inline std::string emits_json(const emitted_signals& signals) {
+  auto quoted = [](std::string& out, std::string_view text) {
+    static const char* hex = "0123456789abcdef";
+    out += '"';
+    for (const char c : text) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (u < 0x20) {
+        out += "\\u00";
+        out += hex[u >> 4];
+        out += hex[u & 0xf];
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
+  };
+  auto list = [&](std::string& out, const std::set<std::string, std::less<>>& names) {
+    out += '[';
+    bool first = true;
+    for (const auto& n : names) {
+      if (!first) out += ',';
+      first = false;
+      quoted(out, n);
+    }
+    out += ']';
+  };
+  std::string out = "{\"signals\":{";
+  bool first = true;
+  for (const auto& [type, shape] : signals) {
+    if (!first) out += ',';
+    first = false;
+    quoted(out, type);
+    auto content = shape.content;
+    if (!shape.evidence.empty()) content.insert("evidence");
+    out += ":{\"content\":";
+    list(out, content);
+    out += ",\"evidence\":";
+    list(out, shape.evidence);
+    out += '}';
+  }
+  out += "}}";
+  return out;
+}
 
 /** What a date is for a school (plugin.h schakel_day_kind). */
 enum class day_kind { school_day = SCHAKEL_DAY_SCHOOL, weekend = SCHAKEL_DAY_WEEKEND, holiday = SCHAKEL_DAY_HOLIDAY,
@@ -323,6 +397,23 @@ schakel_status flush(schakel_instance* p, schakel_call_ctx* ctx) noexcept {
                            [](T& processor, processor_context& context) { processor.flush(context); });
 }
 
+template <class T>
+schakel_status emits(schakel_instance* p, schakel_value_sink_fn sink, void* sink_ctx, schakel_call_ctx* errors) noexcept {
+  if (p == nullptr || sink == nullptr) return SCHAKEL_STATUS_INVALID_ARGUMENT;
+  auto* inst = reinterpret_cast<instance<T>*>(p);
+  try {
+    const std::string text = emits_json(static_cast<const T&>(inst->connector).emits());
+    sink(sink_ctx, text.data(), text.size());
+    return SCHAKEL_STATUS_OK;
+  } catch (const std::bad_alloc&) {
+    set_error(inst->api, errors, "out of memory while declaring what the instance emits");
+    return SCHAKEL_STATUS_INTERNAL;
+  } catch (...) {
+    set_error(inst->api, errors, "exception while declaring what the instance emits");
+    return SCHAKEL_STATUS_INTERNAL;
+  }
+}
+
 /** The part every descriptor shares: header, identity and lifecycle hooks. */
 template <class T>
 constexpr schakel_plugin_descriptor base_descriptor(const char* name, const char* version, std::uint32_t kind) noexcept {
@@ -336,6 +427,7 @@ constexpr schakel_plugin_descriptor base_descriptor(const char* name, const char
   d.reserved0 = 0;
   d.create = &create<T>;
   d.destroy = &destroy<T>;
+  if constexpr (declares_emits<T>) d.emits = &emits<T>;
   return d;
 }
 

@@ -33,7 +33,9 @@ using sdk::testing::test_ulid;
 /** Collects emitted signals, completed like the core does and validated against the signal schema. */
 class fake_context final : public test_support::validated_context {
  public:
-  fake_context() : validated_context('M', "match-detection", "match", "2026-06-01T10:00:00.000Z") {}
+  fake_context()
+      : validated_context('M', "match-detection", "match", "2026-06-01T10:00:00.000Z",
+                          match_detection_processor::emits()) {}
 };
 
 struct sig_opts {

@@ -23,7 +23,9 @@ using sdk::testing::test_ulid;
 /** Collects emitted signals, completed like the core does and validated against the signal schema. */
 class fake_context final : public test_support::validated_context {
  public:
-  fake_context() : validated_context('T', "tracking-trends", "trends", "2027-03-20T10:00:00.000Z") {}
+  fake_context()
+      : validated_context('T', "tracking-trends", "trends", "2027-03-20T10:00:00.000Z",
+                          tracking_trends_processor::emits()) {}
 };
 
 inline const char* const band_names[] = {"above_average", "average", "below_average", "far_below_average"};

@@ -15,7 +15,11 @@
  * with the evidence a partner that saw only the final alert has. Both route as the type they follow
  * (`followed_type_field`), so they reach exactly the subscriptions that took the alert.
  */
+#include <array>
+#include <set>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -57,12 +61,16 @@ constexpr alert_step next_step(std::string_view sent_fingerprint, std::string_vi
   return sent_fingerprint == now_fingerprint ? alert_step::none : alert_step::update;
 }
 
+/** The evidence keys of a retraction, and those an update puts before the alert's own evidence. */
+inline constexpr std::array<std::string_view, 3> retraction_keys{"retracts", "retracts_type", "reason"};
+inline constexpr std::array<std::string_view, 2> update_keys{"updates", "updates_type"};
+
 /** content.evidence of a retraction of the alert `id` of type `type`. */
 inline nlohmann::ordered_json retraction_evidence(std::string_view id, std::string_view type) {
   nlohmann::ordered_json e = nlohmann::ordered_json::object();
-  e["retracts"] = id;
-  e["retracts_type"] = type;
-  e["reason"] = "no_longer_holds";
+  e[retraction_keys[0]] = id;
+  e[retraction_keys[1]] = type;
+  e[retraction_keys[2]] = "no_longer_holds";
   return e;
 }
 
@@ -73,12 +81,33 @@ inline nlohmann::ordered_json retraction_evidence(std::string_view id, std::stri
 inline nlohmann::ordered_json update_evidence(std::string_view id, std::string_view type,
                                               const nlohmann::ordered_json& current) {
   nlohmann::ordered_json e = nlohmann::ordered_json::object();
-  e["updates"] = id;
-  e["updates_type"] = type;
+  e[update_keys[0]] = id;
+  e[update_keys[1]] = type;
   for (const auto& [k, v] : current.items()) {
-    if (k != "updates" && k != "updates_type") e[k] = v;
+    if (k != update_keys[0] && k != update_keys[1]) e[k] = v;
   }
   return e;
+}
+
+/**
+ * Adds the retraction and update types that follow `alert_types` to a processor's declaration of what
+ * it emits (plugin.hpp's emitted_signals, already holding the alert types): a retraction carries
+ * `retraction_content` and retraction_keys; an update can carry the content and evidence of any alert
+ * it updates, after update_keys. Derived from the alerts' own declarations, so the two cannot drift.
+ */
+template <class Signals>
+void declare_lifecycle(Signals& out, const std::vector<std::string>& alert_types, const std::string& retracted_type,
+                       const std::string& updated_type, const std::set<std::string, std::less<>>& retraction_content) {
+  auto& retracted = out[retracted_type];
+  retracted.content.insert(retraction_content.begin(), retraction_content.end());
+  for (auto k : retraction_keys) retracted.evidence.emplace(k);
+  auto& updated = out[updated_type];
+  for (auto k : update_keys) updated.evidence.emplace(k);
+  for (const auto& type : alert_types) {
+    const auto& alert = out.at(type);
+    updated.content.insert(alert.content.begin(), alert.content.end());
+    updated.evidence.insert(alert.evidence.begin(), alert.evidence.end());
+  }
 }
 
 }  // namespace schakel::sdk

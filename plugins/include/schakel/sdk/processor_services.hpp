@@ -8,6 +8,7 @@
  *     my_processor(std::string_view settings_json, schakel::sdk::processor_services& svc);
  *     void process(std::string_view signal_json, schakel::sdk::processor_context& ctx);
  *     void flush(schakel::sdk::processor_context& ctx);
+ *     schakel::sdk::emitted_signals emits() const;   // optional: what it derives (plugin.hpp)
  *   };
  *   SCHAKEL_PROCESSOR(schakel::sdk::hosted_processor<my_processor>, "my-processor", "0.1.0", "nl.schakel.x.*")
  *
@@ -65,6 +66,12 @@ class hosted_processor {
         processor_(std::make_unique<Processor>(settings_json, *services_)) {}
   void process(std::string_view signal_json, processor_context& ctx) { processor_->process(signal_json, ctx); }
   void flush(processor_context& ctx) { processor_->flush(ctx); }
+  /** Forwarded only when the processor declares what it emits (ABI 1.2); otherwise absent. */
+  emitted_signals emits() const
+    requires declares_emits<Processor>
+  {
+    return processor_->emits();
+  }
 
  private:
   // Heap-held so the processor's reference to its services survives any move of this object.
