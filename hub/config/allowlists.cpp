@@ -4,6 +4,7 @@
 #include <set>
 #include <string_view>
 
+#include "schakel/sdk/alert_lifecycle.hpp"
 #include "trends/settings.hpp"
 
 namespace schakel::config {
@@ -11,27 +12,27 @@ namespace {
 
 constexpr std::string_view content_prefix = "content.";
 constexpr std::string_view evidence_prefix = "content.evidence.";
-constexpr std::string_view retraction_suffix = ".retracted";
 
 bool reaches(const subscription_filter& filter, const std::string& type) {
   return filter.types.empty() || trends::type_matches(filter.types, type);
 }
 
 /**
- * The shapes of one producer's types that reach the subscription. A retraction is routed as the type it
- * retracts, so a producer's retraction type comes along whenever one of its other types reaches.
+ * The shapes of one producer's types that reach the subscription. A retraction or an update is routed as
+ * the alert it follows (the router's rule, sdk/alert_lifecycle.hpp), so a producer's lifecycle types come
+ * along whenever one of its other types reaches.
  */
 std::vector<const sdk::signal_shape*> reaching_shapes(const subscription& sub, const sdk::emitted_signals& emits) {
   std::vector<const sdk::signal_shape*> out;
   bool any = false;
   for (const auto& [type, shape] : emits) {
-    if (!type.ends_with(retraction_suffix) && reaches(sub.filter, type)) {
+    if (!sdk::is_lifecycle_type(type) && reaches(sub.filter, type)) {
       out.push_back(&shape);
       any = true;
     }
   }
   for (const auto& [type, shape] : emits)
-    if (type.ends_with(retraction_suffix) && (any || reaches(sub.filter, type))) out.push_back(&shape);
+    if (sdk::is_lifecycle_type(type) && (any || reaches(sub.filter, type))) out.push_back(&shape);
   return out;
 }
 

@@ -11,6 +11,7 @@ namespace {
 constexpr const char* mazl = "nl.schakel.attendance.mazl.triggered";
 constexpr const char* referred = "nl.schakel.attendance.mazl.referred";
 constexpr const char* retracted = "nl.schakel.attendance.alert.retracted";
+constexpr const char* updated = "nl.schakel.attendance.alert.updated";
 
 /** The rules' declaration, shaped like attendance-rules' own. */
 producer rules() {
@@ -19,6 +20,7 @@ producer rules() {
   e[referred] = {{"domain", "indicator", "severity"},
                  {"rule", "count", "days", "episode_start", "parents_informed_on"}};
   e[retracted] = {{"domain", "indicator", "severity"}, {"retracts", "retracts_type"}};
+  e[updated] = {{"domain", "indicator", "severity"}, {"updates", "updates_type", "count"}};
   return {"processors[0] (attendance-rules)", "attendance-rules", e};
 }
 
@@ -80,6 +82,15 @@ TEST(Allowlists, TheEnvelopeAndWholeSectionsFollowTheDeclaration) {
 
 TEST(Allowlists, ARetractionReachesWhoeverTakesTheTypeItRetracts) {
   EXPECT_TRUE(check_allowlists(with_subscription({mazl}, {"content.evidence.retracts"}), {rules()}).errors.empty());
+}
+
+// An update routes like a retraction: as the alert it follows (the router's rule).
+TEST(Allowlists, AnUpdateReachesWhoeverTakesTheTypeItUpdates) {
+  EXPECT_TRUE(check_allowlists(with_subscription({referred}, {"content.evidence.updates"}), {rules()}).errors.empty());
+  // Not for a subscription that takes none of the producer's alerts.
+  EXPECT_EQ(check_allowlists(with_subscription({"nl.schakel.tracking.*"}, {"content.evidence.updates"}), {rules()})
+                .errors.size(),
+            1u);
 }
 
 TEST(Allowlists, AnInstanceFilterLeavesOtherProducersOut) {
