@@ -4,7 +4,10 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -139,6 +142,41 @@ struct instance_slot {
   metrics::counter* accepted = nullptr;
   metrics::histogram* latency = nullptr;
   std::unique_ptr<ingress::drop_folder> drop;
+  /// Epoch seconds of the last drop file whose signals were committed; 0 = none since start.
+  std::atomic<double> last_drop_success{0};
+};
+
+/** Signals mapped, validated and staged per part of a drop file: bounds what a large file holds in memory. */
+constexpr std::size_t drop_part_signals = 2000;
+/** A long file logs drop.progress at least this often. */
+constexpr std::chrono::milliseconds drop_progress_interval{5000};
+
+/** Waits for a store completion on the calling (drop-folder) thread. */
+template <class Start>
+std::error_code store_wait(Start start) {
+  std::promise<std::error_code> done;
+  auto result = done.get_future();
+  start([&done](std::error_code ec) { done.set_value(ec); });
+  return result.get();
+}
+
+/**
+ * Test-only hooks read from the environment once at start (never set in production): how often a
+ * drop file logs its progress, and a kill -9 of the daemon itself after N staged parts, so a test can
+ * crash it mid-file deterministically.
+ */
+struct drop_test_hooks {
+  std::chrono::milliseconds progress_interval = drop_progress_interval;
+  std::size_t kill_after_parts = 0;  ///< 0: never
+
+  static drop_test_hooks from_environment() {
+    drop_test_hooks h;
+    if (const char* v = std::getenv("SCHAKEL_TEST_DROP_PROGRESS_MS"))
+      h.progress_interval = std::chrono::milliseconds(std::strtoll(v, nullptr, 10));
+    if (const char* v = std::getenv("SCHAKEL_TEST_DROP_KILL_AFTER_PARTS"))
+      h.kill_after_parts = static_cast<std::size_t>(std::strtoull(v, nullptr, 10));
+    return h;
+  }
 };
 
 class hub {
@@ -340,6 +378,26 @@ class hub {
       settings.settle = d.settle;
       settings.max_file_bytes = d.max_file_bytes;
       const std::string ns = drop_namespace_prefix + name;
+      const metrics::labels l{{"connector", name}};
+      const auto files = [&](const char* outcome) {
+        return &metrics_.get_counter("schakel_drop_files_total", "Drop-folder files by how they left the folder",
+                                     {{"connector", name}, {"outcome", outcome}});
+      };
+      const auto rows = [&](const char* outcome) {
+        return &metrics_.get_counter("schakel_drop_rows_total", "Drop-folder records stored or refused",
+                                     {{"connector", name}, {"outcome", outcome}});
+      };
+      settings.on_finished = [ingested = files("ingested"), quarantined = files("quarantined"),
+                              duplicate = files("duplicate"), accepted = rows("accepted"),
+                              refused = rows("quarantined")](const ingress::file_outcome& o) {
+        using kind = ingress::file_outcome::kind;
+        (o.what == kind::ingested ? ingested : o.what == kind::quarantined ? quarantined : duplicate)->add();
+        accepted->add(o.rows_accepted);
+        refused->add(o.rows_rejected);
+      };
+      metrics_.add_gauge("schakel_drop_last_success_timestamp_seconds",
+                         "When a drop-folder file's signals were last committed (Unix time; 0: none since start)", l,
+                         [slot] { return slot->last_drop_success.load(); });
       slot->drop = std::make_unique<ingress::drop_folder>(
           name, settings,
           [this, slot](const std::string&, std::string body, const std::string& content_type,
@@ -361,7 +419,12 @@ class hub {
     return admission::open;
   }
 
-  /** One dropped file as one unit: its signals and its "ingested" mark in one transaction. Blocking. */
+  /**
+   * One dropped file as one unit. The connector's signals are mapped, validated and staged in parts
+   * of drop_part_signals (invisible to processors and delivery), then published with the file's
+   * digest mark in one transaction: readers see all of the file or none of it, and a file given up
+   * or cut short by a crash leaves nothing behind but the file itself, which is read again. Blocking.
+   */
   ingress::file_result ingest_file(instance_slot& slot, std::string body, const std::string& content_type,
                                    const std::string& digest) {
     using outcome = ingress::file_result::outcome;
@@ -373,37 +436,97 @@ class hub {
     }
     const auto started = std::chrono::steady_clock::now();
     const std::int64_t received = now_ms();
-    auto result = slot.connector->ingest(body, content_type);
+    const std::string& name = slot.config.name;
+    const auto discard = [&] {
+      return store_wait([&](auto done) { store_->discard_staged(digest, std::move(done)); });
+    };
+    // A part left by an earlier attempt at this file (in this process) must not be published twice.
+    if (const auto ec = discard()) {
+      out.result = outcome::retry_later;
+      out.error = "the staging area could not be cleared";
+      return out;
+    }
+
+    std::size_t staged = 0, parts = 0;
+    std::int64_t last_record = 0;
+    std::error_code stage_error;
+    std::set<std::string> touched;
+    std::vector<plugin_host::rejection> validation_rejections;
+    auto last_progress = started;
+    const auto progress = [&](const char* phase, std::size_t rows) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_progress < drop_hooks_.progress_interval) return;
+      last_progress = now;
+      log::info("drop.progress", {{"connector", name},
+                                  {"sha256", digest},
+                                  {"phase", phase},
+                                  {"rows", rows},
+                                  {"record", last_record},
+                                  {"bytes", body.size()},
+                                  {"seconds", std::chrono::duration<double>(now - started).count()}});
+    };
+    const plugin_host::signal_part_fn stage = [&](plugin_host::ingest_result& part) {
+      if (!part.signal_record_index.empty()) last_record = part.signal_record_index.back();
+      auto batch = pipeline_->process(part, name, slot.config.plugin, received);
+      out.accepted += batch.accepted.size();
+      for (auto& r : batch.rejected) validation_rejections.push_back(std::move(r));
+      touched.insert(batch.touched_subscriptions.begin(), batch.touched_subscriptions.end());
+      if (!batch.rows.empty() || !batch.parked.empty()) {
+        stage_error = store_wait([&](auto done) {
+          store_->stage_part(digest, std::move(batch.rows), std::move(batch.items), std::move(batch.parked),
+                             std::move(done));
+        });
+        if (stage_error) return false;
+      }
+      staged += batch.accepted.size();
+      ++parts;
+      if (drop_hooks_.kill_after_parts != 0 && parts >= drop_hooks_.kill_after_parts) ::raise(SIGKILL);
+      progress("staging", staged);
+      return true;
+    };
+    auto result = slot.connector->ingest_in_parts(body, content_type, drop_part_signals, stage);
     if (!result.parsed) {
+      (void)discard();
       slot.rejected->add();
+      out = {};
       out.result = outcome::unparseable;
       out.error = result.parse_error;
       return out;
     }
-    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received);
-    slot.received->add(batch.accepted.size() + batch.rejected.size());
-    slot.rejected->add(batch.rejected.size());
-    out.accepted = batch.accepted.size();
-    out.rejected = std::move(batch.rejected);
-    if (batch.accepted.empty()) return out;  // nothing to store; the drop folder reports the rejections
+    if (stage_error) {
+      (void)discard();
+      log::error("drop.store_failed", {{"connector", name}, {"sha256", digest}, {"error", stage_error.message()}});
+      out = {};
+      out.result = outcome::retry_later;
+      out.error = "the signals could not be stored";
+      return out;
+    }
+    // The same order as one whole batch: the connector's refusals, then the pipeline's.
+    out.rejected = std::move(result.rejections);
+    for (auto& r : validation_rejections) out.rejected.push_back(std::move(r));
+    slot.received->add(out.accepted + out.rejected.size());
+    slot.rejected->add(out.rejected.size());
+    if (out.accepted == 0) return out;  // nothing to store; the drop folder reports the rejections
 
     std::vector<storage::state_write> mark{
-        {drop_namespace_prefix + slot.config.name, digest,
+        {drop_namespace_prefix + name, digest,
          nlohmann::json{{"accepted", out.accepted}, {"rejected", out.rejected.size()}, {"at", format_rfc3339(received)}}
              .dump(),
          false}};
-    std::promise<std::error_code> done;
-    auto stored = done.get_future();
-    store_->append_with_parked(std::move(batch.rows), std::move(batch.items), std::move(mark), std::move(batch.parked),
-                               [&done](std::error_code ec) { done.set_value(ec); });
-    if (const auto ec = stored.get()) {
-      log::error("drop.store_failed", {{"instance", slot.config.name}, {"error", ec.message()}});
+    const auto ec = store_wait([&](auto done) {
+      store_->publish_staged(
+          digest, std::move(mark), [&progress](std::size_t moved) { progress("publishing", moved); }, std::move(done));
+    });
+    if (ec) {
+      (void)discard();
+      log::error("drop.store_failed", {{"connector", name}, {"sha256", digest}, {"error", ec.message()}});
       out.result = outcome::retry_later;
       out.error = "the signals could not be stored";
       return out;
     }
     slot.accepted->add(out.accepted);
-    for (const auto& s : batch.touched_subscriptions) delivery_->notify(s);
+    slot.last_drop_success = static_cast<double>(now_ms()) / 1000.0;
+    for (const auto& s : touched) delivery_->notify(s);
     wake_processors();
     slot.latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return out;
@@ -852,6 +975,7 @@ class hub {
   std::shared_ptr<const calendar::calendar_registry> calendars_;
   std::vector<std::unique_ptr<processing::processor_runner>> runners_;
   std::vector<std::string> processors_not_loaded_;
+  const drop_test_hooks drop_hooks_ = drop_test_hooks::from_environment();
   std::unique_ptr<http::server> server_;
   metrics::counter* http_requests_ = nullptr;
   metrics::counter* overload_ = nullptr;
