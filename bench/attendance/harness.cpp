@@ -334,9 +334,14 @@ memory_result run_memory(const harness_options& o, const export_file& file, std:
   const auto t0 = clock_type::now();
   s.release({file});
   const auto deadline = t0 + o.timeout;
+  std::uint64_t highest_sample = 0;
   const auto sample = [&] {
     const auto now = load::read_rss(daemon.pid());
     r.peak_kib = std::max({r.peak_kib, now.rss, now.hwm});
+    if (now.rss > highest_sample) {
+      highest_sample = now.rss;
+      r.peak_at_s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    }
     return now.rss;
   };
   while (s.archived() + s.quarantined() < 1) {
@@ -346,6 +351,7 @@ memory_result run_memory(const harness_options& o, const export_file& file, std:
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   const auto archived_at = clock_type::now();
+  r.archived_kib = std::max(highest_sample, load::read_rss(daemon.pid()).hwm);
   r.archived_s = std::chrono::duration<double>(archived_at - t0).count();
   r.quarantined = s.quarantined() > 0;
   log_reader db(s.data_dir / "schakel.db");
@@ -355,9 +361,10 @@ memory_result run_memory(const harness_options& o, const export_file& file, std:
     if (clock_type::now() > deadline) throw s.fail("the processor did not catch up within the timeout");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  r.evaluated_s = std::chrono::duration<double>(clock_type::now() - t0).count();
-  // Memory `after` the file was archived (the processor has usually finished well before).
-  while (clock_type::now() < archived_at + after) {
+  const auto evaluated_at = clock_type::now();
+  r.evaluated_s = std::chrono::duration<double>(evaluated_at - t0).count();
+  // Memory `after` the daemon's work on the file is done: archived and evaluated by the processor.
+  while (clock_type::now() < evaluated_at + after) {
     sample();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

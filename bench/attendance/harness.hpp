@@ -57,11 +57,13 @@ struct run_result {
 /** Daemon memory around one large file (the --memory mode). */
 struct memory_result {
   std::size_t bytes = 0;
-  std::uint64_t idle_kib = 0;   ///< VmRSS after start-up, before the file
-  std::uint64_t peak_kib = 0;   ///< the highest VmRSS sampled (every 10 ms) or VmHWM, whichever is higher
-  std::uint64_t after_kib = 0;  ///< VmRSS the given time after the file was archived
-  double archived_s = 0;        ///< rename -> the file in archive/ (or quarantine/)
-  double evaluated_s = 0;       ///< rename -> the processor caught up
+  std::uint64_t idle_kib = 0;      ///< VmRSS after start-up, before the file
+  std::uint64_t peak_kib = 0;      ///< the highest VmRSS sampled (every 10 ms) or VmHWM, whichever is higher
+  std::uint64_t after_kib = 0;     ///< VmRSS the given time after the file was archived and evaluated
+  double peak_at_s = 0;            ///< rename -> the highest VmRSS sample
+  std::uint64_t archived_kib = 0;  ///< the highest VmRSS sampled until the file was archived (ingest alone)
+  double archived_s = 0;           ///< rename -> the file in archive/ (or quarantine/)
+  double evaluated_s = 0;          ///< rename -> the processor caught up
   bool quarantined = false;
   std::uint64_t rows_stored = 0;
   std::filesystem::path kept_dir;

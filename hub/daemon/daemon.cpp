@@ -1,5 +1,8 @@
 #include "daemon/daemon.hpp"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
@@ -148,6 +151,17 @@ struct instance_slot {
 
 /** Signals mapped, validated and staged per part of a drop file: bounds what a large file holds in memory. */
 constexpr std::size_t drop_part_signals = 2000;
+/**
+ * Signals a processor takes per batch. A processor holds the state of every student a batch touches
+ * until the batch is flushed, so a large drop file read in batches of 10,000 (a few school days of a
+ * big school's whole year) held ~70 MiB; 2,000 keeps that near 15 MiB, and flushing five times as
+ * often costs little because a student rarely recurs within a few thousand signals anyway.
+ */
+constexpr std::size_t processor_batch_signals = 2000;
+/** After a drop file of at least trim_from_bytes, freed memory is trimmed every step for the window. */
+constexpr std::size_t trim_from_bytes = 1u << 20;
+constexpr std::chrono::seconds memory_trim_step{5};
+constexpr std::chrono::seconds memory_trim_window{60};
 /** A long file logs drop.progress at least this often. */
 constexpr std::chrono::milliseconds drop_progress_interval{5000};
 
@@ -329,7 +343,7 @@ class hub {
             for (const auto& s : subscriptions) delivery_->notify(s);
             wake_processors();  // a derived signal may feed another processor
           },
-          &metrics_));
+          &metrics_, processing::runner_options{.batch_max_signals = processor_batch_signals}));
     }
   }
 
@@ -437,6 +451,7 @@ class hub {
     const auto started = std::chrono::steady_clock::now();
     const std::int64_t received = now_ms();
     const std::string& name = slot.config.name;
+    const std::size_t file_bytes = body.size();
     const auto discard = [&] {
       return store_wait([&](auto done) { store_->discard_staged(digest, std::move(done)); });
     };
@@ -462,7 +477,7 @@ class hub {
                                   {"phase", phase},
                                   {"rows", rows},
                                   {"record", last_record},
-                                  {"bytes", body.size()},
+                                  {"bytes", file_bytes},
                                   {"seconds", std::chrono::duration<double>(now - started).count()}});
     };
     const plugin_host::signal_part_fn stage = [&](plugin_host::ingest_result& part) {
@@ -485,6 +500,8 @@ class hub {
       return true;
     };
     auto result = slot.connector->ingest_in_parts(body, content_type, drop_part_signals, stage);
+    // The bytes are not needed for the publish, which overlaps the processors' reading of the file.
+    std::string().swap(body);
     if (!result.parsed) {
       (void)discard();
       slot.rejected->add();
@@ -526,6 +543,7 @@ class hub {
     }
     slot.accepted->add(out.accepted);
     slot.last_drop_success = static_cast<double>(now_ms()) / 1000.0;
+    ask_for_memory_trim(file_bytes);
     for (const auto& s : touched) delivery_->notify(s);
     wake_processors();
     slot.latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -610,14 +628,40 @@ class hub {
    * Retention (docs/privacy.md): at start and then hourly, on its own thread because a purge blocks on
    * the database. Signals a processor has not yet read are kept whatever their age.
    */
+  /** Retention every hour; between purges, the memory a large drop file left behind is given back. */
   void purge_loop() {
     std::unique_lock lock(purge_mutex_);
+    auto next_purge = std::chrono::steady_clock::now();
     while (!purge_stop_) {
+      if (std::chrono::steady_clock::now() >= next_purge) {
+        lock.unlock();
+        run_purge();
+        lock.lock();
+        next_purge = std::chrono::steady_clock::now() + std::chrono::hours(1);
+      }
+      purge_wake_.wait_for(lock, memory_trim_step, [this] { return purge_stop_; });
+      if (purge_stop_) break;
       lock.unlock();
-      run_purge();
+      trim_memory_if_due();
       lock.lock();
-      purge_wake_.wait_for(lock, std::chrono::hours(1), [this] { return purge_stop_; });
     }
+  }
+
+  /**
+   * After a large drop file the processors and delivery read and route all of its signals, each on
+   * its own thread and so in its own malloc arena, and glibc keeps what they free. Trimming every
+   * few seconds for a while after such a file gives it back to the system, so the daemon returns to
+   * its idle size instead of staying at its peak until the next file; each trim costs milliseconds.
+   */
+  void trim_memory_if_due() {
+#ifdef __GLIBC__
+    if (std::chrono::steady_clock::now().time_since_epoch().count() < trim_until_.load()) (void)::malloc_trim(0);
+#endif
+  }
+
+  void ask_for_memory_trim(std::size_t file_bytes) {
+    if (file_bytes < trim_from_bytes) return;
+    trim_until_ = (std::chrono::steady_clock::now() + memory_trim_window).time_since_epoch().count();
   }
 
   void run_purge() {
@@ -654,7 +698,9 @@ class hub {
     return found;
   }
 
-  std::string actor_of(const http::request& req) const { return admin_ok(req) ? "admin" : "local"; }
+  std::string actor_of(const http::request& req) const {
+    return admin_ok(req) ? "admin" : "local";
+  }
 
   std::vector<audit::entry> dead_letter_audit(const http::request& req, const http::response& r) const {
     std::vector<audit::entry> out;
@@ -983,7 +1029,8 @@ class hub {
   std::thread purge_thread_;
   std::mutex purge_mutex_;
   std::condition_variable purge_wake_;
-  bool purge_stop_ = false;  // guarded by purge_mutex_
+  bool purge_stop_ = false;                                    // guarded by purge_mutex_
+  std::atomic<std::chrono::steady_clock::rep> trim_until_{0};  // steady-clock ticks; trims run until then
 };
 
 }  // namespace
