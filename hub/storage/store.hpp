@@ -327,12 +327,12 @@ class store {
    * Adds one part of the unit `key` (a file's digest) to its staging area: durable for as long as
    * this store is open, invisible to every reader (log, outboxes, parked reports, counters) and gone
    * after a crash or restart. Parts are published in the order they were staged. An engine without
-   * staging completes with invalid_argument (this default).
+   * staging completes with std::errc::operation_not_supported (this default).
    */
   virtual void stage_part(const std::string& key, std::vector<signal_row> signals, std::vector<outbox_item> items,
                           std::vector<parked_signal> parked, done_fn done) {
     (void)key, (void)signals, (void)items, (void)parked;
-    if (done) done(make_error_code(storage_errc::invalid_argument));
+    if (done) done(std::make_error_code(std::errc::operation_not_supported));
   }
   /**
    * Moves everything staged under `key` into the log, the outboxes and the parked reports, together
@@ -343,7 +343,7 @@ class store {
   virtual void publish_staged(const std::string& key, std::vector<state_write> state,
                               std::function<void(std::size_t moved)> progress, done_fn done) {
     (void)key, (void)state, (void)progress;
-    if (done) done(make_error_code(storage_errc::invalid_argument));
+    if (done) done(std::make_error_code(std::errc::operation_not_supported));
   }
   /** Forgets what is staged under `key` (a unit given up, or a leftover of an earlier attempt). */
   virtual void discard_staged(const std::string& key, done_fn done) {
