@@ -158,10 +158,13 @@ constexpr std::size_t drop_part_signals = 2000;
  * often costs little because a student rarely recurs within a few thousand signals anyway.
  */
 constexpr std::size_t processor_batch_signals = 2000;
-/** After a drop file of at least trim_from_bytes, freed memory is trimmed every step for the window. */
+/**
+ * After a drop file of at least trim_from_bytes, freed memory is trimmed every step, for at least the
+ * window and until every processor has caught up.
+ */
 constexpr std::size_t trim_from_bytes = 1u << 20;
 constexpr std::chrono::seconds memory_trim_step{5};
-constexpr std::chrono::seconds memory_trim_window{60};
+constexpr std::chrono::seconds memory_trim_window{15};
 /** A long file logs drop.progress at least this often. */
 constexpr std::chrono::milliseconds drop_progress_interval{5000};
 
@@ -452,8 +455,10 @@ class hub {
     const std::int64_t received = now_ms();
     const std::string& name = slot.config.name;
     const std::size_t file_bytes = body.size();
+    // Two instances may be given the same file at once; each stages its own signals.
+    const std::string stage_key = name + ":" + digest;
     const auto discard = [&] {
-      return store_wait([&](auto done) { store_->discard_staged(digest, std::move(done)); });
+      return store_wait([&](auto done) { store_->discard_staged(stage_key, std::move(done)); });
     };
     // A part left by an earlier attempt at this file (in this process) must not be published twice.
     if (const auto ec = discard()) {
@@ -488,7 +493,7 @@ class hub {
       touched.insert(batch.touched_subscriptions.begin(), batch.touched_subscriptions.end());
       if (!batch.rows.empty() || !batch.parked.empty()) {
         stage_error = store_wait([&](auto done) {
-          store_->stage_part(digest, std::move(batch.rows), std::move(batch.items), std::move(batch.parked),
+          store_->stage_part(stage_key, std::move(batch.rows), std::move(batch.items), std::move(batch.parked),
                              std::move(done));
         });
         if (stage_error) return false;
@@ -532,7 +537,8 @@ class hub {
          false}};
     const auto ec = store_wait([&](auto done) {
       store_->publish_staged(
-          digest, std::move(mark), [&progress](std::size_t moved) { progress("publishing", moved); }, std::move(done));
+          stage_key, std::move(mark), [&progress](std::size_t moved) { progress("publishing", moved); },
+          std::move(done));
     });
     if (ec) {
       (void)discard();
@@ -650,18 +656,25 @@ class hub {
   /**
    * After a large drop file the processors and delivery read and route all of its signals, each on
    * its own thread and so in its own malloc arena, and glibc keeps what they free. Trimming every
-   * few seconds for a while after such a file gives it back to the system, so the daemon returns to
-   * its idle size instead of staying at its peak until the next file; each trim costs milliseconds.
+   * few seconds until they are done gives it back to the system, so the daemon returns to its idle
+   * size instead of staying at its peak until the next file; each trim costs milliseconds.
    */
   void trim_memory_if_due() {
+    if (!trim_pending_.load()) return;
+    // Until every processor has read the file (and once more after that): they free as they go.
+    bool caught_up = true;
+    for (const auto& r : runners_) caught_up = caught_up && r->status().caught_up;
+    if (caught_up && std::chrono::steady_clock::now().time_since_epoch().count() >= trim_until_.load())
+      trim_pending_ = false;
 #ifdef __GLIBC__
-    if (std::chrono::steady_clock::now().time_since_epoch().count() < trim_until_.load()) (void)::malloc_trim(0);
+    (void)::malloc_trim(0);
 #endif
   }
 
   void ask_for_memory_trim(std::size_t file_bytes) {
     if (file_bytes < trim_from_bytes) return;
     trim_until_ = (std::chrono::steady_clock::now() + memory_trim_window).time_since_epoch().count();
+    trim_pending_ = true;
   }
 
   void run_purge() {
@@ -1030,7 +1043,8 @@ class hub {
   std::mutex purge_mutex_;
   std::condition_variable purge_wake_;
   bool purge_stop_ = false;                                    // guarded by purge_mutex_
-  std::atomic<std::chrono::steady_clock::rep> trim_until_{0};  // steady-clock ticks; trims run until then
+  std::atomic<bool> trim_pending_{false};                      // a large file was ingested: trim until its work is done
+  std::atomic<std::chrono::steady_clock::rep> trim_until_{0};  // steady-clock ticks; trims run at least until then
 };
 
 }  // namespace
