@@ -82,6 +82,17 @@ schakel_status cb_emit_derived(schakel_call_ctx* ctx, const char* json, std::siz
   }
 }
 
+/**
+ * Moves the signals collected so far into a part of their own and hands it on. The rejections stay
+ * behind: they are reported once, with the whole call's result.
+ */
+bool hand_over_part(ingest_result& collected, const signal_part_fn& part) {
+  ingest_result piece;
+  piece.signals.swap(collected.signals);
+  piece.signal_record_index.swap(collected.signal_record_index);
+  return part(piece);
+}
+
 schakel_status cb_emit_signal(schakel_call_ctx* ctx, const char* json, std::size_t len, std::int64_t index) noexcept {
   if (ctx != nullptr && ctx->in_process) return cb_emit_derived(ctx, json, len, nullptr, nullptr);
   if (ctx == nullptr || !ctx->in_ingest || ctx->result == nullptr || (json == nullptr && len != 0)) {
@@ -91,11 +102,8 @@ schakel_status cb_emit_signal(schakel_call_ctx* ctx, const char* json, std::size
   try {
     ctx->result->signals.emplace_back(json != nullptr ? json : "", len);
     ctx->result->signal_record_index.push_back(index);
-    if (ctx->part != nullptr && ctx->result->signals.size() >= ctx->part_size) {
-      ctx->part_refused = !(*ctx->part)(*ctx->result);
-      ctx->result->signals.clear();
-      ctx->result->signal_record_index.clear();
-    }
+    if (ctx->part != nullptr && ctx->result->signals.size() >= ctx->part_size)
+      ctx->part_refused = !hand_over_part(*ctx->result, *ctx->part);
     return SCHAKEL_STATUS_OK;
   } catch (...) {
     return SCHAKEL_STATUS_INTERNAL;
@@ -328,7 +336,7 @@ class loaded_connector final : public connector {
                                 const signal_part_fn& part) override {
     ingest_result result = run_ingest(body, content_type, &part, part_size == 0 ? 1 : part_size);
     // The last, short part (after a refusal nothing was kept, so there is none).
-    if (result.parsed && !result.signals.empty()) (void)part(result);
+    if (result.parsed && !result.signals.empty()) (void)hand_over_part(result, part);
     result.signals.clear();
     result.signal_record_index.clear();
     return result;

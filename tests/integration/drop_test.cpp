@@ -118,6 +118,10 @@ TEST_F(drop_fixture, a_long_import_logs_start_progress_and_end_by_digest_and_cou
   drop(drop_dir, "opnieuw-Jansen-Pieter.csv", good);
   ASSERT_TRUE(wait_until([&] { return fs::exists(drop_dir / "archive" / "opnieuw-Jansen-Pieter.csv"); })) << hub.log();
 
+  // The counters move just after the move: wait for the last file's.
+  ASSERT_TRUE(wait_until([&] {
+    return has_metric("schakel_drop_files_total{connector=\"attendance\",outcome=\"duplicate\"} 1");
+  })) << metrics();
   const std::string log = hub.log();
   const auto watching = log_events(log, "drop.watching");
   ASSERT_EQ(watching.size(), 1u) << log;
