@@ -153,9 +153,10 @@ struct instance_slot {
 constexpr std::size_t drop_part_signals = 2000;
 /**
  * Signals a processor takes per batch. A processor holds the state of every student a batch touches
- * until the batch is flushed, so a large drop file read in batches of 10,000 (a few school days of a
- * big school's whole year) held ~70 MiB; 2,000 keeps that near 15 MiB, and flushing five times as
- * often costs little because a student rarely recurs within a few thousand signals anyway.
+ * until the batch is flushed: with batches of 10,000, a 16 MiB export (a large school's year) took
+ * the daemon to 84 MiB over idle while the rules read it, with 2,000 to 31 MiB
+ * (docs/performance.md). Flushing five times as often costs little: a student rarely recurs within
+ * a few thousand signals.
  */
 constexpr std::size_t processor_batch_signals = 2000;
 /**
