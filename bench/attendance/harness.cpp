@@ -187,62 +187,97 @@ std::int64_t epoch_ms_now() {
       .count();
 }
 
-}  // namespace
+/**
+ * One run's processes: a fresh work dir with the files written under dot-names the drop folder
+ * ignores, bin/schakel-receiver and bin/schakel serve, started and ready.
+ */
+class hub_session {
+ public:
+  hub_session(const harness_options& o, const std::vector<export_file>& files)
+      : dir(o.work_dir, "schakel-attendance-", o.keep),
+        data_dir(dir.path / "data"),
+        drop_dir(dir.path / "drop"),
+        hub_log(dir.path / "hub.log"),
+        admin_token(load::random_token()) {
+    for (const auto& p : {o.daemon, o.receiver, o.calendar_file})
+      if (!fs::exists(p)) throw std::runtime_error("not found: " + p.string());
+    fs::create_directories(data_dir);
+    fs::permissions(data_dir, fs::perms::owner_all);  // the daemon refuses a data directory others can enter
+    fs::create_directories(drop_dir);
+    const std::string ingest_token = load::random_token();
+    const std::string secret = load::random_webhook_secret();
+    // The files are written before the clock starts; the measured part is the renames and what the
+    // daemon does with them.
+    for (const auto& f : files) std::ofstream(drop_dir / ("." + f.name + ".tmp"), std::ios::binary) << f.body;
 
-run_result run_once(const harness_options& o, const std::vector<export_file>& files) {
-  for (const auto& p : {o.daemon, o.receiver, o.calendar_file})
-    if (!fs::exists(p)) throw std::runtime_error("not found: " + p.string());
-  load::run_dir dir(o.work_dir, "schakel-attendance-", o.keep);
-  const fs::path data_dir = dir.path / "data";
-  const fs::path drop_dir = dir.path / "drop";
-  fs::create_directories(data_dir);
-  fs::permissions(data_dir, fs::perms::owner_all);  // the daemon refuses a data directory others can enter
-  fs::create_directories(drop_dir);
-  const std::string ingest_token = load::random_token();
-  const std::string admin_token = load::random_token();
-  const std::string secret = load::random_webhook_secret();
+    receiver.emplace(child::spawn({o.receiver.string(), "--listen", "127.0.0.1:0", "--quiet", "--port-file",
+                                   (dir.path / "receiver.port").string()},
+                                  {{"SCHAKEL_WEBHOOK_SECRET", secret}}, dir.path / "receiver.log"));
+    const auto rx_port = load::wait_port_file(dir.path / "receiver.port", *receiver, std::chrono::seconds(15));
+    if (!rx_port) throw std::runtime_error("the receiver did not start:\n" + tail_of(dir.path / "receiver.log"));
 
-  // The files are written before the clock starts, under dot-names the drop folder ignores; the
-  // measured part is the renames and what the daemon does with them.
-  for (const auto& f : files) std::ofstream(drop_dir / ("." + f.name + ".tmp"), std::ios::binary) << f.body;
-
-  child receiver = child::spawn(
-      {o.receiver.string(), "--listen", "127.0.0.1:0", "--quiet", "--port-file", (dir.path / "receiver.port").string()},
-      {{"SCHAKEL_WEBHOOK_SECRET", secret}}, dir.path / "receiver.log");
-  const auto rx_port = load::wait_port_file(dir.path / "receiver.port", receiver, std::chrono::seconds(15));
-  if (!rx_port) throw std::runtime_error("the receiver did not start:\n" + tail_of(dir.path / "receiver.log"));
-
-  const fs::path config_file = dir.path / "config.json";
-  std::ofstream(config_file) << hub_config(data_dir, drop_dir, o, *rx_port, ingest_token, admin_token, secret).dump(2)
-                             << "\n";
-  const fs::path hub_log = dir.path / "hub.log";
-  child daemon = child::spawn({o.daemon.string(), "serve", "--config", config_file.string()}, {}, hub_log);
-  const auto port = load::wait_port_file(data_dir / "port", daemon, std::chrono::seconds(30));
-  if (!port) throw std::runtime_error("the daemon did not start; its log:\n" + tail_of(hub_log));
-  {
-    const auto ready = http_get(*port, "/readyz", "");
+    const fs::path config_file = dir.path / "config.json";
+    std::ofstream(config_file) << hub_config(data_dir, drop_dir, o, *rx_port, ingest_token, admin_token, secret).dump(2)
+                               << "\n";
+    daemon.emplace(child::spawn({o.daemon.string(), "serve", "--config", config_file.string()}, {}, hub_log));
+    const auto p = load::wait_port_file(data_dir / "port", *daemon, std::chrono::seconds(30));
+    if (!p) throw std::runtime_error("the daemon did not start; its log:\n" + tail_of(hub_log));
+    port = *p;
+    const auto ready = http_get(port, "/readyz", "");
     if (!ready || ready->status != 200)
       throw std::runtime_error("the daemon is not ready (a plugin failed to load?); its log:\n" + tail_of(hub_log));
   }
 
+  std::runtime_error fail(const std::string& why) const {
+    return std::runtime_error(why + "; the daemon's log ends with:\n" + tail_of(hub_log));
+  }
+
+  void release(const std::vector<export_file>& files) const {
+    for (const auto& f : files) fs::rename(drop_dir / ("." + f.name + ".tmp"), drop_dir / f.name);
+  }
+
+  std::size_t archived() const { return count_files(drop_dir / "archive"); }
+  std::size_t quarantined() const { return count_files(drop_dir / "quarantine"); }
+
+  /** /v1/processors' one processor once it has read the whole log; nullopt while it has not. */
+  std::optional<nlohmann::json> caught_up(log_reader& db) const {
+    const auto answer = http_get(port, "/v1/processors", admin_token);
+    if (!answer || answer->status != 200) return std::nullopt;
+    const auto j = nlohmann::json::parse(answer->body, nullptr, false);
+    if (!j.is_object() || !j.contains("processors") || j["processors"].empty()) return std::nullopt;
+    const auto& p = j["processors"][0];
+    if (!p.value("loaded", true)) throw fail("the attendance-rules processor did not load");
+    if (!p.value("caught_up", false)) return std::nullopt;
+    if (p.value("position", std::int64_t{0}) < db.max_seq()) return std::nullopt;
+    return p;
+  }
+
+  load::run_dir dir;
+  fs::path data_dir, drop_dir, hub_log;
+  std::string admin_token;
+  std::optional<child> receiver, daemon;
+  std::uint16_t port = 0;
+};
+
+}  // namespace
+
+run_result run_once(const harness_options& o, const std::vector<export_file>& files) {
+  hub_session s(o, files);
+  child& daemon = *s.daemon;
   run_result r;
   r.files = files.size();
-  const fs::path archive = drop_dir / "archive", quarantine = drop_dir / "quarantine";
-  const auto fail = [&](const std::string& why) {
-    return std::runtime_error(why + "; the daemon's log ends with:\n" + tail_of(hub_log));
-  };
 
   const std::int64_t start_epoch = epoch_ms_now();
   const auto t0 = clock_type::now();
-  for (const auto& f : files) fs::rename(drop_dir / ("." + f.name + ".tmp"), drop_dir / f.name);
+  s.release(files);
   const auto deadline = t0 + o.timeout;
   const auto seconds_since = [&t0](clock_type::time_point t) { return std::chrono::duration<double>(t - t0).count(); };
 
   // Phase 1: every file leaves the folder. RSS after each 5th archived file.
   std::size_t next_sample = 5;
   for (;;) {
-    const std::size_t archived = count_files(archive);
-    r.quarantined = count_files(quarantine);
+    const std::size_t archived = s.archived();
+    r.quarantined = s.quarantined();
     while (archived >= next_sample && next_sample <= files.size()) {
       r.rss.push_back({next_sample, load::read_rss(daemon.pid()).rss});
       next_sample += 5;
@@ -251,38 +286,25 @@ run_result run_once(const harness_options& o, const std::vector<export_file>& fi
       r.all_archived_s = seconds_since(clock_type::now());
       break;
     }
-    if (!daemon.running()) throw fail("the daemon exited during the run");
-    if (clock_type::now() > deadline) throw fail("not all files were archived within the timeout");
+    if (!daemon.running()) throw s.fail("the daemon exited during the run");
+    if (clock_type::now() > deadline) throw s.fail("not all files were archived within the timeout");
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 
   // Phase 2: the processor has read the whole log (its position at or past the log's end).
-  log_reader db(data_dir / "schakel.db");
+  log_reader db(s.data_dir / "schakel.db");
   for (;;) {
-    const auto answer = http_get(*port, "/v1/processors", admin_token);
-    if (answer && answer->status == 200) {
-      const auto j = nlohmann::json::parse(answer->body, nullptr, false);
-      if (j.is_object() && j.contains("processors") && !j["processors"].empty()) {
-        const auto& p = j["processors"][0];
-        if (!p.value("loaded", true)) throw fail("the attendance-rules processor did not load");
-        const bool caught_up = p.value("caught_up", false);
-        const std::int64_t position = p.value("position", std::int64_t{0});
-        if (caught_up) {
-          const std::int64_t end = db.max_seq();
-          if (position >= end) {
-            r.wall_s = seconds_since(clock_type::now());
-            r.position = position;
-            r.log_end = end;
-            r.processed = p.value("processed", std::uint64_t{0});
-            r.derived = p.value("derived", std::uint64_t{0});
-            r.processor_errors = p.value("errors", std::uint64_t{0});
-            break;
-          }
-        }
-      }
+    if (const auto p = s.caught_up(db)) {
+      r.wall_s = seconds_since(clock_type::now());
+      r.position = p->value("position", std::int64_t{0});
+      r.log_end = db.max_seq();
+      r.processed = p->value("processed", std::uint64_t{0});
+      r.derived = p->value("derived", std::uint64_t{0});
+      r.processor_errors = p->value("errors", std::uint64_t{0});
+      break;
     }
-    if (!daemon.running()) throw fail("the daemon exited during the run");
-    if (clock_type::now() > deadline) throw fail("the processor did not catch up within the timeout");
+    if (!daemon.running()) throw s.fail("the daemon exited during the run");
+    if (clock_type::now() > deadline) throw s.fail("the processor did not catch up within the timeout");
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 
@@ -295,9 +317,64 @@ run_result run_once(const harness_options& o, const std::vector<export_file>& fi
   r.derived_by_type = db.count_by_type("attendance-rules");
   r.outbox_pending = static_cast<std::uint64_t>(db.scalar("SELECT COUNT(*) FROM outbox WHERE dead_at_ms IS NULL"));
   daemon.terminate();
-  receiver.terminate();
-  read_phases(hub_log, start_epoch, r);
-  if (o.keep) r.kept_dir = dir.path;
+  s.receiver->terminate();
+  read_phases(s.hub_log, start_epoch, r);
+  if (o.keep) r.kept_dir = s.dir.path;
+  return r;
+}
+
+memory_result run_memory(const harness_options& o, const export_file& file, std::chrono::seconds after) {
+  hub_session s(o, {file});
+  child& daemon = *s.daemon;
+  memory_result r;
+  r.bytes = file.body.size();
+  // Idle: the daemon started, loaded its plugins and opened the store; let its threads settle first.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  r.idle_kib = load::read_rss(daemon.pid()).rss;
+
+  const auto t0 = clock_type::now();
+  s.release({file});
+  const auto deadline = t0 + o.timeout;
+  std::uint64_t highest_sample = 0;
+  const auto sample = [&] {
+    const auto now = load::read_rss(daemon.pid());
+    r.peak_kib = std::max({r.peak_kib, now.rss, now.hwm});
+    if (now.rss > highest_sample) {
+      highest_sample = now.rss;
+      r.peak_at_s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    }
+    return now.rss;
+  };
+  while (s.archived() + s.quarantined() < 1) {
+    sample();
+    if (!daemon.running()) throw s.fail("the daemon exited during the run");
+    if (clock_type::now() > deadline) throw s.fail("the file was not archived within the timeout");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const auto archived_at = clock_type::now();
+  r.archived_kib = std::max(highest_sample, load::read_rss(daemon.pid()).hwm);
+  r.archived_s = std::chrono::duration<double>(archived_at - t0).count();
+  r.quarantined = s.quarantined() > 0;
+  log_reader db(s.data_dir / "schakel.db");
+  while (!s.caught_up(db)) {
+    sample();
+    if (!daemon.running()) throw s.fail("the daemon exited during the run");
+    if (clock_type::now() > deadline) throw s.fail("the processor did not catch up within the timeout");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const auto evaluated_at = clock_type::now();
+  r.evaluated_s = std::chrono::duration<double>(evaluated_at - t0).count();
+  // Memory `after` the daemon's work on the file is done: archived and evaluated by the processor.
+  while (clock_type::now() < evaluated_at + after) {
+    sample();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  r.after_kib = sample();
+  const auto stored = db.count_by_type("attendance");
+  if (auto it = stored.find("nl.schakel.attendance.absence.recorded"); it != stored.end()) r.rows_stored = it->second;
+  daemon.terminate();
+  s.receiver->terminate();
+  if (o.keep) r.kept_dir = s.dir.path;
   return r;
 }
 

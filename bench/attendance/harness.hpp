@@ -54,6 +54,24 @@ struct run_result {
   std::filesystem::path kept_dir;      ///< set with keep
 };
 
+/** Daemon memory around one large file (the --memory mode). */
+struct memory_result {
+  std::size_t bytes = 0;
+  std::uint64_t idle_kib = 0;      ///< VmRSS after start-up, before the file
+  std::uint64_t peak_kib = 0;      ///< the highest VmRSS sampled (every 10 ms) or VmHWM, whichever is higher
+  std::uint64_t after_kib = 0;     ///< VmRSS the given time after the file was archived and evaluated
+  double peak_at_s = 0;            ///< rename -> the highest VmRSS sample
+  std::uint64_t archived_kib = 0;  ///< the highest VmRSS sampled until the file was archived (ingest alone)
+  double archived_s = 0;           ///< rename -> the file in archive/ (or quarantine/)
+  double evaluated_s = 0;          ///< rename -> the processor caught up
+  bool quarantined = false;
+  std::uint64_t rows_stored = 0;
+  std::filesystem::path kept_dir;
+};
+
+/** One large file through a fresh daemon, sampling its memory; throws like run_once. */
+memory_result run_memory(const harness_options& options, const export_file& file, std::chrono::seconds after);
+
 /** Runs once; throws std::runtime_error (with the daemon's log tail) when the run cannot complete. */
 run_result run_once(const harness_options& options, const std::vector<export_file>& files);
 

@@ -29,6 +29,9 @@ struct options {
   int runs = 5;
   bool single = false;
   bool daily = false;
+  bool memory = false;
+  double memory_mib = 16;
+  int after_s = 30;
   bool json = false;
   std::string generate_only;
   std::string daemon, receiver, calendar = SCHAKEL_EXAMPLE_CALENDAR;
@@ -68,6 +71,87 @@ nlohmann::json to_json(const spread& s) {
   return {{"median", s.median}, {"min", s.min}, {"max", s.max}};
 }
 
+/**
+ * One export of `mib` MiB: the year of as many students as it takes, cut at the last whole row
+ * that fits (rows are in date order, so the file is what a school would export for a period).
+ */
+export_file sized_export(const options& o, const schakel::calendar::school_calendar& cal, double mib_wanted) {
+  const auto target = static_cast<std::size_t>(mib_wanted * 1024 * 1024);
+  year_options yo;
+  yo.seed = o.seed;
+  yo.classes = o.classes;
+  yo.students = o.students;
+  export_file f = single_export(generate_year(yo, cal));
+  if (f.body.size() < target) {
+    yo.students = static_cast<int>(static_cast<double>(yo.students) * static_cast<double>(target) /
+                                   static_cast<double>(f.body.size()) * 1.05) +
+                  1;
+    f = single_export(generate_year(yo, cal));
+  }
+  if (f.body.size() > target) f.body.resize(f.body.rfind('\n', target - 1) + 1);
+  return f;
+}
+
+int run_memory_mode(const options& o, const schakel::calendar::school_calendar& cal, const harness_options& h) {
+  const export_file file = sized_export(o, cal, o.memory_mib);
+  const auto rows = static_cast<std::uint64_t>(std::count(file.body.begin(), file.body.end(), '\n') - 1);
+  std::ostream& human = o.json ? std::cerr : std::cout;
+  human << "schakel-attendance-bench --memory: one export of " << file.body.size() << " bytes ("
+        << fmt(static_cast<double>(file.body.size()) / 1048576.0, 2) << " MiB), " << rows << " rows; " << o.runs
+        << " run(s), RSS " << o.after_s << " s after the file was archived and evaluated\n";
+  std::vector<double> idle, peak, growth, after, archived, ingest_growth;
+  bool ok = true;
+  for (int i = 0; i < o.runs; ++i) {
+    const memory_result r = run_memory(h, file, std::chrono::seconds(o.after_s));
+    idle.push_back(mib(r.idle_kib));
+    peak.push_back(mib(r.peak_kib));
+    growth.push_back(mib(r.peak_kib) - mib(r.idle_kib));
+    after.push_back(mib(r.after_kib));
+    archived.push_back(r.archived_s);
+    ok = ok && !r.quarantined && r.rows_stored == rows;
+    human << "  run " << i + 1 << ": idle " << fmt(mib(r.idle_kib), 1) << " MiB, peak " << fmt(mib(r.peak_kib), 1)
+          << " MiB (+" << fmt(mib(r.peak_kib) - mib(r.idle_kib), 1) << "), " << o.after_s << " s after "
+          << fmt(mib(r.after_kib), 1) << " MiB; archived at " << fmt(r.archived_s) << " s, evaluated at "
+          << fmt(r.evaluated_s) << " s, " << r.rows_stored << " rows stored" << (r.quarantined ? ", QUARANTINED" : "")
+          << "\n    peak until archived (ingest alone) " << fmt(mib(r.archived_kib), 1) << " MiB (+"
+          << fmt(mib(r.archived_kib) - mib(r.idle_kib), 1) << "); highest sample at " << fmt(r.peak_at_s) << " s\n";
+    ingest_growth.push_back(mib(r.archived_kib) - mib(r.idle_kib));
+    if (!r.kept_dir.empty()) human << "    kept in " << r.kept_dir.string() << "\n";
+  }
+  human << "  median: idle " << fmt(median(idle), 1) << " MiB, peak " << fmt(median(peak), 1) << " MiB, peak - idle "
+        << fmt(median(growth), 1) << " MiB (until archived " << fmt(median(ingest_growth), 1) << " MiB), after "
+        << fmt(median(after), 1) << " MiB, archived at " << fmt(median(archived)) << " s\n";
+  human << "  check: " << (ok ? "every row stored, nothing quarantined" : "FAILED") << "\n";
+  if (o.json)
+    std::cout << nlohmann::json{{"scenario", "memory"},
+                                {"bytes", file.body.size()},
+                                {"rows", rows},
+                                {"idle_mib", to_json(spread_of(idle))},
+                                {"peak_mib", to_json(spread_of(peak))},
+                                {"peak_minus_idle_mib", to_json(spread_of(growth))},
+                                {"ingest_peak_minus_idle_mib", to_json(spread_of(ingest_growth))},
+                                {"after_mib", to_json(spread_of(after))},
+                                {"after_s", o.after_s},
+                                {"archived_s", to_json(spread_of(archived))},
+                                {"ok", ok}}
+                     .dump()
+              << "\n";
+  return ok ? 0 : 1;
+}
+
+harness_options harness_from(const options& o) {
+  const fs::path bin_dir = fs::read_symlink("/proc/self/exe").parent_path();
+  harness_options h;
+  h.daemon = o.daemon.empty() ? bin_dir / "schakel" : fs::path(o.daemon);
+  h.receiver = o.receiver.empty() ? bin_dir / "schakel-receiver" : fs::path(o.receiver);
+  h.calendar_file = fs::absolute(o.calendar);
+  h.work_dir = o.work_dir;
+  h.keep = o.keep;
+  h.poll_interval = std::chrono::milliseconds(o.poll_ms);
+  h.timeout = std::chrono::milliseconds(std::llround(o.timeout_s * 1000));
+  return h;
+}
+
 int run(const options& o) {
   schakel::calendar::school_calendar cal;
   schakel::calendar::load_calendar_file(o.calendar, cal);
@@ -75,6 +159,7 @@ int run(const options& o) {
   yo.seed = o.seed;
   yo.students = o.students;
   yo.classes = o.classes;
+  if (o.memory) return run_memory_mode(o, cal, harness_from(o));
   const year y = generate_year(yo, cal);
   const std::vector<export_file> files = o.single  ? std::vector<export_file>{single_export(y)}
                                          : o.daily ? daily_exports(y)
@@ -110,15 +195,7 @@ int run(const options& o) {
     return 0;
   }
 
-  const fs::path bin_dir = fs::read_symlink("/proc/self/exe").parent_path();
-  harness_options h;
-  h.daemon = o.daemon.empty() ? bin_dir / "schakel" : fs::path(o.daemon);
-  h.receiver = o.receiver.empty() ? bin_dir / "schakel-receiver" : fs::path(o.receiver);
-  h.calendar_file = fs::absolute(o.calendar);
-  h.work_dir = o.work_dir;
-  h.keep = o.keep;
-  h.poll_interval = std::chrono::milliseconds(o.poll_ms);
-  h.timeout = std::chrono::milliseconds(std::llround(o.timeout_s * 1000));
+  const harness_options h = harness_from(o);
   human << "  drop folder poll_interval " << o.poll_ms << " ms, settle 0 ms (files are renamed in whole); " << o.runs
         << " run(s), each from a clean data dir\n";
 
@@ -229,6 +306,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   app.add_flag("--single", o.single, "the whole year as one file instead of weekly exports");
   app.add_flag("--daily", o.daily, "one file per school day instead of weekly exports")->excludes("--single");
+  app.add_flag("--memory", o.memory,
+               "daemon memory for one large export: RSS idle, at its peak and --after seconds after the file")
+      ->excludes("--single")
+      ->excludes("--daily");
+  app.add_option("--memory-mib", o.memory_mib, "the export's size in MiB for --memory")->capture_default_str();
+  app.add_option("--after", o.after_s, "seconds after the file was archived and evaluated to read RSS again (--memory)")
+      ->capture_default_str();
   app.add_flag("--json", o.json, "one JSON result line on stdout (the human report goes to stderr)");
   app.add_option("--generate-only", o.generate_only, "write the export files into this folder and exit");
   app.add_option("--calendar", o.calendar, "the school's calendar (.ics or .csv)")->capture_default_str();

@@ -1,11 +1,17 @@
 #include "daemon/daemon.hpp"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <condition_variable>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -80,14 +86,15 @@ using record_lookup = std::pair<std::error_code, pipeline::stored_records>;
 
 /**
  * The stored records that deletions by record id delete (pipeline::deletions_by_id gives `ids`),
- * looked up on the store's thread; `complete` gets them by record id, or the store's error.
+ * looked up on the store's thread, also among a drop file's staged parts when `staged_unit` names
+ * them; `complete` gets them by record id, or the store's error.
  */
 template <class Complete>
 void find_deleted_records(storage::store& store, const std::string& instance, std::vector<std::string> ids,
-                          Complete complete) {
+                          std::string staged_unit, Complete complete) {
   auto asked = std::make_shared<std::vector<std::string>>(ids);
   store.find_records(
-      instance, std::move(ids),
+      instance, std::move(ids), std::move(staged_unit),
       [asked, complete = std::move(complete)](std::error_code ec, std::vector<storage::stored_record> found) mutable {
         record_lookup out{ec, {}};
         for (std::size_t i = 0; !ec && i < asked->size() && i < found.size(); ++i)
@@ -180,6 +187,56 @@ struct instance_slot {
   metrics::counter* accepted = nullptr;
   metrics::histogram* latency = nullptr;
   std::unique_ptr<ingress::drop_folder> drop;
+  /// Epoch seconds of the last drop file whose signals were committed; 0 = none since start.
+  std::atomic<double> last_drop_success{0};
+};
+
+/** Signals mapped, validated and staged per part of a drop file: bounds what a large file holds in memory. */
+constexpr std::size_t drop_part_signals = 2000;
+/**
+ * Signals a processor takes per batch. A processor holds the state of every student a batch touches
+ * until the batch is flushed: with batches of 10,000, a 16 MiB export (a large school's year) took
+ * the daemon to 84 MiB over idle while the rules read it, with 2,000 to 31 MiB
+ * (docs/performance.md). Flushing five times as often costs little: a student rarely recurs within
+ * a few thousand signals.
+ */
+constexpr std::size_t processor_batch_signals = 2000;
+/**
+ * After a drop file of at least trim_from_bytes, freed memory is trimmed every step, for at least the
+ * window and until every processor has caught up.
+ */
+constexpr std::size_t trim_from_bytes = 1u << 20;
+constexpr std::chrono::seconds memory_trim_step{5};
+constexpr std::chrono::seconds memory_trim_window{15};
+/** A long file logs drop.progress at least this often. */
+constexpr std::chrono::milliseconds drop_progress_interval{5000};
+
+/** Waits for a store completion on the calling (drop-folder) thread. */
+template <class Start>
+std::error_code store_wait(Start start) {
+  std::promise<std::error_code> done;
+  auto result = done.get_future();
+  start([&done](std::error_code ec) { done.set_value(ec); });
+  return result.get();
+}
+
+/**
+ * Test-only hooks read from the environment once at start (never set in production): how often a
+ * drop file logs its progress, and a kill -9 of the daemon itself after N staged parts, so a test can
+ * crash it mid-file deterministically.
+ */
+struct drop_test_hooks {
+  std::chrono::milliseconds progress_interval = drop_progress_interval;
+  std::size_t kill_after_parts = 0;  ///< 0: never
+
+  static drop_test_hooks from_environment() {
+    drop_test_hooks h;
+    if (const char* v = std::getenv("SCHAKEL_TEST_DROP_PROGRESS_MS"))
+      h.progress_interval = std::chrono::milliseconds(std::strtoll(v, nullptr, 10));
+    if (const char* v = std::getenv("SCHAKEL_TEST_DROP_KILL_AFTER_PARTS"))
+      h.kill_after_parts = static_cast<std::size_t>(std::strtoull(v, nullptr, 10));
+    return h;
+  }
 };
 
 class hub {
@@ -338,7 +395,7 @@ class hub {
             for (const auto& s : subscriptions) delivery_->notify(s);
             wake_processors();  // a derived signal may feed another processor
           },
-          &metrics_));
+          &metrics_, processing::runner_options{.batch_max_signals = processor_batch_signals}));
     }
   }
 
@@ -387,6 +444,26 @@ class hub {
       settings.settle = d.settle;
       settings.max_file_bytes = d.max_file_bytes;
       const std::string ns = drop_namespace_prefix + name;
+      const metrics::labels l{{"connector", name}};
+      const auto files = [&](const char* outcome) {
+        return &metrics_.get_counter("schakel_drop_files_total", "Drop-folder files by how they left the folder",
+                                     {{"connector", name}, {"outcome", outcome}});
+      };
+      const auto rows = [&](const char* outcome) {
+        return &metrics_.get_counter("schakel_drop_rows_total", "Drop-folder records stored or refused",
+                                     {{"connector", name}, {"outcome", outcome}});
+      };
+      settings.on_finished = [ingested = files("ingested"), quarantined = files("quarantined"),
+                              duplicate = files("duplicate"), accepted = rows("accepted"),
+                              refused = rows("quarantined")](const ingress::file_outcome& o) {
+        using kind = ingress::file_outcome::kind;
+        (o.what == kind::ingested ? ingested : o.what == kind::quarantined ? quarantined : duplicate)->add();
+        accepted->add(o.rows_accepted);
+        refused->add(o.rows_rejected);
+      };
+      metrics_.add_gauge("schakel_drop_last_success_timestamp_seconds",
+                         "When a drop-folder file's signals were last committed (Unix time; 0: none since start)", l,
+                         [slot] { return slot->last_drop_success.load(); });
       slot->drop = std::make_unique<ingress::drop_folder>(
           name, settings,
           [this, slot](const std::string&, std::string body, const std::string& content_type,
@@ -408,7 +485,12 @@ class hub {
     return admission::open;
   }
 
-  /** One dropped file as one unit: its signals and its "ingested" mark in one transaction. Blocking. */
+  /**
+   * One dropped file as one unit. The connector's signals are mapped, validated and staged in parts
+   * of drop_part_signals (invisible to processors and delivery), then published with the file's
+   * digest mark in one transaction: readers see all of the file or none of it, and a file given up
+   * or cut short by a crash leaves nothing behind but the file itself, which is read again. Blocking.
+   */
   ingress::file_result ingest_file(instance_slot& slot, std::string body, const std::string& content_type,
                                    const std::string& digest) {
     using outcome = ingress::file_result::outcome;
@@ -420,52 +502,119 @@ class hub {
     }
     const auto started = std::chrono::steady_clock::now();
     const std::int64_t received = now_ms();
-    auto result = slot.connector->ingest(body, content_type);
+    const std::string& name = slot.config.name;
+    const std::size_t file_bytes = body.size();
+    // Two instances may be given the same file at once; each stages its own signals.
+    const std::string stage_key = name + ":" + digest;
+    const auto discard = [&] {
+      return store_wait([&](auto done) { store_->discard_staged(stage_key, std::move(done)); });
+    };
+    // A part left by an earlier attempt at this file (in this process) must not be published twice.
+    if (const auto ec = discard()) {
+      out.result = outcome::retry_later;
+      out.error = "the staging area could not be cleared";
+      return out;
+    }
+
+    std::size_t staged = 0, parts = 0;
+    std::int64_t last_record = 0;
+    std::error_code stage_error;
+    std::set<std::string> touched;
+    std::vector<plugin_host::rejection> validation_rejections;
+    auto last_progress = started;
+    const auto progress = [&](const char* phase, std::size_t rows) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_progress < drop_hooks_.progress_interval) return;
+      last_progress = now;
+      log::info("drop.progress", {{"connector", name},
+                                  {"sha256", digest},
+                                  {"phase", phase},
+                                  {"rows", rows},
+                                  {"record", last_record},
+                                  {"bytes", file_bytes},
+                                  {"seconds", std::chrono::duration<double>(now - started).count()}});
+    };
+    const plugin_host::signal_part_fn stage = [&](plugin_host::ingest_result& part) {
+      if (!part.signal_record_index.empty()) last_record = part.signal_record_index.back();
+      // Deletions that name only a record id are completed from the stored record: one stored before
+      // this file, or one staged by an earlier part of it (the same file may add a record and delete it).
+      record_lookup deleted;
+      if (auto ids = pipeline::ingest_pipeline::deletions_by_id(part); !ids.empty()) {
+        std::promise<record_lookup> looked_up;
+        auto lookup = looked_up.get_future();
+        find_deleted_records(*store_, name, std::move(ids), stage_key,
+                             [&looked_up](record_lookup found) { looked_up.set_value(std::move(found)); });
+        deleted = lookup.get();
+        if (deleted.first) {
+          log::error("drop.lookup_failed", {{"connector", name}, {"sha256", digest}, {"error", deleted.first.message()}});
+          stage_error = deleted.first;
+          return false;
+        }
+      }
+      auto batch = pipeline_->process(part, name, slot.config.plugin, received, deleted.second);
+      out.accepted += batch.accepted.size();
+      for (auto& r : batch.rejected) validation_rejections.push_back(std::move(r));
+      touched.insert(batch.touched_subscriptions.begin(), batch.touched_subscriptions.end());
+      if (!batch.rows.empty() || !batch.parked.empty()) {
+        stage_error = store_wait([&](auto done) {
+          store_->stage_part(stage_key, std::move(batch.rows), std::move(batch.items), std::move(batch.parked),
+                             std::move(done));
+        });
+        if (stage_error) return false;
+      }
+      staged += batch.accepted.size();
+      ++parts;
+      if (drop_hooks_.kill_after_parts != 0 && parts >= drop_hooks_.kill_after_parts) ::raise(SIGKILL);
+      progress("staging", staged);
+      return true;
+    };
+    auto result = slot.connector->ingest_in_parts(body, content_type, drop_part_signals, stage);
+    // The bytes are not needed for the publish, which overlaps the processors' reading of the file.
+    std::string().swap(body);
     if (!result.parsed) {
+      (void)discard();
       slot.rejected->add();
+      out = {};
       out.result = outcome::unparseable;
       out.error = result.parse_error;
       return out;
     }
-    record_lookup deleted;
-    if (auto ids = pipeline::ingest_pipeline::deletions_by_id(result); !ids.empty()) {
-      std::promise<record_lookup> looked_up;
-      auto lookup = looked_up.get_future();
-      find_deleted_records(*store_, slot.config.name, std::move(ids),
-                           [&looked_up](record_lookup found) { looked_up.set_value(std::move(found)); });
-      deleted = lookup.get();
-    }
-    if (deleted.first) {
-      log::error("drop.lookup_failed", {{"instance", slot.config.name}, {"error", deleted.first.message()}});
+    if (stage_error) {
+      (void)discard();
+      log::error("drop.store_failed", {{"connector", name}, {"sha256", digest}, {"error", stage_error.message()}});
+      out = {};
       out.result = outcome::retry_later;
-      out.error = "the records that deletions name could not be looked up";
+      out.error = "the signals could not be stored";
       return out;
     }
-    const auto& deleted_records = deleted.second;
-    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received, deleted_records);
-    slot.received->add(batch.accepted.size() + batch.rejected.size());
-    slot.rejected->add(batch.rejected.size());
-    out.accepted = batch.accepted.size();
-    out.rejected = std::move(batch.rejected);
-    if (batch.accepted.empty()) return out;  // nothing to store; the drop folder reports the rejections
+    // The same order as one whole batch: the connector's refusals, then the pipeline's.
+    out.rejected = std::move(result.rejections);
+    for (auto& r : validation_rejections) out.rejected.push_back(std::move(r));
+    slot.received->add(out.accepted + out.rejected.size());
+    slot.rejected->add(out.rejected.size());
+    if (out.accepted == 0) return out;  // nothing to store; the drop folder reports the rejections
 
     std::vector<storage::state_write> mark{
-        {drop_namespace_prefix + slot.config.name, digest,
+        {drop_namespace_prefix + name, digest,
          nlohmann::json{{"accepted", out.accepted}, {"rejected", out.rejected.size()}, {"at", format_rfc3339(received)}}
              .dump(),
          false}};
-    std::promise<std::error_code> done;
-    auto stored = done.get_future();
-    store_->append_with_parked(std::move(batch.rows), std::move(batch.items), std::move(mark), std::move(batch.parked),
-                               [&done](std::error_code ec) { done.set_value(ec); });
-    if (const auto ec = stored.get()) {
-      log::error("drop.store_failed", {{"instance", slot.config.name}, {"error", ec.message()}});
+    const auto ec = store_wait([&](auto done) {
+      store_->publish_staged(
+          stage_key, std::move(mark), [&progress](std::size_t moved) { progress("publishing", moved); },
+          std::move(done));
+    });
+    if (ec) {
+      (void)discard();
+      log::error("drop.store_failed", {{"connector", name}, {"sha256", digest}, {"error", ec.message()}});
       out.result = outcome::retry_later;
       out.error = "the signals could not be stored";
       return out;
     }
     slot.accepted->add(out.accepted);
-    for (const auto& s : batch.touched_subscriptions) delivery_->notify(s);
+    slot.last_drop_success = static_cast<double>(now_ms()) / 1000.0;
+    ask_for_memory_trim(file_bytes);
+    for (const auto& s : touched) delivery_->notify(s);
     wake_processors();
     slot.latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return out;
@@ -554,14 +703,47 @@ class hub {
    * Retention (docs/privacy.md): at start and then hourly, on its own thread because a purge blocks on
    * the database. Signals a processor has not yet read are kept whatever their age.
    */
+  /** Retention every hour; between purges, the memory a large drop file left behind is given back. */
   void purge_loop() {
     std::unique_lock lock(purge_mutex_);
+    auto next_purge = std::chrono::steady_clock::now();
     while (!purge_stop_) {
+      if (std::chrono::steady_clock::now() >= next_purge) {
+        lock.unlock();
+        run_purge();
+        lock.lock();
+        next_purge = std::chrono::steady_clock::now() + std::chrono::hours(1);
+      }
+      purge_wake_.wait_for(lock, memory_trim_step, [this] { return purge_stop_; });
+      if (purge_stop_) break;
       lock.unlock();
-      run_purge();
+      trim_memory_if_due();
       lock.lock();
-      purge_wake_.wait_for(lock, std::chrono::hours(1), [this] { return purge_stop_; });
     }
+  }
+
+  /**
+   * After a large drop file the processors and delivery read and route all of its signals, each on
+   * its own thread and so in its own malloc arena, and glibc keeps what they free. Trimming every
+   * few seconds until they are done gives it back to the system, so the daemon returns to its idle
+   * size instead of staying at its peak until the next file; each trim costs milliseconds.
+   */
+  void trim_memory_if_due() {
+    if (!trim_pending_.load()) return;
+    // Until every processor has read the file (and once more after that): they free as they go.
+    bool caught_up = true;
+    for (const auto& r : runners_) caught_up = caught_up && r->status().caught_up;
+    if (caught_up && std::chrono::steady_clock::now().time_since_epoch().count() >= trim_until_.load())
+      trim_pending_ = false;
+#ifdef __GLIBC__
+    (void)::malloc_trim(0);
+#endif
+  }
+
+  void ask_for_memory_trim(std::size_t file_bytes) {
+    if (file_bytes < trim_from_bytes) return;
+    trim_until_ = (std::chrono::steady_clock::now() + memory_trim_window).time_since_epoch().count();
+    trim_pending_ = true;
   }
 
   void run_purge() {
@@ -598,7 +780,9 @@ class hub {
     return found;
   }
 
-  std::string actor_of(const http::request& req) const { return admin_ok(req) ? "admin" : "local"; }
+  std::string actor_of(const http::request& req) const {
+    return admin_ok(req) ? "admin" : "local";
+  }
 
   std::vector<audit::entry> dead_letter_audit(const http::request& req, const http::response& r) const {
     std::vector<audit::entry> out;
@@ -707,7 +891,7 @@ class hub {
     record_lookup deleted;
     if (auto ids = pipeline::ingest_pipeline::deletions_by_id(result); !ids.empty()) {
       deleted = co_await await_completion<record_lookup>([this, &slot, &ids](auto complete) {
-        find_deleted_records(*store_, slot.config.name, std::move(ids), complete);
+        find_deleted_records(*store_, slot.config.name, std::move(ids), std::string(), complete);
       });
     }
     const auto& deleted_records = deleted.second;
@@ -955,6 +1139,7 @@ class hub {
   std::shared_ptr<const calendar::calendar_registry> calendars_;
   std::vector<std::unique_ptr<processing::processor_runner>> runners_;
   std::vector<std::string> processors_not_loaded_;
+  const drop_test_hooks drop_hooks_ = drop_test_hooks::from_environment();
   std::unique_ptr<http::server> server_;
   metrics::counter* http_requests_ = nullptr;
   metrics::counter* overload_ = nullptr;
@@ -962,7 +1147,9 @@ class hub {
   std::thread purge_thread_;
   std::mutex purge_mutex_;
   std::condition_variable purge_wake_;
-  bool purge_stop_ = false;  // guarded by purge_mutex_
+  bool purge_stop_ = false;                                    // guarded by purge_mutex_
+  std::atomic<bool> trim_pending_{false};                      // a large file was ingested: trim until its work is done
+  std::atomic<std::chrono::steady_clock::rep> trim_until_{0};  // steady-clock ticks; trims run at least until then
 };
 
 }  // namespace

@@ -26,6 +26,16 @@
 
 namespace schakel::ingress {
 
+/** How one file left the folder, for the daemon's metrics; names no file. */
+struct file_outcome {
+  /** ingested: archived; quarantined: some or all of it refused; duplicate: its digest was already committed. */
+  enum class kind { ingested, quarantined, duplicate };
+  kind what = kind::ingested;
+  std::size_t rows_accepted = 0;  ///< signals committed from this file now
+  std::size_t rows_rejected = 0;  ///< distinct records refused
+};
+using file_outcome_fn = std::function<void(const file_outcome&)>;
+
 struct drop_folder_settings {
   /** Watched folder; created (with archive/ and quarantine/) if missing. */
   std::filesystem::path dir;
@@ -38,6 +48,8 @@ struct drop_folder_settings {
   std::chrono::milliseconds settle{2000};
   /** Larger files are quarantined with a reason, never read whole. */
   std::uintmax_t max_file_bytes = 16ull << 20;
+  /** Called once per file after it was moved out of the folder (may be empty). */
+  file_outcome_fn on_finished;
 };
 
 /** What the daemon did with one file. */
@@ -104,9 +116,10 @@ class drop_folder {
 
   void run();
   step process(const std::filesystem::path& file, const observation& seen_now);
-  bool move_to(const std::filesystem::path& file, const std::filesystem::path& target_dir,
+  bool move_to(const std::filesystem::path& file, const std::string& digest, const std::filesystem::path& target_dir,
                std::filesystem::path& moved_to);
   bool quarantine(const std::filesystem::path& file, const std::string& digest, const file_result& result);
+  void finished(file_outcome::kind what, const file_result& result);
   /** True the first time `event` is seen for `file_name` since the file was last forgotten. */
   bool first_time(const char* event, const std::string& file_name);
   void forget(const std::string& file_name);

@@ -54,6 +54,10 @@ struct schakel_call_ctx {
   schakel::plugin_host::ingest_result* result = nullptr;  // null during create
   const schakel::plugin_host::derived_sink* sink = nullptr;
   std::size_t refused = 0;  // derived signals the sink refused during this call
+  // ingest_in_parts: signals leave `result` in parts of part_size; after a refusal the rest is dropped.
+  const schakel::plugin_host::signal_part_fn* part = nullptr;
+  std::size_t part_size = 0;
+  bool part_refused = false;
 };
 
 namespace schakel::plugin_host {
@@ -80,14 +84,28 @@ schakel_status cb_emit_derived(schakel_call_ctx* ctx, const char* json, std::siz
   }
 }
 
+/**
+ * Moves the signals collected so far into a part of their own and hands it on. The rejections stay
+ * behind: they are reported once, with the whole call's result.
+ */
+bool hand_over_part(ingest_result& collected, const signal_part_fn& part) {
+  ingest_result piece;
+  piece.signals.swap(collected.signals);
+  piece.signal_record_index.swap(collected.signal_record_index);
+  return part(piece);
+}
+
 schakel_status cb_emit_signal(schakel_call_ctx* ctx, const char* json, std::size_t len, std::int64_t index) noexcept {
   if (ctx != nullptr && ctx->in_process) return cb_emit_derived(ctx, json, len, nullptr, nullptr);
   if (ctx == nullptr || !ctx->in_ingest || ctx->result == nullptr || (json == nullptr && len != 0)) {
     return SCHAKEL_STATUS_INVALID_ARGUMENT;
   }
+  if (ctx->part_refused) return SCHAKEL_STATUS_INTERNAL;
   try {
     ctx->result->signals.emplace_back(json != nullptr ? json : "", len);
     ctx->result->signal_record_index.push_back(index);
+    if (ctx->part != nullptr && ctx->result->signals.size() >= ctx->part_size)
+      ctx->part_refused = !hand_over_part(*ctx->result, *ctx->part);
     return SCHAKEL_STATUS_OK;
   } catch (...) {
     return SCHAKEL_STATUS_INTERNAL;
@@ -351,10 +369,28 @@ class loaded_connector final : public connector {
   const declared_emits& emits() const override { return core_->emits_; }
 
   ingest_result ingest(std::string_view body, std::string_view content_type) override {
+    return run_ingest(body, content_type, nullptr, 0);
+  }
+
+  ingest_result ingest_in_parts(std::string_view body, std::string_view content_type, std::size_t part_size,
+                                const signal_part_fn& part) override {
+    ingest_result result = run_ingest(body, content_type, &part, part_size == 0 ? 1 : part_size);
+    // The last, short part (after a refusal nothing was kept, so there is none).
+    if (result.parsed && !result.signals.empty()) (void)hand_over_part(result, part);
+    result.signals.clear();
+    result.signal_record_index.clear();
+    return result;
+  }
+
+ private:
+  ingest_result run_ingest(std::string_view body, std::string_view content_type, const signal_part_fn* part,
+                           std::size_t part_size) {
     ingest_result result;
     schakel_call_ctx ctx;
     ctx.in_ingest = true;
     ctx.result = &result;
+    ctx.part = part;
+    ctx.part_size = part_size;
     const schakel_status st =
         core_->desc_.ingest(core_->instance_, body.data(), body.size(), content_type.data(), content_type.size(), &ctx);
     ctx.in_ingest = false;
@@ -378,7 +414,6 @@ class loaded_connector final : public connector {
     return result;
   }
 
- private:
   std::unique_ptr<plugin_core> core_;
 };
 
@@ -456,6 +491,25 @@ bool valid_plugin_name(const std::string& name) {
 }
 
 }  // namespace
+
+ingest_result connector::ingest_in_parts(std::string_view body, std::string_view content_type, std::size_t part_size,
+                                         const signal_part_fn& part) {
+  ingest_result whole = ingest(body, content_type);
+  if (part_size == 0) part_size = 1;
+  for (std::size_t from = 0; whole.parsed && from < whole.signals.size(); from += part_size) {
+    ingest_result piece;
+    const std::size_t to = std::min(whole.signals.size(), from + part_size);
+    for (std::size_t i = from; i < to; ++i) {
+      piece.signals.push_back(std::move(whole.signals[i]));
+      piece.signal_record_index.push_back(i < whole.signal_record_index.size() ? whole.signal_record_index[i]
+                                                                               : static_cast<std::int64_t>(i));
+    }
+    if (!part(piece)) break;
+  }
+  whole.signals.clear();
+  whole.signal_record_index.clear();
+  return whole;
+}
 
 std::string to_string(const load_error& error) {
   std::string out = "instance '" + error.instance + "': ";

@@ -43,6 +43,13 @@ struct ingest_result {
   std::vector<rejection> rejections;
 };
 
+/**
+ * Takes one part of an ingest call's signals (`signals` and `signal_record_index` only, in record
+ * order) while the connector is still running. May move from them. Returns false to refuse the rest:
+ * later signals are then discarded, the call still runs to its end. Must not throw.
+ */
+using signal_part_fn = std::function<bool(ingest_result& part)>;
+
 /** A configured, initialised connector instance. Thread-safe: ingest may run concurrently. */
 class connector {
  public:
@@ -50,6 +57,14 @@ class connector {
   virtual const std::string& instance_name() const = 0;
   virtual const std::string& plugin_name() const = 0;
   virtual ingest_result ingest(std::string_view body, std::string_view content_type) = 0;
+  /**
+   * ingest(), but the signals go to `part` in parts of `part_size` as the plugin emits them, so a
+   * large body's signals are never all in memory at once; the result holds only the rejections (and
+   * the parse error). When the body fails as a whole, parts already handed over are to be discarded
+   * by the caller. This default runs ingest() and then hands its signals over in parts.
+   */
+  virtual ingest_result ingest_in_parts(std::string_view body, std::string_view content_type, std::size_t part_size,
+                                        const signal_part_fn& part);
   /// Added: the plugin's own version string from its descriptor (empty when unknown).
   virtual const std::string& plugin_version() const {
     static const std::string none;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <deque>
 #include <future>
+#include <map>
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
@@ -181,6 +182,33 @@ CREATE TABLE purged_records (
 )sql",
 };
 static_assert(std::size(migrations) == current_schema);
+
+// A drop file's parts until it is published (store::stage_part). TEMP tables live only on the writer
+// connection: no reader, processor or delivery ever sees them, and a crash or restart discards them, so
+// no migration and no clean-up at start. With temp_store = FILE they spill to a temp file, so a large
+// file costs disk, not memory.
+constexpr const char* staging_schema = R"sql(
+CREATE TEMP TABLE staged_signals (
+  seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, instance TEXT NOT NULL,
+  json TEXT NOT NULL
+);
+CREATE INDEX temp.staged_signals_unit ON staged_signals (unit, seq);
+CREATE INDEX temp.staged_signals_record ON staged_signals (unit, json_extract(json, '$.source.record_id'))
+  WHERE json_extract(json, '$.source.record_id') IS NOT NULL;
+CREATE TEMP TABLE staged_outbox (
+  seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, subscription TEXT NOT NULL, signal_id TEXT NOT NULL,
+  lane INTEGER NOT NULL, event_json TEXT NOT NULL, signal_type TEXT NOT NULL, subject_ref TEXT NOT NULL,
+  data_category TEXT NOT NULL
+);
+CREATE INDEX temp.staged_outbox_unit ON staged_outbox (unit, seq);
+CREATE TEMP TABLE staged_parked (
+  seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, instance TEXT NOT NULL,
+  plugin TEXT NOT NULL, link_hash TEXT NOT NULL, received_ms INTEGER NOT NULL, json TEXT NOT NULL
+);
+CREATE INDEX temp.staged_parked_unit ON staged_parked (unit, seq);
+)sql";
+// Rows moved per step of a publish: bounds the memory a publish holds at once.
+constexpr std::int64_t publish_step = 1000;
 
 // The live rows of one lane: units and not-yet-batched items, in delivery order (uses outbox_lane).
 #define LANE_FILTER \
@@ -580,6 +608,36 @@ class sqlite_store final : public store {
     return out;
   }
 
+  void stage_part(const std::string& key, std::vector<signal_row> signals, std::vector<outbox_item> items,
+                  std::vector<parked_signal> parked, done_fn done) override {
+    struct payload {
+      std::string key;
+      std::vector<signal_row> signals;
+      std::vector<outbox_item> items;
+      std::vector<parked_signal> parked;
+    };
+    auto data = std::make_shared<payload>(payload{key, std::move(signals), std::move(items), std::move(parked)});
+    enqueue({"stage_part",
+             [this, data](effects& fx) { return do_stage(data->key, data->signals, data->items, data->parked, fx); },
+             wrap(std::move(done))});
+  }
+
+  void publish_staged(const std::string& key, std::vector<state_write> state, std::function<void(std::size_t)> progress,
+                      done_fn done) override {
+    auto writes = std::make_shared<std::vector<state_write>>(std::move(state));
+    enqueue({"publish_staged",
+             [this, key, writes, progress = std::move(progress)](effects& fx) {
+               if (auto ec = do_publish_staged(key, progress, fx)) return ec;
+               if (auto ec = do_discard_staged(key, fx)) return ec;
+               return do_state_writes(*writes, fx);
+             },
+             wrap(std::move(done))});
+  }
+
+  void discard_staged(const std::string& key, done_fn done) override {
+    enqueue({"discard_staged", [this, key](effects& fx) { return do_discard_staged(key, fx); }, wrap(std::move(done))});
+  }
+
   purge_result purge(const retention_plan& plan, std::int64_t now_ms) override {
     purge_result total;
     // Signals go in bounded chunks, each its own job, so appends keep flowing during a long purge.
@@ -672,14 +730,15 @@ class sqlite_store final : public store {
 
   // ---- reads -----------------------------------------------------------------------------------
 
-  void find_records(std::string instance, std::vector<std::string> record_ids,
+  void find_records(std::string instance, std::vector<std::string> record_ids, std::string staged_unit,
                     std::function<void(std::error_code, std::vector<stored_record>)> done) override {
     // A job on the store thread, like an append: the request's coroutine awaits it instead of
     // blocking a network thread on the reader's lock, and it sees every commit acknowledged before.
     auto found = std::make_shared<std::vector<stored_record>>();
     enqueue({"find_records",
-             [this, instance = std::move(instance), record_ids = std::move(record_ids), found](effects&) {
-               return do_find_records(instance, record_ids, *found);
+             [this, instance = std::move(instance), record_ids = std::move(record_ids),
+              staged_unit = std::move(staged_unit), found](effects&) {
+               return do_find_records(instance, record_ids, staged_unit, *found);
              },
              [found, done = std::move(done)](std::error_code ec) {
                if (done) done(ec, ec ? std::vector<stored_record>{} : std::move(*found));
@@ -885,6 +944,8 @@ class sqlite_store final : public store {
     // Keep the WAL from growing without bound between checkpoints after a burst.
     check(writer_.exec("PRAGMA journal_size_limit = 67108864"), writer_, "journal_size_limit");
     migrate();
+    check(writer_.exec("PRAGMA temp_store = FILE"), writer_, "temp_store");
+    check(writer_.exec(staging_schema), writer_, "staging tables");
     load_memory_state();
 
     if (auto ec = reader_.open(options_.path, false, why)) fail_open(ec, why);
@@ -1143,8 +1204,14 @@ class sqlite_store final : public store {
   }
 
   std::error_code do_find_records(const std::string& instance, const std::vector<std::string>& record_ids,
-                                  std::vector<stored_record>& out) {
+                                  const std::string& staged_unit, std::vector<stored_record>& out) {
     int rc = SQLITE_OK;
+    // A staged part is newer than anything in the log (staged_signals_record is the index).
+    auto staged = writer_.prepare(
+        "SELECT json FROM staged_signals WHERE unit = ?1 AND json_extract(json, '$.source.record_id') = ?2 "
+        "AND instance = ?3 ORDER BY seq DESC LIMIT 1",
+        rc);
+    if (!staged) return from_sqlite(rc);
     // The expression is the index's (signals_by_record); the latest version is the highest seq.
     auto latest = writer_.prepare(
         "SELECT json FROM signals WHERE instance = ?1 AND json_extract(json, '$.source.record_id') = ?2 "
@@ -1159,6 +1226,16 @@ class sqlite_store final : public store {
     out.reserve(record_ids.size());
     for (const auto& id : record_ids) {
       stored_record& r = out.emplace_back();
+      if (!staged_unit.empty()) {
+        rc = staged->bind(1, staged_unit).bind(2, id).bind(3, instance).step();
+        if (rc == SQLITE_ROW) {
+          r.what = stored_record::state::found;
+          r.json = staged->text(0);
+        }
+        staged->reset();
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return from_sqlite(rc);
+        if (r.what == stored_record::state::found) continue;
+      }
       rc = latest->bind(1, instance).bind(2, id).step();
       if (rc == SQLITE_ROW) {
         r.what = stored_record::state::found;
@@ -1673,6 +1750,154 @@ class sqlite_store final : public store {
                                   .bind(6, p.received_ms)
                                   .bind(7, p.json))) {
         fx.detail = writer_.last_error() + " (parked signal)";
+        return ec;
+      }
+    }
+    return {};
+  }
+
+  std::error_code do_stage(const std::string& key, const std::vector<signal_row>& signals,
+                           const std::vector<outbox_item>& items, const std::vector<parked_signal>& parked,
+                           effects& fx) {
+    int rc = SQLITE_OK;
+    if (!signals.empty()) {
+      auto st = writer_.prepare(
+          "INSERT INTO staged_signals (unit, id, type, instance, json) VALUES (?1, ?2, ?3, ?4, ?5)", rc);
+      if (!st) return from_sqlite(rc);
+      for (const auto& r : signals) {
+        st->reset();
+        if (auto ec = step_done(st->bind(1, key).bind(2, r.id).bind(3, r.type).bind(4, r.instance).bind(5, r.json))) {
+          fx.detail = writer_.last_error() + " (staged signal)";
+          return ec;
+        }
+      }
+    }
+    if (!items.empty()) {
+      auto st = writer_.prepare(
+          "INSERT INTO staged_outbox (unit, subscription, signal_id, lane, event_json, signal_type, subject_ref, "
+          "data_category) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+          rc);
+      if (!st) return from_sqlite(rc);
+      for (const auto& it : items) {
+        st->reset();
+        if (auto ec = step_done(st->bind(1, key)
+                                    .bind(2, it.subscription)
+                                    .bind(3, it.signal_id)
+                                    .bind(4, static_cast<std::int64_t>(it.lane))
+                                    .bind(5, it.event_json)
+                                    .bind(6, it.signal_type)
+                                    .bind(7, it.subject_ref)
+                                    .bind(8, it.data_category))) {
+          fx.detail = writer_.last_error() + " (staged outbox item)";
+          return ec;
+        }
+      }
+    }
+    if (!parked.empty()) {
+      auto st = writer_.prepare(
+          "INSERT INTO staged_parked (unit, id, type, instance, plugin, link_hash, received_ms, json) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+          rc);
+      if (!st) return from_sqlite(rc);
+      for (const auto& p : parked) {
+        st->reset();
+        if (auto ec = step_done(st->bind(1, key)
+                                    .bind(2, p.id)
+                                    .bind(3, p.type)
+                                    .bind(4, p.instance)
+                                    .bind(5, p.plugin)
+                                    .bind(6, p.link_hash)
+                                    .bind(7, p.received_ms)
+                                    .bind(8, p.json))) {
+          fx.detail = writer_.last_error() + " (staged parked signal)";
+          return ec;
+        }
+      }
+    }
+    return {};
+  }
+
+  /**
+   * Reads the staged rows of `key` from `table` in steps of publish_step, in staging order, handing
+   * each step to `move`: at most one step is in memory at a time.
+   */
+  template <class Row>
+  std::error_code for_each_staged_step(const char* sql, const std::string& key, Row (*read)(statement&),
+                                       const std::function<std::error_code(std::vector<Row>&)>& move) {
+    std::int64_t after = 0;
+    for (;;) {
+      std::vector<Row> rows;
+      {
+        int rc = SQLITE_OK;
+        auto st = writer_.prepare(sql, rc);
+        if (!st) return from_sqlite(rc);
+        st->bind(1, key).bind(2, after).bind(3, publish_step);
+        while ((rc = st->step()) == SQLITE_ROW) {
+          after = st->int64(0);
+          rows.push_back(read(*st));
+        }
+        if (rc != SQLITE_DONE) return from_sqlite(rc);
+      }
+      if (rows.empty()) return {};
+      if (auto ec = move(rows)) return ec;
+    }
+  }
+
+  std::error_code do_publish_staged(const std::string& key, const std::function<void(std::size_t)>& progress,
+                                    effects& fx) {
+    std::int64_t moved = 0;
+    auto ec = for_each_staged_step<signal_row>(
+        "SELECT seq, id, type, instance, json FROM staged_signals WHERE unit = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        key,
+        [](statement& st) {
+          return signal_row{st.text(1), st.text(2), st.text(3), st.text(4)};
+        },
+        [&](std::vector<signal_row>& rows) {
+          if (auto e = do_append(rows, {}, fx)) return e;
+          moved += static_cast<std::int64_t>(rows.size());
+          if (progress) progress(static_cast<std::size_t>(moved));
+          return std::error_code{};
+        });
+    if (ec) return ec;
+    // Outbox depth is counted per subscription, not per item, so a large file adds few entries.
+    std::map<std::string, std::int64_t> depth;
+    ec = for_each_staged_step<outbox_item>(
+        "SELECT seq, subscription, signal_id, lane, event_json, signal_type, subject_ref, data_category "
+        "FROM staged_outbox WHERE unit = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        key,
+        [](statement& st) {
+          return outbox_item{st.text(1), st.text(2), static_cast<std::uint32_t>(st.int64(3)), st.text(4), st.text(5),
+                             st.text(6), st.text(7)};
+        },
+        [&](std::vector<outbox_item>& items) {
+          if (auto e = do_append({}, items, fx)) return e;
+          for (const auto& [sub, delta] : fx.depth) depth[sub] += delta;
+          fx.depth.clear();
+          return std::error_code{};
+        });
+    if (ec) return ec;
+    ec = for_each_staged_step<parked_signal>(
+        "SELECT seq, id, type, instance, plugin, link_hash, received_ms, json FROM staged_parked "
+        "WHERE unit = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        key,
+        [](statement& st) {
+          return parked_signal{st.text(1), st.text(2), st.text(3), st.text(4), st.text(5), st.int64(6), st.text(7)};
+        },
+        [&](std::vector<parked_signal>& parked) { return do_park(parked, fx); });
+    if (ec) return ec;
+    fx.signals = moved;
+    for (const auto& [sub, delta] : depth) fx.depth.emplace_back(sub, delta);
+    return {};
+  }
+
+  std::error_code do_discard_staged(const std::string& key, effects& fx) {
+    for (const char* sql : {"DELETE FROM staged_signals WHERE unit = ?1", "DELETE FROM staged_outbox WHERE unit = ?1",
+                            "DELETE FROM staged_parked WHERE unit = ?1"}) {
+      int rc = SQLITE_OK;
+      auto st = writer_.prepare(sql, rc);
+      if (!st) return from_sqlite(rc);
+      if (auto ec = step_done(st->bind(1, key))) {
+        fx.detail = writer_.last_error() + " (staging)";
         return ec;
       }
     }

@@ -250,15 +250,17 @@ class store {
 
   /**
    * The stored record of each (instance, record id) in `record_ids`: one answer per id, in order,
-   * through `done` on the store's thread (the caller re-posts). Sees everything committed before.
+   * through `done` on the store's thread (the caller re-posts). Sees everything committed before and,
+   * when `staged_unit` is not empty, the parts staged under that key (stage_part), newest first.
    * Whether retention purged a record is known for as long again as the record was kept (its type's
    * retention); after that a purged id reads as unknown. An engine without the lookup fails with
    * std::errc::function_not_supported (so the hub answers "retry later", never "unknown").
    */
-  virtual void find_records(std::string instance, std::vector<std::string> record_ids,
+  virtual void find_records(std::string instance, std::vector<std::string> record_ids, std::string staged_unit,
                             std::function<void(std::error_code, std::vector<stored_record>)> done) {
     (void)instance;
     (void)record_ids;
+    (void)staged_unit;
     if (done) done(std::make_error_code(std::errc::function_not_supported), {});
   }
 
@@ -389,6 +391,35 @@ class store {
 
   /** Diagnostic counters (see store_stats); cheap, callable from any thread. */
   virtual store_stats stats() { return {}; }
+
+  // ---- a large unit staged in parts (a drop-folder file; docs/drop-folder.md) ----
+  /**
+   * Adds one part of the unit `key` (a file's digest) to its staging area: durable for as long as
+   * this store is open, invisible to every reader (log, outboxes, parked reports, counters) and gone
+   * after a crash or restart. Parts are published in the order they were staged. An engine without
+   * staging completes with std::errc::operation_not_supported (this default).
+   */
+  virtual void stage_part(const std::string& key, std::vector<signal_row> signals, std::vector<outbox_item> items,
+                          std::vector<parked_signal> parked, done_fn done) {
+    (void)key, (void)signals, (void)items, (void)parked;
+    if (done) done(std::make_error_code(std::errc::operation_not_supported));
+  }
+  /**
+   * Moves everything staged under `key` into the log, the outboxes and the parked reports, together
+   * with `state` (the file's digest mark), in one transaction: readers see all of it or nothing.
+   * `progress` (may be empty) runs on the store thread with the number of signals moved so far.
+   * The staging area of `key` is empty after a commit; after a failure it stays until discard_staged().
+   */
+  virtual void publish_staged(const std::string& key, std::vector<state_write> state,
+                              std::function<void(std::size_t moved)> progress, done_fn done) {
+    (void)key, (void)state, (void)progress;
+    if (done) done(std::make_error_code(std::errc::operation_not_supported));
+  }
+  /** Forgets what is staged under `key` (a unit given up, or a leftover of an earlier attempt). */
+  virtual void discard_staged(const std::string& key, done_fn done) {
+    (void)key;
+    if (done) done({});
+  }
 };
 
 struct sqlite_options {

@@ -52,7 +52,7 @@ nlohmann::json hub_config(const fs::path& data_dir, const hub_options& o) {
              {"delivery", delivery}}}}};
 }
 
-void hub_process::start(const nlohmann::json& config) {
+void hub_process::start(const nlohmann::json& config, const std::vector<std::pair<std::string, std::string>>& env) {
   // Private, as the daemon insists: it refuses a data directory that group or others can enter.
   fs::create_directories(data_dir());
   fs::permissions(data_dir(), fs::perms::owner_all);
@@ -60,7 +60,8 @@ void hub_process::start(const nlohmann::json& config) {
   std::ofstream(config_file()) << config.dump(2);
   if (config["listen"].contains("tls"))
     ca_file_ = fs::path(config["listen"]["tls"]["cert_file"].get<std::string>()).parent_path() / "hub-ca.pem";
-  proc_.emplace(child_process::spawn({SCHAKEL_BIN, "serve", "--config", config_file().string()}, {}, dir_ / "hub.log"));
+  proc_.emplace(
+      child_process::spawn({SCHAKEL_BIN, "serve", "--config", config_file().string()}, env, dir_ / "hub.log"));
   auto port = read_port_file(data_dir() / "port", std::chrono::seconds(20));
   if (!port) throw std::runtime_error("the hub did not start; log:\n" + log());
   port_ = *port;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -49,8 +50,8 @@ nlohmann::json hub_config(const std::filesystem::path& data_dir, const hub_optio
 class hub_process {
  public:
   explicit hub_process(const std::filesystem::path& dir) : dir_(dir) {}
-  /** Writes the config and starts `schakel serve`; waits for its port. */
-  void start(const nlohmann::json& config);
+  /** Writes the config and starts `schakel serve` (with `env` added); waits for its port. */
+  void start(const nlohmann::json& config, const std::vector<std::pair<std::string, std::string>>& env = {});
   std::uint16_t port() const { return port_; }
   child_process& process() { return *proc_; }
   std::string log() const;

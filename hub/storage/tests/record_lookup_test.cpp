@@ -31,7 +31,7 @@ class record_lookup_test : public test_support::sqlite_store_test {
                                          std::error_code* error = nullptr) {
     std::promise<std::pair<std::error_code, std::vector<stored_record>>> p;
     auto f = p.get_future();
-    s.find_records(instance, std::move(ids), [&p](std::error_code ec, std::vector<stored_record> found) {
+    s.find_records(instance, std::move(ids), {}, [&p](std::error_code ec, std::vector<stored_record> found) {
       p.set_value({ec, std::move(found)});
     });
     EXPECT_EQ(f.wait_for(timeout), std::future_status::ready);

@@ -1,0 +1,87 @@
+// A large unit staged in parts (a drop-folder file, docs/drop-folder.md): invisible until it is
+// published with its mark in one transaction, discarded on request, gone after a restart.
+#include "store_fixture.hpp"
+
+namespace schakel::storage::test_support {
+namespace {
+
+class staging_store_test : public sqlite_store_test {
+ protected:
+  static std::error_code stage(store& s, const std::string& key, std::vector<signal_row> sigs,
+                               std::vector<outbox_item> items, std::vector<parked_signal> parked = {}) {
+    return call(
+        [&](auto done) { s.stage_part(key, std::move(sigs), std::move(items), std::move(parked), std::move(done)); });
+  }
+  static std::error_code publish(store& s, const std::string& key, std::vector<std::size_t>* progress = nullptr) {
+    std::vector<state_write> mark{{"schakel.drop:test", key, "{}", false}};
+    return call([&](auto done) {
+      s.publish_staged(
+          key, std::move(mark),
+          [progress](std::size_t moved) {
+            if (progress) progress->push_back(moved);
+          },
+          std::move(done));
+    });
+  }
+  static std::vector<signal_row> signals(int from, int to) {
+    std::vector<signal_row> out;
+    for (int i = from; i < to; ++i) out.push_back(sig("S" + std::to_string(i)));
+    return out;
+  }
+};
+
+TEST_F(staging_store_test, staged_parts_are_invisible_until_published_with_the_mark_in_staging_order) {
+  auto s = open();
+  ASSERT_FALSE(stage(*s, "digest-a", signals(0, 1500), {item("officer", "S0")}));
+  ASSERT_FALSE(stage(*s, "digest-a", signals(1500, 2500), {item("officer", "S2000")},
+                     {{"P1", "nl.schakel.jgz.sdq.scored", "jgz", "jgz", "hash", 1, R"({"id":"P1"})"}}));
+  // Another file staged meanwhile stays apart.
+  ASSERT_FALSE(stage(*s, "digest-b", signals(9000, 9001), {}));
+
+  EXPECT_EQ(s->signal_count(), 0);
+  EXPECT_TRUE(s->read_signals_after(0, 10).empty());
+  EXPECT_EQ(s->outbox_depth("officer"), 0);
+  EXPECT_TRUE(s->list_parked().empty());
+  EXPECT_FALSE(s->state_get("schakel.drop:test", "digest-a"));
+
+  std::vector<std::size_t> progress;
+  ASSERT_FALSE(publish(*s, "digest-a", &progress));
+  EXPECT_EQ(s->signal_count(), 2500);
+  EXPECT_EQ(s->outbox_depth("officer"), 2);
+  EXPECT_EQ(s->list_parked().size(), 1u);
+  EXPECT_TRUE(s->state_get("schakel.drop:test", "digest-a"));
+  const auto log = s->read_signals_after(0, 3000);
+  ASSERT_EQ(log.size(), 2500u);
+  for (std::size_t i = 0; i < log.size(); ++i) ASSERT_EQ(log[i].id, "S" + std::to_string(i));
+  // Moved in bounded steps, and told so.
+  EXPECT_EQ(progress, (std::vector<std::size_t>{1000, 2000, 2500}));
+
+  // Published once: a second publish of the same key finds nothing left to move.
+  ASSERT_FALSE(publish(*s, "digest-a"));
+  EXPECT_EQ(s->signal_count(), 2500);
+
+  // The other file is still staged, untouched.
+  ASSERT_FALSE(publish(*s, "digest-b"));
+  EXPECT_EQ(s->signal_count(), 2501);
+}
+
+TEST_F(staging_store_test, a_discarded_unit_leaves_nothing_and_a_restart_forgets_what_was_staged) {
+  {
+    auto s = open();
+    ASSERT_FALSE(stage(*s, "digest-a", signals(0, 10), {item("officer", "S0")}));
+    ASSERT_FALSE(call([&](auto done) { s->discard_staged("digest-a", std::move(done)); }));
+    ASSERT_FALSE(publish(*s, "digest-a"));
+    EXPECT_EQ(s->signal_count(), 0);
+    EXPECT_EQ(s->outbox_depth("officer"), 0);
+
+    ASSERT_FALSE(stage(*s, "digest-b", signals(0, 10), {}));
+    s->close();
+  }
+  auto s = open();
+  ASSERT_FALSE(publish(*s, "digest-b"));
+  EXPECT_EQ(s->signal_count(), 0);
+  EXPECT_TRUE(s->read_signals_after(0, 10).empty());
+}
+
+}  // namespace
+}  // namespace schakel::storage::test_support
