@@ -896,7 +896,7 @@ class hub {
     }
     const auto& deleted_records = deleted.second;
     if (deleted.first) {
-      log::error("ingest.lookup_failed", {{"instance", slot.config.name}, {"error", deleted.first.message()}});
+      log::error("ingest.lookup_failed", {{"connector", slot.config.name}, {"error", deleted.first.message()}});
       auto r = http::problem(503, "store-unavailable", "Not stored",
                              "the records that deletions name could not be looked up; retry", req.path);
       r.headers.emplace_back("Retry-After", "1");
@@ -915,7 +915,7 @@ class hub {
     auto ec =
         co_await await_append(*store_, std::move(batch.rows), std::move(batch.items), {}, std::move(batch.parked));
     if (ec) {
-      log::error("ingest.store_failed", {{"instance", slot.config.name}, {"error", ec.message()}});
+      log::error("ingest.store_failed", {{"connector", slot.config.name}, {"error", ec.message()}});
       auto r =
           http::problem(503, "store-unavailable", "Not stored", "the signals could not be stored; retry", req.path);
       r.headers.emplace_back("Retry-After", "1");

@@ -198,7 +198,7 @@ CREATE INDEX temp.staged_signals_record ON staged_signals (unit, json_extract(js
 CREATE TEMP TABLE staged_outbox (
   seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, subscription TEXT NOT NULL, signal_id TEXT NOT NULL,
   lane INTEGER NOT NULL, event_json TEXT NOT NULL, signal_type TEXT NOT NULL, subject_ref TEXT NOT NULL,
-  data_category TEXT NOT NULL
+  data_category TEXT NOT NULL, webhook_id TEXT NOT NULL
 );
 CREATE INDEX temp.staged_outbox_unit ON staged_outbox (unit, seq);
 CREATE TEMP TABLE staged_parked (
@@ -1775,7 +1775,7 @@ class sqlite_store final : public store {
     if (!items.empty()) {
       auto st = writer_.prepare(
           "INSERT INTO staged_outbox (unit, subscription, signal_id, lane, event_json, signal_type, subject_ref, "
-          "data_category) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+          "data_category, webhook_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
           rc);
       if (!st) return from_sqlite(rc);
       for (const auto& it : items) {
@@ -1787,7 +1787,8 @@ class sqlite_store final : public store {
                                     .bind(5, it.event_json)
                                     .bind(6, it.signal_type)
                                     .bind(7, it.subject_ref)
-                                    .bind(8, it.data_category))) {
+                                    .bind(8, it.data_category)
+                                    .bind(9, it.webhook_id))) {
           fx.detail = writer_.last_error() + " (staged outbox item)";
           return ec;
         }
@@ -1862,12 +1863,14 @@ class sqlite_store final : public store {
     // Outbox depth is counted per subscription, not per item, so a large file adds few entries.
     std::map<std::string, std::int64_t> depth;
     ec = for_each_staged_step<outbox_item>(
-        "SELECT seq, subscription, signal_id, lane, event_json, signal_type, subject_ref, data_category "
+        "SELECT seq, subscription, signal_id, lane, event_json, signal_type, subject_ref, data_category, webhook_id "
         "FROM staged_outbox WHERE unit = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         key,
         [](statement& st) {
+          // The webhook id is the privacy gate's stand-in for this partner: lost here, a pseudonymous
+          // partner would get the engine's msg_<hub signal id> for every file-borne event.
           return outbox_item{st.text(1), st.text(2), static_cast<std::uint32_t>(st.int64(3)), st.text(4), st.text(5),
-                             st.text(6), st.text(7)};
+                             st.text(6), st.text(7), st.text(8)};
         },
         [&](std::vector<outbox_item>& items) {
           if (auto e = do_append({}, items, fx)) return e;

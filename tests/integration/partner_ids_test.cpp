@@ -32,7 +32,10 @@ const std::string match_retracted = "nl.schakel.match.retracted";
 json mapping() {
   auto m = absence_mapping();
   auto& rules = m["mapping"];
-  rules["type"] = {{"pointer", "/type"}, {"required", true}};
+  // The map lists the types this source may send (the hub checks subscriptions against them).
+  json types = json::object();
+  for (const auto& t : {absence, absence_retracted, alert, referral}) types[t] = t;
+  rules["type"] = {{"pointer", "/type"}, {"required", true}, {"map", types}};
   rules["content.evidence.referral"] = {{"pointer", "/referral"}};
   rules["content.evidence.retracts"] = {{"pointer", "/retracts"}};
   rules["content.evidence.retracts_type"] = {{"pointer", "/retracts_type"}};

@@ -26,7 +26,12 @@ const std::string pull_token = "test-regional-pull-token-0123456789abcdef";
 constexpr int k = 10;
 
 json mapping() {
-  return {{"type", {{"pointer", "/type"}, {"required", true}}},
+  // The record names its type; the map lists the types this source may send (the hub checks
+  // subscriptions against them).
+  const json types = {{"nl.schakel.test.observed", "nl.schakel.test.observed"},
+                      {"nl.schakel.attendance.absence.recorded", "nl.schakel.attendance.absence.recorded"},
+                      {"nl.schakel.jgz.sdq.scored", "nl.schakel.jgz.sdq.scored"}};
+  return {{"type", {{"pointer", "/type"}, {"required", true}, {"map", types}}},
           {"source.record_id", {{"pointer", "/id"}, {"as", "string"}, {"required", true}}},
           {"observed_at", {{"pointer", "/datum"}, {"as", "date"}, {"required", true}}},
           {"subject.student_key", {{"pointer", "/leerling"}, {"as", "string"}, {"required", true}}},

@@ -65,5 +65,29 @@ TEST(log, every_event_name_in_the_sources_follows_the_naming_rules) {
   EXPECT_GT(seen, 80u);
 }
 
+// docs/observability.md lists every metric: an operator writes alerts from that table, so a series
+// the hub registers but the page does not name is one nobody will watch.
+TEST(log, the_observability_page_lists_every_metric_the_hub_registers) {
+  namespace fs = std::filesystem;
+  std::ifstream doc(fs::path(SCHAKEL_SOURCE_DIR) / "docs/observability.md");
+  const std::string page((std::istreambuf_iterator<char>(doc)), std::istreambuf_iterator<char>());
+  const std::regex registration(R"((get_counter|get_histogram|add_gauge)\(\s*\"(schakel_[a-z0-9_]+)\")");
+  std::size_t seen = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(fs::path(SCHAKEL_SOURCE_DIR) / "hub")) {
+    const auto ext = entry.path().extension();
+    if (!entry.is_regular_file() || (ext != ".cpp" && ext != ".hpp")) continue;
+    if (entry.path().string().find("/tests/") != std::string::npos) continue;
+    std::ifstream in(entry.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (std::sregex_iterator it(text.begin(), text.end(), registration), end; it != end; ++it) {
+      ++seen;
+      const std::string name = (*it)[2];
+      EXPECT_NE(page.find("`" + name + "`"), std::string::npos)
+          << entry.path() << " registers " << name << ", which docs/observability.md does not list";
+    }
+  }
+  EXPECT_GT(seen, 15u);
+}
+
 }  // namespace
 }  // namespace schakel::log

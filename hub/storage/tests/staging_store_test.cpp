@@ -1,5 +1,6 @@
 // A large unit staged in parts (a drop-folder file, docs/drop-folder.md): invisible until it is
 // published with its mark in one transaction, discarded on request, gone after a restart.
+#include "common/signal.hpp"
 #include "store_fixture.hpp"
 
 namespace schakel::storage::test_support {
@@ -63,6 +64,19 @@ TEST_F(staging_store_test, staged_parts_are_invisible_until_published_with_the_m
   // The other file is still staged, untouched.
   ASSERT_FALSE(publish(*s, "digest-b"));
   EXPECT_EQ(s->signal_count(), 2501);
+}
+
+// The privacy gate names each partner's event itself (a stand-in, never the hub's signal id); a file's
+// events must reach the outbox with that name, as an appended event does.
+TEST_F(staging_store_test, a_staged_item_keeps_the_webhook_id_the_gate_chose) {
+  auto s = open();
+  auto chosen = item("officer", "S0");
+  chosen.webhook_id = "msg_thepartnersownstandin";
+  ASSERT_FALSE(stage(*s, "digest-a", signals(0, 1), {chosen}));
+  ASSERT_FALSE(publish(*s, "digest-a"));
+  auto [unit, due] = next(*s, "officer", 0, schakel::now_ms());
+  ASSERT_TRUE(unit);
+  EXPECT_EQ(unit->webhook_id, "msg_thepartnersownstandin");
 }
 
 TEST_F(staging_store_test, a_discarded_unit_leaves_nothing_and_a_restart_forgets_what_was_staged) {
