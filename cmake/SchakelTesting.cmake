@@ -1,10 +1,16 @@
-# schakel_discover_tests(<target> LABELS <label>... [TIMEOUT <seconds>])
+# schakel_discover_tests(<target> LABELS <label>... [TIMEOUT <seconds>] [RELEASE_ONLY])
+#
+# RELEASE_ONLY: slow tests (a large file through the real daemon, say) run in the release build
+# only; the sanitizer build, many times slower, keeps the fast ones and does not register these.
 #
 # gtest_discover_tests, one ctest test per GoogleTest case, with every label set. CMake 3.25's
 # gtest_discover_tests splits `PROPERTIES LABELS "a;b"` into separate arguments and keeps only the
 # first label, so the labels (and the timeout) are applied by a script ctest includes after discovery.
 function(schakel_discover_tests target)
-  cmake_parse_arguments(arg "" "TIMEOUT" "LABELS" ${ARGN})
+  cmake_parse_arguments(arg "RELEASE_ONLY" "TIMEOUT" "LABELS" ${ARGN})
+  if(arg_RELEASE_ONLY AND SCHAKEL_SANITIZE)
+    return()
+  endif()
   set(list_var ${target}_discovered_tests)
   gtest_discover_tests(${target} TEST_LIST ${list_var} DISCOVERY_TIMEOUT 60)
   set(props "LABELS \"${arg_LABELS}\"")
