@@ -23,7 +23,8 @@ root=$(pwd)
 build=${SCHAKEL_BUILD_DIR:-$root/build}/release
 
 bash deploy/install-deps.sh
-export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# As in deploy/test.sh: the cache is shared by every clone, whatever its folder.
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache} CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=true
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$(nproc)" --target schakel schakel-receiver attendance attendance-rules tracking \
   tracking-trends observations
