@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -84,8 +85,12 @@ json partner(const std::string& name, const std::string& url, const std::string&
 std::vector<json> raw_requests(const fs::path& file) {
   std::vector<json> out;
   std::ifstream in(file);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(json::parse(line));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The receiver may be writing a long line as we read (a batch body spans several writes): only
+  // lines it has finished, those ending in a newline, are requests yet.
+  std::size_t start = 0;
+  for (auto end = text.find('\n'); end != std::string::npos; start = end + 1, end = text.find('\n', start))
+    if (end > start) out.push_back(json::parse(text.substr(start, end - start)));
   return out;
 }
 
