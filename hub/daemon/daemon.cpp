@@ -1159,6 +1159,10 @@ int serve(const config::hub_config& config) {
   if (log::parse_level(config.log_level, lvl)) log::set_level(lvl);
   asio::io_context ioc;
   hub h(config, ioc);
+  // Before start() writes the port file that tells a supervisor the hub is up: a SIGTERM from then
+  // on must drain it, and until this set exists the signal's default action would kill it instead.
+  // A signal that arrives before async_wait below is queued by the set, not lost.
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
   try {
     h.open();
     h.start();
@@ -1166,7 +1170,6 @@ int serve(const config::hub_config& config) {
     log::error("hub.start_failed", {{"error", e.what()}});
     return 1;
   }
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int signo) {
     if (ec) return;
     log::info("hub.signal", {{"signal", signo}});
