@@ -259,7 +259,9 @@ constexpr std::int64_t ms_per_day = 86'400'000;
  * What a tombstone keeps of a purged record id: its SHA-256, so the table answers "was this id purged"
  * without keeping the id itself (a derived id can be built from a student key and a date).
  */
-std::string record_hash(std::string_view record_id) { return encoding::sha256_hex(record_id); }
+std::string record_hash(std::string_view record_id) {
+  return encoding::sha256_hex(record_id);
+}
 
 /** now - days, or nullopt when the period reaches past the start of the clock (nothing is old enough). */
 std::optional<std::int64_t> cutoff_ms(std::int64_t now_ms, std::int64_t days) {
@@ -737,9 +739,8 @@ class sqlite_store final : public store {
     auto found = std::make_shared<std::vector<stored_record>>();
     enqueue({"find_records",
              [this, instance = std::move(instance), record_ids = std::move(record_ids),
-              staged_unit = std::move(staged_unit), found](effects&) {
-               return do_find_records(instance, record_ids, staged_unit, *found);
-             },
+              staged_unit = std::move(staged_unit),
+              found](effects&) { return do_find_records(instance, record_ids, staged_unit, *found); },
              [found, done = std::move(done)](std::error_code ec) {
                if (done) done(ec, ec ? std::vector<stored_record>{} : std::move(*found));
              }});
@@ -1756,66 +1757,60 @@ class sqlite_store final : public store {
     return {};
   }
 
-  std::error_code do_stage(const std::string& key, const std::vector<signal_row>& signals,
-                           const std::vector<outbox_item>& items, const std::vector<parked_signal>& parked,
-                           effects& fx) {
+  /** Inserts each row with one prepared statement; `what` names a row in the error detail. */
+  template <class Row, class Bind>
+  std::error_code insert_each(const char* sql, const std::vector<Row>& rows, const char* what, effects& fx, Bind bind) {
+    if (rows.empty()) return {};
     int rc = SQLITE_OK;
-    if (!signals.empty()) {
-      auto st = writer_.prepare(
-          "INSERT INTO staged_signals (unit, id, type, instance, json) VALUES (?1, ?2, ?3, ?4, ?5)", rc);
-      if (!st) return from_sqlite(rc);
-      for (const auto& r : signals) {
-        st->reset();
-        if (auto ec = step_done(st->bind(1, key).bind(2, r.id).bind(3, r.type).bind(4, r.instance).bind(5, r.json))) {
-          fx.detail = writer_.last_error() + " (staged signal)";
-          return ec;
-        }
-      }
-    }
-    if (!items.empty()) {
-      auto st = writer_.prepare(
-          "INSERT INTO staged_outbox (unit, subscription, signal_id, lane, event_json, signal_type, subject_ref, "
-          "data_category, webhook_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-          rc);
-      if (!st) return from_sqlite(rc);
-      for (const auto& it : items) {
-        st->reset();
-        if (auto ec = step_done(st->bind(1, key)
-                                    .bind(2, it.subscription)
-                                    .bind(3, it.signal_id)
-                                    .bind(4, static_cast<std::int64_t>(it.lane))
-                                    .bind(5, it.event_json)
-                                    .bind(6, it.signal_type)
-                                    .bind(7, it.subject_ref)
-                                    .bind(8, it.data_category)
-                                    .bind(9, it.webhook_id))) {
-          fx.detail = writer_.last_error() + " (staged outbox item)";
-          return ec;
-        }
-      }
-    }
-    if (!parked.empty()) {
-      auto st = writer_.prepare(
-          "INSERT INTO staged_parked (unit, id, type, instance, plugin, link_hash, received_ms, json) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-          rc);
-      if (!st) return from_sqlite(rc);
-      for (const auto& p : parked) {
-        st->reset();
-        if (auto ec = step_done(st->bind(1, key)
-                                    .bind(2, p.id)
-                                    .bind(3, p.type)
-                                    .bind(4, p.instance)
-                                    .bind(5, p.plugin)
-                                    .bind(6, p.link_hash)
-                                    .bind(7, p.received_ms)
-                                    .bind(8, p.json))) {
-          fx.detail = writer_.last_error() + " (staged parked signal)";
-          return ec;
-        }
+    auto st = writer_.prepare(sql, rc);
+    if (!st) return from_sqlite(rc);
+    for (const auto& r : rows) {
+      st->reset();
+      if (auto ec = step_done(bind(*st, r))) {
+        fx.detail = writer_.last_error() + " (" + what + ")";
+        return ec;
       }
     }
     return {};
+  }
+
+  std::error_code do_stage(const std::string& key, const std::vector<signal_row>& signals,
+                           const std::vector<outbox_item>& items, const std::vector<parked_signal>& parked,
+                           effects& fx) {
+    if (auto ec =
+            insert_each("INSERT INTO staged_signals (unit, id, type, instance, json) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        signals, "staged signal", fx, [&](statement& st, const signal_row& r) -> statement& {
+                          return st.bind(1, key).bind(2, r.id).bind(3, r.type).bind(4, r.instance).bind(5, r.json);
+                        }))
+      return ec;
+    if (auto ec =
+            insert_each("INSERT INTO staged_outbox (unit, subscription, signal_id, lane, event_json, signal_type, "
+                        "subject_ref, data_category, webhook_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        items, "staged outbox item", fx, [&](statement& st, const outbox_item& it) -> statement& {
+                          return st.bind(1, key)
+                              .bind(2, it.subscription)
+                              .bind(3, it.signal_id)
+                              .bind(4, static_cast<std::int64_t>(it.lane))
+                              .bind(5, it.event_json)
+                              .bind(6, it.signal_type)
+                              .bind(7, it.subject_ref)
+                              .bind(8, it.data_category)
+                              .bind(9, it.webhook_id);
+                        }))
+      return ec;
+    return insert_each(
+        "INSERT INTO staged_parked (unit, id, type, instance, plugin, link_hash, received_ms, json) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        parked, "staged parked signal", fx, [&](statement& st, const parked_signal& p) -> statement& {
+          return st.bind(1, key)
+              .bind(2, p.id)
+              .bind(3, p.type)
+              .bind(4, p.instance)
+              .bind(5, p.plugin)
+              .bind(6, p.link_hash)
+              .bind(7, p.received_ms)
+              .bind(8, p.json);
+        });
   }
 
   /**
@@ -1869,8 +1864,9 @@ class sqlite_store final : public store {
         [](statement& st) {
           // The webhook id is the privacy gate's stand-in for this partner: lost here, a pseudonymous
           // partner would get the engine's msg_<hub signal id> for every file-borne event.
-          return outbox_item{st.text(1), st.text(2), static_cast<std::uint32_t>(st.int64(3)), st.text(4), st.text(5),
-                             st.text(6), st.text(7), st.text(8)};
+          return outbox_item{st.text(1), st.text(2), static_cast<std::uint32_t>(st.int64(3)),
+                             st.text(4), st.text(5), st.text(6),
+                             st.text(7), st.text(8)};
         },
         [&](std::vector<outbox_item>& items) {
           if (auto e = do_append({}, items, fx)) return e;
