@@ -1,6 +1,7 @@
 #include "audit/audit.hpp"
 
 #include <array>
+#include <utility>
 
 #include "common/encoding.hpp"
 
@@ -32,6 +33,17 @@ std::string seq_text(std::int64_t seq) {
 }
 
 }  // namespace
+
+entry by_system(std::int64_t time_ms, std::string action, std::string detail) {
+  entry e;
+  e.time_ms = time_ms;
+  e.action = std::move(action);
+  e.outcome = "success";
+  e.actor = "schakel";
+  e.actor_role = "system";
+  e.detail = std::move(detail);
+  return e;
+}
 
 nlohmann::json to_json(const entry& e) {
   nlohmann::json j = nlohmann::json::object();

@@ -35,6 +35,9 @@ struct entry {
   std::string detail;        ///< reason or status; never content
 };
 
+/** A successful action the hub took by itself (actor "schakel", role system), e.g. a retention purge. */
+entry by_system(std::int64_t time_ms, std::string action, std::string detail);
+
 /** The canonical JSON object of an entry (fixed key order, empty fields omitted). */
 nlohmann::json to_json(const entry& e);
 /** Parses what to_json produced; nullopt when a required field (time_ms, action, outcome) is missing. */

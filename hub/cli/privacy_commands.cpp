@@ -66,10 +66,13 @@ privacy_commands::privacy_commands(CLI::App& app) {
   const auto common = [&](CLI::App* c, bool statement) {
     c->add_option("--config,-c", config_, "The hub's configuration file")->required();
     c->add_option("--school", school_, "BRIN of the student's school")->required();
-    c->add_option("--student", student_, "The school's student key")->required();
+    c->add_option("--subject-file", subject_file_,
+                  statement ? "File with student_key=… and birth_date=… lines (default, or -: stdin)"
+                            : "File with a student_key=… line (default, or -: stdin)");
+    c->add_option("--student", argv_student_)->group("");
+    c->add_option("--birth-date", argv_birth_date_)->group("");
     c->add_option("--ca-file", ca_file_, "CA bundle to verify the hub's TLS certificate");
     if (!statement) return;
-    c->add_option("--birth-date", birth_date_, "Student's date of birth (decides who must consent)")->required();
     c->add_option("--given-by", given_by_, "parent or student")->required();
     c->add_option("--partner", partner_, "Scope: a partner (as in the subscription's partner)");
     c->add_option("--purpose", purpose_, "Scope: a purpose (as in the subscription's privacy.purpose)");
@@ -117,10 +120,48 @@ int privacy_commands::run_audit() {
   return audit::run_audit_export(db, from, to, std::cout, std::cerr);
 }
 
+std::string read_consent_subject(std::istream& in, const std::string& label, bool need_birth_date,
+                                 consent_subject& out) {
+  out = {};
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line.front() == '#') continue;
+    const std::string at = label + ":" + std::to_string(number) + ": ";
+    const auto eq = line.find('=');
+    const std::string name = line.substr(0, eq);
+    std::string* field = name == "student_key" ? &out.student_key : name == "birth_date" ? &out.birth_date : nullptr;
+    if (eq == std::string::npos || field == nullptr)
+      return at + "expected student_key=… or birth_date=… (the line is not repeated here)";
+    if (field == &out.birth_date && !need_birth_date) return at + "birth_date: not used by consent list";
+    if (!field->empty()) return at + name + ": given twice";
+    *field = line.substr(eq + 1);
+    if (field->empty()) return at + name + ": empty";
+  }
+  if (out.student_key.empty()) return label + ": student_key=… is missing";
+  if (need_birth_date && out.birth_date.empty()) return label + ": birth_date=… is missing";
+  return {};
+}
+
 int privacy_commands::run_consent() {
+  if (!argv_student_.empty() || !argv_birth_date_.empty())
+    return fail(std::string(!argv_student_.empty() ? "--student" : "--birth-date") +
+                ": not taken on the command line, where ps and the shell history show it; put student_key=… and "
+                "birth_date=… lines in a file for --subject-file, or on stdin");
+  const bool statement = !consent_list_->parsed();
+  consent_subject subject;
+  std::string subject_error;
+  if (subject_file_.empty() || subject_file_ == "-") {
+    subject_error = read_consent_subject(std::cin, "stdin", statement, subject);
+  } else {
+    std::ifstream in(subject_file_);
+    if (!in) return fail(subject_file_ + ": cannot read");
+    subject_error = read_consent_subject(in, subject_file_, statement, subject);
+  }
+  if (!subject_error.empty()) return fail(subject_error);
   const auto cfg = config::load_config_file(config_);
   auto target = admin_target_from(cfg, ca_file_);
-  nlohmann::json body = {{"school", school_}, {"student_key", student_}};
+  nlohmann::json body = {{"school", school_}, {"student_key", subject.student_key}};
   std::string path = "/v1/consents/lookup";
   if (!consent_list_->parsed()) {
     path = "/v1/consents";
@@ -131,7 +172,7 @@ int privacy_commands::run_consent() {
       if (sub->get_name() == "lift-objection") kind = "objection_withdrawal";
     }
     body["kind"] = kind;
-    body["birth_date"] = birth_date_;
+    body["birth_date"] = subject.birth_date;
     body["given_by"] = given_by_;
     if (!partner_.empty()) body["partner"] = partner_;
     if (!purpose_.empty()) body["purpose"] = purpose_;

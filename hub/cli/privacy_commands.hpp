@@ -4,11 +4,26 @@
  * `schakel privacy report`, `schakel consent record|withdraw|object|lift-objection|list`.
  */
 #include <cstdint>
+#include <istream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 namespace schakel::cli {
+
+/** Whom a consent command is about; read from stdin or a file, never from the command line. */
+struct consent_subject {
+  std::string student_key;
+  std::string birth_date;
+};
+
+/**
+ * Reads `name=value` lines (student_key, birth_date; empty lines and `#` comments skipped) from `in`.
+ * Returns "" or an error "<label>:<line>: why" that never quotes the line (it may hold a key).
+ * `need_birth_date`: whether birth_date is required (statements) or refused (list).
+ */
+std::string read_consent_subject(std::istream& in, const std::string& label, bool need_birth_date,
+                                 consent_subject& out);
 
 class privacy_commands {
  public:
@@ -35,7 +50,9 @@ class privacy_commands {
   std::string report_config_;
   bool csv_ = false;
   std::string ca_file_;
-  std::string school_, student_, birth_date_, given_by_, partner_, purpose_, on_, expires_;
+  std::string school_, subject_file_, given_by_, partner_, purpose_, on_, expires_;
+  // Only to refuse them with advice: a key or birth date in argv is visible in ps and the history.
+  std::string argv_student_, argv_birth_date_;
 };
 
 }  // namespace schakel::cli

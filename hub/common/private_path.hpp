@@ -27,4 +27,12 @@ void require_private(const std::filesystem::path& path);
  */
 void create_private_directory(const std::filesystem::path& dir);
 
+/**
+ * Why code at `path` (a plugin directory or a plugin file) cannot be trusted, naming the path, why
+ * and the fix: it is writable by group or others, or owned by a user that is neither root nor the
+ * hub's own. nullopt when only root or the hub's user can change it, or when `path` does not exist
+ * (loading then fails on its own). Whoever can change a plugin runs code as the hub, with its keys.
+ */
+std::optional<std::string> untrusted_code(const std::filesystem::path& path);
+
 }  // namespace schakel

@@ -852,6 +852,7 @@ class semantic_checker {
       d.poll_interval = duration(*drop, "poll_interval", dat, d.poll_interval);
       d.settle = duration(*drop, "settle", dat, d.settle, true);
       d.max_file_bytes = drop->value("max_file_bytes", d.max_file_bytes);
+      d.retention_days = drop->value("retention_days", d.retention_days);
       out.drop_folder = std::move(d);
     }
     if (const auto* bsn = find(c, "bsn")) build_bsn(*bsn, schema::join_path(at, "bsn"), out.bsn);

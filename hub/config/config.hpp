@@ -52,6 +52,7 @@ struct drop_folder_settings {
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds settle{2000};
   std::uint64_t max_file_bytes = 16ull << 20;  // ~10 school-years of one school; ingest needs ~60x in memory
+  std::int64_t retention_days = 14;            ///< archive/ and quarantine/ keep raw exports this long
 };
 
 /**

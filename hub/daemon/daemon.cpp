@@ -49,6 +49,7 @@
 #include "metrics/metrics.hpp"
 #include "pipeline/ingest_pipeline.hpp"
 #include "plugin_host/plugin_host.hpp"
+#include "privacy/bsn.hpp"
 #include "privacy/consent.hpp"
 #include "privacy/gate.hpp"
 #include "privacy/keys.hpp"
@@ -443,6 +444,8 @@ class hub {
       settings.poll_interval = d.poll_interval;
       settings.settle = d.settle;
       settings.max_file_bytes = d.max_file_bytes;
+      settings.retention = std::chrono::hours(24 * d.retention_days);
+      settings.redact = [](std::string text) { return privacy::mask_bsns(std::move(text)); };
       const std::string ns = drop_namespace_prefix + name;
       const metrics::labels l{{"connector", name}};
       const auto files = [&](const char* outcome) {
@@ -546,7 +549,8 @@ class hub {
                              [&looked_up](record_lookup found) { looked_up.set_value(std::move(found)); });
         deleted = lookup.get();
         if (deleted.first) {
-          log::error("drop.lookup_failed", {{"connector", name}, {"sha256", digest}, {"error", deleted.first.message()}});
+          log::error("drop.lookup_failed",
+                     {{"connector", name}, {"sha256", digest}, {"error", deleted.first.message()}});
           stage_error = deleted.first;
           return false;
         }
@@ -760,6 +764,28 @@ class hub {
     } catch (const std::exception& e) {
       log::error("retention.purge_failed", {{"error", e.what()}});
     }
+    purge_drop_folders();
+  }
+
+  /** Raw exports kept in archive/ and quarantine/ go after their retention, each removal audited. */
+  void purge_drop_folders() {
+    std::vector<audit::entry> audit;
+    for (const auto& [name, slot] : instances_) {
+      if (!slot->drop) continue;
+      const auto removed = slot->drop->purge(std::chrono::system_clock::now());
+      if (removed.archive == 0 && removed.quarantine == 0) continue;
+      // Which connector's folders and how much; never which files (their names may name students).
+      auto e = audit::by_system(now_ms(), "retention.purged",
+                                "archive=" + std::to_string(removed.archive) +
+                                    " quarantine=" + std::to_string(removed.quarantine) +
+                                    " retention_days=" + std::to_string(slot->config.drop_folder->retention_days));
+      e.object_type = "drop_files";
+      e.access_point = name;
+      audit.push_back(std::move(e));
+    }
+    if (audit.empty()) return;
+    if (const auto ec = store_wait([&](auto done) { store_->append_audit(std::move(audit), std::move(done)); }))
+      log::error("retention.audit_failed", {{"what", "drop_files"}, {"error", ec.message()}});
   }
 
   void stop_purge() {

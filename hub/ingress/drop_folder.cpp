@@ -139,7 +139,7 @@ void sync_dir(const fs::path& dir) {
 /** Writes `text` to `target` via a dot-named temp file, fsync'd then renamed, so it is never seen half-written. */
 bool write_durably(const fs::path& target, const std::string& text, std::string& error) {
   const fs::path temp = target.parent_path() / ("." + target.filename().string() + ".tmp");
-  fd_guard fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+  fd_guard fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
     error = "open " + temp.string() + ": " + errno_text(errno);
     return false;
@@ -166,6 +166,28 @@ bool write_durably(const fs::path& target, const std::string& text, std::string&
     return false;
   }
   return true;
+}
+
+/**
+ * A kept export is readable by the hub's user only. Best effort: a file written by another user
+ * stays that user's (only root may chmod it), but it lies in a 0700 folder nobody else can enter.
+ */
+void keep_private(const fs::path& file) {
+  (void)::chmod(file.c_str(), 0600);
+}
+
+/** Regular files in `dir` whose status changed before `cutoff`, removed; how many. */
+std::size_t remove_older(const fs::path& dir, std::chrono::system_clock::time_point cutoff) {
+  const auto limit = std::chrono::duration_cast<std::chrono::seconds>(cutoff.time_since_epoch()).count();
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (st.st_ctim.tv_sec >= limit) continue;
+    if (::unlink(it->path().c_str()) == 0) ++removed;
+  }
+  return removed;
 }
 
 enum class read_status { ok, too_large, changed, failed };
@@ -249,8 +271,11 @@ drop_folder::drop_folder(std::string instance, drop_folder_settings settings, in
       quarantine_dir_(settings_.dir / "quarantine") {
   if (!ingest_ || !seen_) throw std::invalid_argument("drop folder '" + instance_ + "': ingest and seen are required");
   fs::create_directories(settings_.dir);
-  fs::create_directories(archive_dir_);
-  fs::create_directories(quarantine_dir_);
+  // The watched folder is the school's to write; what the hub keeps from it is nobody else's.
+  for (const auto& kept : {archive_dir_, quarantine_dir_}) {
+    fs::create_directories(kept);
+    fs::permissions(kept, fs::perms::owner_all);
+  }
 }
 
 drop_folder::~drop_folder() {
@@ -499,6 +524,22 @@ drop_folder::step drop_folder::process(const fs::path& file, const observation& 
   return step::left;
 }
 
+purge_result drop_folder::purge(std::chrono::system_clock::time_point now) {
+  // Under the scan lock: a file being moved in must not be judged by a stale time.
+  std::lock_guard lock(scan_mutex_);
+  const auto cutoff = now - settings_.retention;
+  purge_result removed{remove_older(archive_dir_, cutoff), remove_older(quarantine_dir_, cutoff)};
+  if (removed.archive > 0 || removed.quarantine > 0) {
+    sync_dir(archive_dir_);
+    sync_dir(quarantine_dir_);
+    log::info("drop.purged", {{"connector", instance_},
+                              {"archive", removed.archive},
+                              {"quarantine", removed.quarantine},
+                              {"retention_days", settings_.retention.count() / 24}});
+  }
+  return removed;
+}
+
 void drop_folder::finished(file_outcome::kind what, const file_result& result) {
   if (!settings_.on_finished) return;
   file_outcome o;
@@ -528,6 +569,7 @@ bool drop_folder::move_to(const fs::path& file, const std::string& digest, const
             {{"connector", instance_}, {"sha256", digest}, {"to", target_dir.string()}, {"error", errno_text(rc)}});
       return false;
     }
+    keep_private(target);
     sync_dir(target_dir);
     moved_to = target;
     return true;
@@ -536,6 +578,27 @@ bool drop_folder::move_to(const fs::path& file, const std::string& digest, const
     log::error("drop.move_failed",
                {{"connector", instance_}, {"sha256", digest}, {"to", target_dir.string()}, {"error", "no free name"}});
   return false;
+}
+
+int drop_folder::keep_redacted(const fs::path& file, const fs::path& target) {
+  std::string body;
+  int err = 0;
+  std::error_code ec;
+  const auto size = fs::file_size(file, ec);
+  // A file too large to read stays as it is: it was never read, so nothing in it was refused.
+  if (!settings_.redact || ec || read_file(file, size, settings_.max_file_bytes, body, err) != read_status::ok) {
+    const int rc = rename_noreplace(file, target);
+    if (rc == 0) keep_private(target);
+    return rc;
+  }
+  if (fs::exists(target, ec)) return EEXIST;
+  std::string error;
+  if (!write_durably(target, settings_.redact(std::move(body)), error)) return EIO;
+  if (::unlink(file.c_str()) == 0 || errno == ENOENT) return 0;
+  const int unlink_error = errno;
+  // The original stays and is offered again; one kept copy of it is enough.
+  (void)::unlink(target.c_str());
+  return unlink_error;
 }
 
 bool drop_folder::quarantine(const fs::path& file, const std::string& digest, const file_result& result) {
@@ -573,7 +636,7 @@ bool drop_folder::quarantine(const fs::path& file, const std::string& digest, co
       // write_error names the report's path, which holds the file's name: the digest stands for it.
       log::error("drop.report_failed", {{"connector", instance_}, {"sha256", digest}});
     }
-    const int rc = rename_noreplace(file, target);
+    const int rc = keep_redacted(file, target);
     if (rc == EEXIST) {
       (void)::unlink(report_path.c_str());
       continue;

@@ -2,7 +2,8 @@
 /**
  * Drop-folder ingress: a watched directory per connector instance. Each settled file is handed to the
  * daemon as one unit (one ingest call, one transaction) and then moved to `archive/` (all stored) or
- * `quarantine/` (some or all of it rejected, with a `<name>.error.json` report next to it).
+ * `quarantine/` (some or all of it rejected, with a `<name>.error.json` report next to it). Both
+ * folders are the hub user's alone (0700, files 0600) and emptied after a retention period.
  *
  * Ingress never interprets the bytes; it only decides when a file is complete, computes its SHA-256 so
  * the daemon can make ingestion idempotent across crashes, and moves it afterwards. Rules and the
@@ -50,6 +51,19 @@ struct drop_folder_settings {
   std::uintmax_t max_file_bytes = 16ull << 20;
   /** Called once per file after it was moved out of the folder (may be empty). */
   file_outcome_fn on_finished;
+  /** How long archived and quarantined files are kept (purge()). */
+  std::chrono::hours retention{14 * 24};
+  /**
+   * Applied to a quarantined file's bytes before they are kept (may be empty: kept as they are). The
+   * daemon masks every BSN, so a refused BSN is not kept in the clear for the school to look at.
+   */
+  std::function<std::string(std::string)> redact;
+};
+
+/** What one purge() removed. */
+struct purge_result {
+  std::size_t archive = 0;     ///< files removed from archive/
+  std::size_t quarantine = 0;  ///< files (exports and their reports) removed from quarantine/
 };
 
 /** What the daemon did with one file. */
@@ -81,7 +95,8 @@ using already_ingested_fn = std::function<bool(const std::string& digest)>;
 class drop_folder {
  public:
   /**
-   * Creates `settings.dir`, `archive/` and `quarantine/` when missing; throws
+   * Creates `settings.dir`, `archive/` and `quarantine/` when missing, and makes the latter two 0700;
+   * throws
    * std::filesystem::filesystem_error (naming the path) when that fails, std::invalid_argument when
    * `ingest` or `seen` is empty.
    */
@@ -99,6 +114,12 @@ class drop_folder {
   bool dir_readable() const { return dir_readable_.load(); }
   /** One scan pass on the caller's thread (tests); returns how many files were moved. */
   std::size_t scan_once();
+  /**
+   * Removes the files in archive/ and quarantine/ that went there longer than `retention` before
+   * `now` (by their status-change time, which the move sets and a writer cannot back-date). The
+   * caller runs it periodically and audits what it removed. Waits for the file in flight.
+   */
+  purge_result purge(std::chrono::system_clock::time_point now);
   /**
    * Content type from the extension (case-insensitive): .csv text/csv, .json application/json,
    * .ndjson application/x-ndjson, else application/octet-stream.
@@ -119,6 +140,8 @@ class drop_folder {
   bool move_to(const std::filesystem::path& file, const std::string& digest, const std::filesystem::path& target_dir,
                std::filesystem::path& moved_to);
   bool quarantine(const std::filesystem::path& file, const std::string& digest, const file_result& result);
+  /** Puts `file` at `target` (0600) with settings_.redact applied; 0 or an errno value (EEXIST: name taken). */
+  int keep_redacted(const std::filesystem::path& file, const std::filesystem::path& target);
   void finished(file_outcome::kind what, const file_result& result);
   /** True the first time `event` is seen for `file_name` since the file was last forgotten. */
   bool first_time(const char* event, const std::string& file_name);

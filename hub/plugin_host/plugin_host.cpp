@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
+#include "common/private_path.hpp"
 #include "common/signal.hpp"
 #include "schakel/plugin.h"
 
@@ -551,6 +552,9 @@ std::unique_ptr<plugin_core> open_plugin(
 
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) return fail("no such plugin file");
+  // Before dlopen: a constructor in the file runs the moment it is mapped.
+  for (const auto& path : {plugin_dir, file})
+    if (auto why = untrusted_code(path)) return fail("refused: " + *std::move(why));
 
   // RTLD_LOCAL: plugins' symbols (their own copies of nlohmann/json, say) never interpose on each other.
   ::dlerror();

@@ -159,7 +159,9 @@ std::filesystem::path default_plugin_dir();
 
 /**
  * Loads one plugin file and creates the instance. On failure returns nullptr and fills `error`.
- * Refuses: a file outside plugin_dir, a missing entry symbol, another ABI major or newer minor,
+ * Refuses, before mapping any code: a file outside plugin_dir, a plugin directory or file that group
+ * or others may write or that belongs to a user other than root and the hub's own (untrusted_code).
+ * Refuses after mapping: a missing entry symbol, another ABI major or newer minor,
  * an unknown descriptor size, a missing required hook, a plugin kind other than connector,
  * and settings the plugin rejects.
  */

@@ -44,9 +44,9 @@ bool is_signal_id(std::string_view text) {
          !std::all_of(text.begin(), text.end(), is_digit);
 }
 
-bool contains_bsn(std::string_view text) {
-  if (is_signal_id(text)) return false;
-  std::size_t i = 0;
+/** The offset of the first BSN at or after `from` in `text`, or npos. */
+std::size_t next_bsn(std::string_view text, std::size_t from) {
+  std::size_t i = from;
   while (i < text.size()) {
     if (!is_digit(text[i])) {
       ++i;
@@ -56,10 +56,14 @@ bool contains_bsn(std::string_view text) {
     while (end < text.size() && is_digit(text[end])) ++end;
     // Only a maximal run counts: 10+ digits (an IBAN part, a phone number) is something else.
     const std::size_t len = end - i;
-    if ((len == 8 || len == 9) && is_bsn(text.substr(i, len))) return true;
+    if ((len == 8 || len == 9) && is_bsn(text.substr(i, len))) return i;
     i = end;
   }
-  return false;
+  return std::string_view::npos;
+}
+
+bool contains_bsn(std::string_view text) {
+  return !is_signal_id(text) && next_bsn(text, 0) != std::string_view::npos;
 }
 
 /**
@@ -140,6 +144,14 @@ bool is_bsn(std::string_view text) {
     all_zero = all_zero && digit == 0;
   }
   return !all_zero && sum % 11 == 0;
+}
+
+std::string mask_bsns(std::string text) {
+  for (std::size_t at = next_bsn(text, 0); at != std::string::npos; at = next_bsn(text, at)) {
+    std::size_t end = at;
+    while (end < text.size() && is_digit(text[end])) text[end++] = '*';
+  }
+  return text;
 }
 
 std::vector<std::string> find_bsn_fields(const nlohmann::json& signal, const std::vector<std::string>& exempt) {

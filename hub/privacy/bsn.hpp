@@ -17,6 +17,12 @@ namespace schakel::privacy {
 bool is_bsn(std::string_view text);
 
 /**
+ * `text` with every BSN in it (a separate run of 8-9 digits passing the 11-test, as below) replaced
+ * by as many '*': for keeping a refused export without the BSNs, its lines and columns unchanged.
+ */
+std::string mask_bsns(std::string text);
+
+/**
  * The dotted paths ("content.evidence.note", "subject.student_key") of a signal's string or integer
  * values that are a BSN or contain one as a separate run of 8-9 digits (not part of a longer digit
  * run). Not scanned: paths in `exempt`, the fields the hub itself sets (id, schema_version,

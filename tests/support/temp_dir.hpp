@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace schakel::test {
@@ -27,5 +28,11 @@ class temp_dir {
  * last result. For waiting on an event in another thread or process without fixed sleeps.
  */
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+/** The permission bits of `path` (following a symlink), e.g. 0600; ~0u when it cannot be stat'ed. */
+unsigned permission_bits(const std::filesystem::path& path);
+
+/** The whole content of `path` (empty when it cannot be read). */
+std::string file_text(const std::filesystem::path& path);
 
 }  // namespace schakel::test
