@@ -7,8 +7,8 @@
 
 #include "common/log.hpp"
 #include "common/signal.hpp"
-#include "trends/disclosure.hpp"
 #include "trends/noise.hpp"
+#include "trends/release_plan.hpp"
 
 namespace schakel::trends {
 
@@ -20,7 +20,6 @@ constexpr const char* instance_name = release_instance;
 constexpr const char* plugin_name = "schakel-trends";
 constexpr std::string_view deleted_type = "nl.schakel.attendance.absence.deleted";
 constexpr std::string_view snapshot_type = "nl.schakel.attendance.snapshot.completed";
-constexpr std::string_view total_category = "total";
 
 std::string str(const json& j, const char* key) {
   if (!j.is_object()) return {};
@@ -85,83 +84,9 @@ double hours_of(const measure& m, const json& content) {
   return 0;
 }
 
-struct group_def {
-  level lvl = level::school;
-  int leerjaar = 0;
-  std::string klass;
-};
-
-/** One base point of a family: its window part, group coordinates, category and the students behind it. */
-struct point_def {
-  std::string part;  // a Monday, a month key or (year to date) a student's first Monday
-  std::string klass;
-  int leerjaar = 0;
-  std::string category;
-  std::map<std::string, double> by_ref;  // student pseudonym -> value (1 for counts, hours for hours)
-};
-
-struct family {
-  std::vector<point_def> points;
-  std::map<std::tuple<std::string, std::string, int, std::string>, std::size_t> index;
-  point_def& at(const std::string& part, const std::string& klass, int leerjaar, const std::string& category) {
-    const auto key = std::make_tuple(part, klass, leerjaar, category);
-    const auto it = index.find(key);
-    if (it != index.end()) return points[it->second];
-    index.emplace(key, points.size());
-    points.push_back({part, klass, leerjaar, category, {}});
-    return points.back();
-  }
-};
-
-/** Which family a window kind of a measure kind lives in ("" = not released for that kind). */
-std::string family_of(measure_kind mk, window_kind wk) {
-  if (mk == measure_kind::hours) return "h";
-  if (wk == window_kind::week) return "w";
-  if (wk == window_kind::month) return "m";
-  return mk == measure_kind::distribution ? "" : "y";
-}
-
-bool in_window(const std::string& fam, const point_def& p, const window& w) {
-  if (fam == "h" || fam == "w") return p.part >= format_day(w.first) && p.part <= format_day(w.last);
-  if (fam == "m") return p.part == w.key;
-  return p.part <= format_day(week_monday(w.last));  // "y": first counted in a week up to this one
-}
-
-bool in_group(const point_def& p, const group_def& g, const std::map<std::string, int>& class_leerjaar) {
-  switch (g.lvl) {
-    case level::school:
-      return true;
-    case level::leerjaar: {
-      int lj = p.leerjaar;
-      if (lj == 0) {
-        const auto it = class_leerjaar.find(p.klass);
-        if (it != class_leerjaar.end()) lj = it->second;
-      }
-      return lj == g.leerjaar;
-    }
-    case level::class_group:
-      return !p.klass.empty() && p.klass == g.klass;
-  }
-  return false;
-}
-
-std::string group_id(const group_def& g) {
-  switch (g.lvl) {
-    case level::school:
-      return "school";
-    case level::leerjaar:
-      return "leerjaar-" + std::to_string(g.leerjaar);
-    case level::class_group:
-      return "class-" + g.klass;
-  }
-  return "school";
-}
-
-std::optional<window_kind> kind_from(const std::string& s) {
-  if (s == "week") return window_kind::week;
-  if (s == "month") return window_kind::month;
-  if (s == "year_to_date") return window_kind::year_to_date;
-  return std::nullopt;
+/** Whether a measure kind is released for a window kind (distributions have no year to date). */
+bool released_for(measure_kind mk, window_kind wk) {
+  return !(mk == measure_kind::distribution && wk == window_kind::year_to_date);
 }
 
 /**
@@ -373,7 +298,7 @@ void releaser::accumulate(const storage::logged_signal& s, std::set<std::string>
   for (const measure* m : hits) {
     switch (m->kind) {
       case measure_kind::students:
-        open_for(school, monday, dirty)["s"][m->name][record] = json::array({klass, leerjaar, ref});
+        open_for(school, monday, dirty)["s"][m->name][record] = json::array({klass, leerjaar, ref, observed});
         break;
       case measure_kind::hours: {
         // A correction may move a record to another week: drop it everywhere first.
@@ -382,7 +307,7 @@ void releaser::accumulate(const storage::logged_signal& s, std::set<std::string>
         });
         const std::string snap = str(content.value("evidence", json::object()), "snapshot");
         open_for(school, monday, dirty)["h"][m->name][record] =
-            json::array({klass, leerjaar, ref, hours_of(*m, content), snap, format_day(day)});
+            json::array({klass, leerjaar, ref, hours_of(*m, content), snap, format_day(day), observed});
         break;
       }
       case measure_kind::distribution: {
@@ -474,193 +399,26 @@ json releaser::release_week(const std::string& school, days monday, std::int64_t
   for (const auto& w : weeks) week_data.push_back(w == monday ? sealed : sealed_week(school, w));
   const std::vector<json> earlier = released_before(school, weeks, monday);
 
-  // 3. Groups and denominators.
-  const json enrol = enrolment_of(school);
-  std::map<std::string, int> class_leerjaar;
-  for (const auto& [c, e] : enrol.items()) class_leerjaar[c] = e.value("leerjaar", 0);
-  for (const auto& wd : week_data) {
-    if (!wd.contains("m")) continue;
-    for (const auto& [m, rows] : wd.at("m").items())
-      for (const auto& r : rows) {
-        const std::string c = r[0].get<std::string>();
-        if (!c.empty() && !class_leerjaar.contains(c)) class_leerjaar[c] = r[1].get<int>();
-      }
-  }
-  std::vector<group_def> groups;
-  const auto wants = [&](level l) {
-    return std::find(settings_.levels.begin(), settings_.levels.end(), l) != settings_.levels.end();
-  };
-  if (wants(level::school)) groups.push_back({level::school, 0, ""});
-  if (wants(level::leerjaar)) {
-    std::set<int> lj;
-    for (const auto& [c, l] : class_leerjaar)
-      if (l > 0) lj.insert(l);
-    for (int l : lj) groups.push_back({level::leerjaar, l, ""});
-  }
-  if (wants(level::class_group))
-    for (const auto& [c, l] : class_leerjaar) groups.push_back({level::class_group, l, c});
-  const auto students_on = [&](const std::string& klass, const std::string& day) -> std::int64_t {
-    if (!enrol.contains(klass)) return -1;
-    std::int64_t n = -1;
-    for (const auto& h : enrol[klass].value("history", json::array()))
-      if (h.value("from", "") <= day) n = h.value("students", std::int64_t{-1});
-    return n;
-  };
-  const auto denominator = [&](const group_def& g, const std::string& day) -> std::int64_t {
-    std::int64_t total = 0;
-    for (const auto& [c, l] : class_leerjaar) {
-      if (g.lvl == level::leerjaar && l != g.leerjaar) continue;
-      if (g.lvl == level::class_group && c != g.klass) continue;
-      const auto n = students_on(c, day);
-      if (n < 0) return -1;
-      total += n;
-    }
-    return total;
-  };
-
-  // 4. Per measure and family: base points, the history, and this release's candidates.
-  struct planned {
-    const window* win;
-    const measure* m;
-    group_def g;
-    std::string category;
-    std::size_t decision = 0;
-    std::string fam;
-    double hours = 0;
-    std::int64_t denominator = -1;
-  };
-  std::vector<planned> plan;
-  std::map<std::pair<std::string, std::string>, std::vector<disclosure_auditor::decision>> decided;
-  std::vector<window_kind> order{window_kind::year_to_date, window_kind::month, window_kind::week};
-
-  for (const auto& m : settings_.measures) {
-    for (const std::string fam : {"h", "w", "m", "y"}) {
-      std::vector<const window*> wins;
-      for (const auto k : order)
-        for (const auto& w : windows)
-          if (w.kind == k && family_of(m.kind, k) == fam) wins.push_back(&w);
-      bool used_by_history = false;
-      for (const auto& c : earlier)
-        if (c["measure"] == m.name && family_of(m.kind, *kind_from(c["_kind"].get<std::string>())) == fam)
-          used_by_history = true;
-      if (wins.empty() && !used_by_history) continue;
-
-      family f;
-      for (std::size_t i = 0; i < weeks.size(); ++i) {
-        const std::string wk = format_day(weeks[i]);
-        const std::string month = month_key(weeks[i]);
-        for (const auto& r : week_data[i]["m"].value(m.name, json::array())) {
-          const std::string c = r[0].get<std::string>();
-          const int l = r[1].get<int>();
-          const std::string ref = r[2].get<std::string>();
-          if (m.kind == measure_kind::hours) {
-            f.at(wk, c, l, "").by_ref[ref] += r[3].get<double>();
-          } else if (m.kind == measure_kind::students) {
-            if (fam == "w") f.at(wk, c, l, "").by_ref[ref] = 1;
-            if (fam == "m") f.at(month, c, l, "").by_ref[ref] = 1;
-          } else if (fam == "w") {
-            f.at(wk, c, l, r[3].get<std::string>()).by_ref[ref] = 1;
-          }
-        }
-      }
-      if (m.kind == measure_kind::students && fam == "y") {
-        std::map<std::tuple<std::string, int, std::string>, std::string> first_seen;
-        for (std::size_t i = 0; i < weeks.size(); ++i)
-          for (const auto& r : week_data[i]["m"].value(m.name, json::array()))
-            first_seen.try_emplace({r[0].get<std::string>(), r[1].get<int>(), r[2].get<std::string>()},
-                                   format_day(weeks[i]));
-        for (const auto& [k, wk] : first_seen) f.at(wk, std::get<0>(k), std::get<1>(k), "").by_ref[std::get<2>(k)] = 1;
-      }
-      if (m.kind == measure_kind::distribution && fam == "m") {
-        // A student's category in a month is that of their latest result in it.
-        std::map<std::pair<std::string, std::string>, json> latest;  // (month, ref|class) -> row
-        for (std::size_t i = 0; i < weeks.size(); ++i)
-          for (const auto& r : week_data[i]["m"].value(m.name, json::array())) {
-            auto& slot = latest[{month_key(weeks[i]), r[2].get<std::string>() + "|" + r[0].get<std::string>()}];
-            if (slot.is_null() || slot[4].get<std::string>() <= r[4].get<std::string>()) slot = r;
-          }
-        for (const auto& [k, r] : latest)
-          f.at(k.first, r[0].get<std::string>(), r[1].get<int>(), r[3].get<std::string>())
-              .by_ref[r[2].get<std::string>()] = 1;
-      }
-
-      disclosure_auditor auditor(settings_.k);
-      for (const auto& p : f.points) {
-        std::vector<std::string> refs;
-        for (const auto& [r, v] : p.by_ref)
-          if (v > 0) refs.push_back(r);
-        auditor.add_point(std::move(refs));
-      }
-      const auto cell_points = [&](const std::string& fam_, const window& w, const group_def& g,
-                                   const std::string& category) {
-        std::vector<std::size_t> pts;
-        for (std::size_t i = 0; i < f.points.size(); ++i) {
-          const auto& p = f.points[i];
-          if (!in_window(fam_, p, w) || !in_group(p, g, class_leerjaar)) continue;
-          if (m.kind == measure_kind::distribution && category != total_category && p.category != category) continue;
-          pts.push_back(i);
-        }
-        return pts;
-      };
-      for (const auto& c : earlier) {
-        if (c["measure"] != m.name) continue;
-        const auto kind = *kind_from(c["_kind"].get<std::string>());
-        if (family_of(m.kind, kind) != fam) continue;
-        window w;
-        w.kind = kind;
-        w.key = c["_window"].get<std::string>();
-        parse_day(c["_first"].get<std::string>(), w.first);
-        parse_day(c["_last"].get<std::string>(), w.last);
-        group_def g;
-        const std::string lvl = c.value("level", "school");
-        g.lvl = lvl == "class" ? level::class_group : lvl == "leerjaar" ? level::leerjaar : level::school;
-        if (c.contains("leerjaar")) g.leerjaar = std::stoi(c["leerjaar"].get<std::string>());
-        g.klass = c.value("class", "");
-        auditor.add_published(cell_points(fam, w, g, c.value("category", std::string(total_category))));
-      }
-      if (settings_.noise) auditor.set_combination_check(false);
-
-      std::vector<disclosure_auditor::candidate> cands;
-      for (const window* w : wins) {
-        std::vector<std::string> cats{""};
-        if (m.kind == measure_kind::distribution) {
-          cats = {std::string(total_category)};
-          cats.insert(cats.end(), m.categories.begin(), m.categories.end());
-        }
-        for (const auto& g : groups) {
-          for (const auto& cat : cats) {
-            disclosure_auditor::candidate cand;
-            cand.points = cell_points(fam, *w, g, cat.empty() ? std::string(total_category) : cat);
-            cand.denominator = denominator(g, format_day(w->last));
-            cand.complement_rule = m.kind == measure_kind::students;
-            planned p{w, &m, g, cat, cands.size(), fam, 0, cand.denominator};
-            if (m.kind == measure_kind::hours)
-              for (const auto i : cand.points)
-                for (const auto& [r, v] : f.points[i].by_ref) p.hours += v;
-            plan.push_back(p);
-            cands.push_back(std::move(cand));
-          }
-        }
-      }
-      decided[{m.name, fam}] = auditor.decide(cands);
-    }
-  }
-
-  // 5. Cells, signals and the release documents, one per window.
-  const std::size_t items_before = out.items.size();
+  // 3. What this release publishes: one decision over every measure, window kind and level together.
+  release_input in;
+  in.config = &settings_;
+  in.weeks = weeks;
+  in.week_data = week_data;
+  in.enrolment = enrolment_of(school);
+  in.earlier = earlier;
+  in.windows = windows;
   std::optional<laplace_noise> rng;
-  double cell_epsilon = 0;
   if (settings_.noise) {
     rng.emplace(laplace_noise::from_os());
-    // Every cell one student can move in this release shares the release's epsilon (sequential
-    // composition); groups of one level are disjoint (parallel composition).
-    std::size_t per_student = 0;
-    for (const auto& m : settings_.measures)
-      for (const auto& w : windows)
-        if (!family_of(m.kind, w.kind).empty()) per_student += m.kind == measure_kind::distribution ? 2 : 1;
-    per_student *= settings_.levels.size();
-    cell_epsilon = settings_.noise->epsilon_per_release / static_cast<double>(std::max<std::size_t>(per_student, 1));
+    in.noise = [&rng](const std::string&, measure_kind kind, double exact, double scale) {
+      return kind == measure_kind::hours ? noisy_total(exact, scale, *rng)
+                                         : static_cast<double>(noisy_count(std::llround(exact), scale, *rng));
+    };
   }
+  const auto plan = plan_release(in);
+
+  // 4. Cells, signals and the release documents, one per window.
+  const std::size_t items_before = out.items.size();
   std::map<std::string, json> docs;
   for (const auto& w : windows) {
     json doc = {{"school", school},
@@ -675,53 +433,50 @@ json releaser::release_week(const std::string& school, days monday, std::int64_t
                 {"cells", json::array()}};
     if (settings_.noise) doc["disclosure"]["noise"] = {{"epsilon", settings_.noise->epsilon_per_release}};
     for (const auto& m : settings_.measures) {
-      if (family_of(m.kind, w.kind).empty()) continue;
+      if (!released_for(m.kind, w.kind)) continue;
       doc["measures"].push_back({{"name", m.name},
                                  {"kind", std::string(to_string(m.kind))},
                                  {"unit", m.kind == measure_kind::hours ? "hours" : "students"}});
     }
     docs[w.key + "/" + std::string(to_string(w.kind))] = doc;
   }
+  std::map<std::string, std::size_t> suppressed_by_reason;
   for (const auto& p : plan) {
-    const auto& d = decided[{p.m->name, p.fam}][p.decision];
     json cell = {{"measure", p.m->name}, {"level", std::string(to_string(p.g.lvl))}};
     if (p.m->kind == measure_kind::distribution) cell["category"] = p.category;
     if (p.g.lvl != level::school) cell["leerjaar"] = std::to_string(p.g.leerjaar);
     if (p.g.lvl == level::class_group) cell["class"] = p.g.klass;
-    if (d.released) {
+    if (p.released) {
       cell["status"] = "released";
-      double value = p.m->kind == measure_kind::hours ? round_to(p.hours, 1) : static_cast<double>(d.students);
-      if (rng) {
-        const double sensitivity =
-            p.m->kind == measure_kind::hours
-                ? p.m->max_hours_per_week * static_cast<double>(((p.win->last - p.win->first).count() + 1) / 7)
-                : 1.0;
-        const double scale = laplace_scale(sensitivity, cell_epsilon);
-        value = p.m->kind == measure_kind::hours
-                    ? noisy_total(value, scale, *rng)
-                    : static_cast<double>(noisy_count(static_cast<std::int64_t>(value), scale, *rng));
-        cell["noisy"] = true;
-      }
       if (p.m->kind == measure_kind::hours) {
-        cell["value"] = value;
+        cell["value"] = p.value;
       } else {
-        cell["value"] = static_cast<std::int64_t>(value);
+        cell["value"] = std::llround(p.value);
       }
+      if (p.noisy) cell["noisy"] = true;
       cell["denominator"] = p.denominator;
-      if (p.denominator > 0) cell["rate"] = round_to(value / static_cast<double>(p.denominator), 4);
+      if (p.denominator > 0) cell["rate"] = round_to(p.value / static_cast<double>(p.denominator), 4);
       if (released_metric_ != nullptr) released_metric_->add();
     } else {
+      // A partner sees one reason: the detailed one would narrow the value down (below k means 1..k-1).
       cell["status"] = "suppressed";
-      cell["reason"] = std::string(d.reason);
+      cell["reason"] = std::string(reason::suppressed);
+      ++suppressed_by_reason[std::string(p.hub_reason)];
       if (suppressed_metric_ != nullptr) suppressed_metric_->add();
     }
     ++cell_count;
-    docs[p.win->key + "/" + std::string(to_string(p.win->kind))]["cells"].push_back(cell);
+    const json signal = trend_signal(school, year, settings_.k, &p.win, p.m, p.g, p.category, cell);
+    if (!p.released) cell["hub_reason"] = std::string(p.hub_reason);  // the hub's own view only
+    docs[p.win.key + "/" + std::string(to_string(p.win.kind))]["cells"].push_back(cell);
 
-    const json signal = trend_signal(school, year, settings_.k, p.win, p.m, p.g, p.category, cell);
     std::string error;
     if (pipeline_.derive(signal.dump(), instance_name, plugin_name, now_ms, out, error).empty())
-      log::error("trends.cell_refused", {{"school", school}, {"window", p.win->key}, {"reason", error}});
+      log::error("trends.cell_refused", {{"school", school}, {"window", p.win.key}, {"reason", error}});
+  }
+  if (!suppressed_by_reason.empty()) {
+    json fields = {{"school", school}, {"week", week_key(monday)}};
+    for (const auto& [r, n] : suppressed_by_reason) fields[r] = n;
+    log::info("trends.suppressed", fields);
   }
 
   // 6. The privacy budget: a noisy release reaches a partner only while its budget lasts.
@@ -776,22 +531,42 @@ json releaser::seal_week(const std::string& school, const std::string& monday_te
   json sealed = {{"monday", monday_text}, {"m", json::object()}};
   const auto it = open_.find(school + "/" + monday_text);
   const json open = it == open_.end() ? json::object() : it->second;
+  // One row per student and measure: a student who changed class within the week counts in the class
+  // of their latest signal (release_plan.hpp), and their hours are clipped once, not per class.
+  const auto latest_of = [](const json& e, std::size_t at) {
+    return e.size() > at && e[at].is_string() ? e[at].get<std::string>() : std::string();
+  };
+  struct student_week {
+    std::string klass, observed;
+    int leerjaar = 0;
+    double hours = 0;
+  };
+  const auto place = [](student_week& sw, const json& e, const std::string& observed) {
+    const std::string klass = e[0].get<std::string>();
+    if (std::tie(observed, klass) >= std::tie(sw.observed, sw.klass)) {
+      sw.klass = klass;
+      sw.leerjaar = e[1].get<int>();
+      sw.observed = observed;
+    }
+  };
   for (const auto& m : settings_.measures) {
     json rows = json::array();
     if (m.kind == measure_kind::students) {
-      std::set<std::tuple<std::string, int, std::string>> seen;
+      std::map<std::string, student_week> by_ref;
       const json entries = entries_of(open, "s", m.name);
-      for (const auto& [rec, e] : entries.items())
-        seen.emplace(e[0].get<std::string>(), e[1].get<int>(), e[2].get<std::string>());
-      for (const auto& [c, l, r] : seen) rows.push_back(json::array({c, l, r, 1}));
+      for (const auto& [rec, e] : entries.items()) place(by_ref[e[2].get<std::string>()], e, latest_of(e, 3));
+      for (const auto& [r, sw] : by_ref) rows.push_back(json::array({sw.klass, sw.leerjaar, r, 1, sw.observed}));
     } else if (m.kind == measure_kind::hours) {
-      std::map<std::tuple<std::string, int, std::string>, double> sum;
+      std::map<std::string, student_week> by_ref;
       const json entries = entries_of(open, "h", m.name);
-      for (const auto& [rec, e] : entries.items())
-        sum[{e[0].get<std::string>(), e[1].get<int>(), e[2].get<std::string>()}] += e[3].get<double>();
-      for (const auto& [k, h] : sum) {
-        const double clipped = round_to(std::min(h, m.max_hours_per_week), 2);
-        if (clipped > 0) rows.push_back(json::array({std::get<0>(k), std::get<1>(k), std::get<2>(k), clipped}));
+      for (const auto& [rec, e] : entries.items()) {
+        auto& sw = by_ref[e[2].get<std::string>()];
+        place(sw, e, latest_of(e, 6));
+        sw.hours += e[3].get<double>();
+      }
+      for (const auto& [r, sw] : by_ref) {
+        const double clipped = round_to(std::min(sw.hours, m.max_hours_per_week), 2);
+        if (clipped > 0) rows.push_back(json::array({sw.klass, sw.leerjaar, r, clipped, sw.observed}));
       }
     } else {
       const json entries = entries_of(open, "d", m.name);
@@ -939,6 +714,8 @@ json releaser::released(const trend_query& q) const {
           if (std::find(routed.begin(), routed.end(), q.subscription) == routed.end()) continue;
           rel.erase("routed_to");
           rel.erase("withheld_from");
+          // The detailed reason is the hub's: it would narrow a suppressed value down.
+          for (auto& c : rel["cells"]) c.erase("hub_reason");
         }
         out["releases"].push_back(std::move(rel));
       }

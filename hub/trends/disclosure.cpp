@@ -62,7 +62,8 @@ std::size_t disclosure_auditor::failing_atoms() const {
   return all_.failing(*this);
 }
 
-std::vector<disclosure_auditor::decision> disclosure_auditor::decide(const std::vector<candidate>& cells) {
+std::vector<disclosure_auditor::decision> disclosure_auditor::decide(const std::vector<candidate>& cells,
+                                                                     const gate_fn& gate) {
   // Validate every candidate first, so a bad index leaves the auditor exactly as it was.
   std::vector<std::vector<std::uint32_t>> resolved;
   resolved.reserve(cells.size());
@@ -102,6 +103,10 @@ std::vector<disclosure_auditor::decision> disclosure_auditor::decide(const std::
       // release would become recoverable; otherwise only earlier releases make the difference.
       d.reason = this_call_.admits(cell, *this) ? reason::difference : reason::secondary;
       continue;
+    }
+    if (gate) {
+      d.reason = gate(i);
+      if (!d.reason.empty()) continue;
     }
     all_.commit(cell, h, *this);
     if (combination_check_) this_call_.commit(cell, h, *this);

@@ -21,6 +21,7 @@
  */
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -79,9 +80,13 @@ class disclosure_auditor {
    *     would be recoverable), otherwise `difference` (only together with earlier releases).
    * Only atoms the candidate changes are judged: an atom that was already too small in the history
    * (e.g. data corrected after a release) is not made worse by a cell that leaves it whole.
+   * `gate`, when given, is asked last about each candidate that passed rules 1-5 (by its index): a
+   * non-empty answer suppresses it with that reason; an empty one releases it (the gate then counts it
+   * as released). It carries checks the auditor cannot see, such as the release's blocks.
    * Throws std::out_of_range for a point index that does not exist (before deciding anything).
    */
-  std::vector<decision> decide(const std::vector<candidate>& cells);
+  using gate_fn = std::function<std::string_view(std::size_t candidate)>;
+  std::vector<decision> decide(const std::vector<candidate>& cells, const gate_fn& gate = {});
 
   /**
    * Whether rule 5 is applied (default true). With noise the caller turns it off: every released value

@@ -46,6 +46,10 @@ inline constexpr std::string_view no_enrolment = "no_enrolment";                
 inline constexpr std::string_view enrolment_inconsistent = "enrolment_inconsistent";  ///< more counted than enrolled
 inline constexpr std::string_view secondary = "secondary";  ///< would let a suppressed cell be recovered by subtraction
 inline constexpr std::string_view difference = "difference";  ///< would reveal the difference with an earlier release
+/// would let the students of a block (a group the released groups single out) who are not counted number 1..k-1
+inline constexpr std::string_view complement_secondary = "complement_secondary";
+/// The only reason a partner sees: the detailed one would itself narrow down the value.
+inline constexpr std::string_view suppressed = "suppressed";
 inline constexpr std::string_view budget_exhausted = "budget_exhausted";  ///< the partner's privacy budget is spent
 }  // namespace reason
 

@@ -73,6 +73,8 @@ std::string reason_text(std::string_view reason) {
       {"enrolment_inconsistent", "more students counted than enrolled"},
       {"secondary", "would let another suppressed cell be recovered"},
       {"difference", "would reveal the difference with an earlier release"},
+      {"complement_secondary", "would let nearly a whole group be computed"},
+      {"suppressed", "held back by disclosure control"},
       {"budget_exhausted", "the privacy budget is spent"},
   };
   const auto it = words.find(reason);

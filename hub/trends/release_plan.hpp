@@ -53,8 +53,7 @@ std::string cell_id(const window& w, const measure& m, const group_def& g, const
  * The published value of a cell under noise: `exact` plus noise of the given Laplace scale, rounded
  * and clamped at 0 (whole students, 0.1 hour). The releaser draws from the kernel; tests substitute.
  */
-using noise_fn =
-    std::function<double(const std::string& cell, measure_kind kind, double exact, double scale)>;
+using noise_fn = std::function<double(const std::string& cell, measure_kind kind, double exact, double scale)>;
 
 struct release_input {
   const settings* config = nullptr;
@@ -97,8 +96,8 @@ struct planned_cell {
   bool released = false;
   /** Why it was suppressed (model.hpp reason::): for the hub's own log and admin view, never a partner. */
   std::string_view hub_reason;
-  double value = 0;              ///< released only: exact or noisy
-  std::int64_t denominator = -1; ///< released only
+  double value = 0;               ///< released only: exact or noisy
+  std::int64_t denominator = -1;  ///< released only
   bool noisy = false;
 };
 

@@ -133,6 +133,8 @@ std::vector<trend_row> trend_rows(const json& doc) {
             malformed(cw + "." + held_back, "present on a suppressed cell (it must carry only its reason)");
         }
         row.reason = required_string(cell, "reason", cw);
+        // The hub's own view carries the detailed reason; a partner's has it stripped.
+        if (const auto hub = optional_code(cell, "hub_reason", cw); !hub.empty()) row.reason = hub;
         row.detail = optional_code(cell, "detail", cw);
         row.value = row.denominator = row.rate = nullptr;
       } else {

@@ -318,12 +318,12 @@ TEST_F(trends_fixture, regional_partner_gets_class_trends_with_small_cells_suppr
   auto c = cell(doc, "11AA00", "week", "2026-W37", "students_concern", "class", "1B");
   ASSERT_FALSE(c.is_null()) << doc;
   EXPECT_EQ(c["status"], "suppressed");
-  EXPECT_EQ(c["reason"], "below_k");
+  EXPECT_EQ(c["hub_reason"], "below_k");
   EXPECT_FALSE(c.contains("value"));
   // 1A alone (12) would give 1B away as leerjaar 1 (15) minus 1A: complementary suppression.
   c = cell(doc, "11AA00", "week", "2026-W37", "students_concern", "class", "1A");
   EXPECT_EQ(c["status"], "suppressed") << c;
-  EXPECT_EQ(c["reason"], "secondary") << c;
+  EXPECT_EQ(c["hub_reason"], "secondary") << c;
   c = cell(doc, "11AA00", "week", "2026-W37", "students_concern", "leerjaar", "1");
   EXPECT_EQ(c["status"], "released") << c;
   EXPECT_EQ(c["value"], 15);
@@ -341,13 +341,16 @@ TEST_F(trends_fixture, regional_partner_gets_class_trends_with_small_cells_suppr
   // SDQ: 10 normal + 2 abnormal of 12: abnormal is below k, so normal would reveal it via the total.
   c = cell(doc, "11AA00", "week", "2026-W37", "sdq_total", "class", "2A", "abnormal");
   EXPECT_EQ(c["status"], "suppressed");
-  EXPECT_EQ(c["reason"], "below_k");
+  EXPECT_EQ(c["hub_reason"], "below_k");
   c = cell(doc, "11AA00", "week", "2026-W37", "sdq_total", "class", "2A", "normal");
   EXPECT_EQ(c["status"], "suppressed") << c;
-  EXPECT_EQ(c["reason"], "secondary") << c;
+  EXPECT_EQ(c["hub_reason"], "secondary") << c;
+  // The SDQ total (12) over nearly the same students as the concerns (11) would single out the one
+  // student with an SDQ and no concern: measures over the same students are checked together.
   c = cell(doc, "11AA00", "week", "2026-W37", "sdq_total", "class", "2A", "total");
-  EXPECT_EQ(c["status"], "released") << c;
-  EXPECT_EQ(c["value"], 12);
+  EXPECT_EQ(c["status"], "suppressed") << c;
+  EXPECT_EQ(c["reason"], "suppressed") << c;  // a partner never sees why: the why narrows the value
+  EXPECT_EQ(c["hub_reason"], "secondary") << c;
 
   // The release survives kill -9: after a restart nothing of week 37 is released again.
   const auto delivered_before = regional.distinct_events();
@@ -377,12 +380,12 @@ TEST_F(trends_fixture, regional_partner_gets_class_trends_with_small_cells_suppr
   doc = trends("");
   c = cell(doc, "11AA00", "year_to_date", "2026-W38", "students_concern", "class", "2A");
   EXPECT_EQ(c["status"], "suppressed") << c;
-  EXPECT_EQ(c["reason"], "difference") << c;  // 12 now vs 11 before: the joiner
+  EXPECT_EQ(c["hub_reason"], "difference") << c;  // 12 now vs 11 before: the joiner
   c = cell(doc, "11AA00", "year_to_date", "2026-W38", "students_concern", "school");
   EXPECT_EQ(c["status"], "suppressed") << c;
   c = cell(doc, "22BB00", "year_to_date", "2026-W38", "absence_hours", "class", "3C");
   EXPECT_EQ(c["status"], "suppressed") << c;  // 25 h vs 20 h: one student's 5 hours
-  EXPECT_EQ(c["reason"], "difference") << c;
+  EXPECT_EQ(c["hub_reason"], "difference") << c;
 
   // Week 39: ten more students in 2A: the year-to-date moves by 11 since its last release and is released.
   json more = json::array();
@@ -450,6 +453,24 @@ TEST_F(trends_fixture, regional_partner_gets_class_trends_with_small_cells_suppr
   const auto pulled = json::parse(reply.body);
   EXPECT_EQ(pulled["releases"].size(), 3u) << reply.body;  // weeks 37, 38, 39 of school A
   EXPECT_FALSE(pulled["releases"][0].contains("routed_to"));
+  // A partner sees one reason for every suppressed cell; the detailed one stays with the hub.
+  std::size_t suppressed_seen = 0;
+  for (const auto& r : pulled["releases"])
+    for (const auto& cell : r["cells"]) {
+      EXPECT_FALSE(cell.contains("hub_reason")) << cell;
+      if (cell["status"] == "suppressed") {
+        EXPECT_EQ(cell["reason"], "suppressed") << cell;
+        ++suppressed_seen;
+      }
+    }
+  EXPECT_GT(suppressed_seen, 0u);
+  for (const auto& e : regional.events()) {
+    const auto& ev = e["event"]["data"]["content"]["evidence"];
+    if (ev.value("status", "") == "suppressed") {
+      EXPECT_EQ(ev["reason"], "suppressed") << ev;
+    }
+    EXPECT_FALSE(ev.contains("hub_reason")) << ev;
+  }
   EXPECT_EQ(call("GET", "/v1/trends/plot?school=11AA00&measure=students_concern", "", pull_token).status, 200u);
   EXPECT_EQ(call("POST", "/v1/trends/release", "{}", pull_token).status, 403u);
   EXPECT_EQ(call("POST", "/v1/enrolment", enrolment.dump(), pull_token).status, 403u);
