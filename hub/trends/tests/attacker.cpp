@@ -265,30 +265,91 @@ std::set<int> cell_members(const school_history& h, const window& w, const measu
   return truth_of(window_view(h, w), m, g, category).members;
 }
 
+school_history with_hypothetical_students(const school_history& h) {
+  school_history world = h;
+  std::map<int, std::vector<signal>> own;
+  for (const auto& sig : h.signals) own[sig.student].push_back(sig);
+  const auto add = [&](const std::vector<std::pair<days, std::string>>& placement, std::vector<signal> signals) {
+    const int id = static_cast<int>(world.placements.size());
+    world.placements.push_back(placement);
+    for (auto& sig : signals) {
+      sig.student = id;
+      world.signals.push_back(std::move(sig));
+    }
+  };
+  static const char* const categories[] = {"sick", "authorised", "unauthorised"};
+  for (std::size_t s = 0; s < h.placements.size(); ++s) {
+    const auto& placement = h.placements[s];
+    const auto& signals = own[static_cast<int>(s)];
+    add(placement, {});                                 // silent
+    for (const auto& [klass, lj] : h.class_leerjaar) {  // the same, in another class throughout
+      auto moved = placement;
+      bool other = false;
+      for (auto& [from, c] : moved)
+        if (!c.empty()) {
+          other = other || c != klass;
+          c = klass;
+        }
+      if (other) add(moved, signals);
+    }
+    for (const days monday : h.weeks) {
+      const days sunday = monday + days::duration{6};
+      std::vector<signal> without;  // that week's absences left out
+      for (const auto& sig : signals)
+        if (day_of(sig.observed) < monday || day_of(sig.observed) > sunday) without.push_back(sig);
+      if (without.size() != signals.size()) add(placement, without);
+      // One more absence that week (late on Wednesday, after any real one), if enrolled then.
+      const days wednesday = monday + days::duration{2};
+      const int student = static_cast<int>(s);
+      if (h.class_on(student, wednesday).empty()) continue;
+      const std::string at = moment(wednesday, 23 * 60 + 59);
+      auto plain = signals;
+      plain.push_back({student, at, absent, 0, ""});
+      add(placement, plain);
+      for (const char* category : categories) {
+        auto more = plain;
+        more.push_back({student, at, absence_hours, 2, ""});
+        more.push_back({student, at, reason_measure, 0, category});
+        add(placement, more);
+      }
+    }
+  }
+  return world;
+}
+
 observed_run observe(const school_history& h, const settings& s, const release_log& log, exposure e) {
   observed_run out;
   out.oracle.k = s.k;
-  for (std::size_t i = 0; i < h.placements.size(); ++i) out.oracle.students.push_back(static_cast<int>(i));
+  const school_history world = with_hypothetical_students(h);
+  const int real = static_cast<int>(h.placements.size());
+  for (int i = 0; i < static_cast<int>(world.placements.size()); ++i)
+    (i < real ? out.oracle.students : out.oracle.hypothetical).push_back(i);
+  const auto real_only = [&](const std::set<int>& members) {
+    return std::set<int>(members.begin(), members.lower_bound(real));
+  };
   for (const auto& r : log.releases) {
     const days last = r.monday + days::duration{6};
     for (const auto& [klass, lj] : h.class_leerjaar) {
       oracle_roster ro;
       ro.name = "roster " + klass + " on " + format_day(last);
-      ro.members = h.roster(klass, last);
-      ro.enrolled = static_cast<std::int64_t>(ro.members.size());
+      ro.members = world.roster(klass, last);
+      ro.enrolled = static_cast<std::int64_t>(real_only(ro.members).size());
       out.oracle.rosters.push_back(std::move(ro));
     }
-    std::map<std::string, std::map<int, in_window>> views;
+    std::map<std::string, std::map<int, in_window>> views, real_views;
     for (const auto& c : r.cells) {
       const std::string wkey = std::string(to_string(c.win.kind)) + "/" + c.win.key;
-      if (!views.contains(wkey)) views[wkey] = window_view(h, c.win);
-      const auto t = truth_of(views[wkey], *c.m, c.g, c.category);
+      if (!views.contains(wkey)) {
+        views[wkey] = window_view(world, c.win);
+        real_views[wkey] = window_view(h, c.win);
+      }
+      const auto t = truth_of(real_views[wkey], *c.m, c.g, c.category);
       oracle_cell oc;
       oc.name = cell_id(c.win, *c.m, c.g, c.category);
       oc.released = c.released;
       oc.counts_students = c.m->kind != measure_kind::hours;
       oc.value = c.value;
-      oc.members = t.members;
+      oc.members = truth_of(views[wkey], *c.m, c.g, c.category).members;
       oc.enrolled = enrolled_in(h, c.g, c.win.last);
       if (!c.released)
         oc.partner_reason = e == exposure::hub_reason ? std::string(c.hub_reason) : std::string("suppressed");
@@ -401,46 +462,50 @@ std::vector<leak> find_leaks(const oracle_input& in) {
   // classes by released cells and rosters only, each a union of fine atoms.
   const std::size_t n_sets = in.cells.size() + in.rosters.size();
   const std::size_t words = (n_sets + 63) / 64;
-  std::map<bits, std::vector<int>> fine_of;  // signature over all sets -> students
-  for (const int s : in.students) {
+  const auto signature_of = [&](int s) {
     bits sig(words, 0);
     for (std::size_t c = 0; c < in.cells.size(); ++c)
       if (in.cells[c].members.contains(s)) set_bit(sig, c);
     for (std::size_t r = 0; r < in.rosters.size(); ++r)
       if (in.rosters[r].members.contains(s)) set_bit(sig, in.cells.size() + r);
-    fine_of[sig].push_back(s);
-  }
+    return sig;
+  };
+  std::map<bits, std::int64_t> fine;  // signature over all sets -> students with it (ground truth)
+  for (const int s : in.students) ++fine[signature_of(s)];
+  // Hypothetical students: nobody has their patterns, but the partner cannot rule them out.
+  for (const int s : in.hypothetical) fine.try_emplace(signature_of(s), 0);
   std::vector<bits> signature;
   std::vector<std::int64_t> size;  // ground truth
-  std::map<int, std::size_t> atom_of_student;
-  for (const auto& [sig, students] : fine_of) {
-    for (const int s : students) atom_of_student[s] = signature.size();
+  for (const auto& [sig, n] : fine) {
     signature.push_back(sig);
-    size.push_back(static_cast<std::int64_t>(students.size()));
+    size.push_back(n);
   }
   const std::size_t n_atoms = signature.size();
   const std::size_t atom_words = (n_atoms + 63) / 64;
-  const auto atoms_of = [&](const std::set<int>& members) {
+  // The atoms in set `i` (a cell's index, or cells.size() + a roster's).
+  const auto atoms_in = [&](std::size_t i) {
     bits b(atom_words, 0);
-    for (const int s : members) set_bit(b, atom_of_student.at(s));
+    for (std::size_t a = 0; a < n_atoms; ++a)
+      if (test_bit(signature[a], i)) set_bit(b, a);
     return b;
   };
 
   // The equations the partner holds.
   std::vector<equation> eqs;
-  for (const auto& c : in.cells) {
-    if (!c.released) continue;
-    if (c.counts_students)
-      eqs.push_back({c.name, atoms_of(c.members), static_cast<std::int64_t>(c.value)});
-    else if (c.value == 0)  // no hours at all: nobody in the group has any
-      eqs.push_back({c.name, atoms_of(c.members), 0});
+  for (std::size_t c = 0; c < in.cells.size(); ++c) {
+    const auto& cell = in.cells[c];
+    if (!cell.released) continue;
+    if (cell.counts_students)
+      eqs.push_back({cell.name, atoms_in(c), static_cast<std::int64_t>(cell.value)});
+    else if (cell.value == 0)  // no hours at all: nobody in the group has any
+      eqs.push_back({cell.name, atoms_in(c), 0});
   }
-  for (const auto& r : in.rosters) eqs.push_back({r.name, atoms_of(r.members), r.enrolled});
+  for (std::size_t r = 0; r < in.rosters.size(); ++r)
+    eqs.push_back({in.rosters[r].name, atoms_in(in.cells.size() + r), in.rosters[r].enrolled});
 
   // Non-negativity: the atoms of a zero equation are empty; an equation whose atoms include another's
-  // with the same value has its other atoms empty. Repeat until nothing changes. Atoms come from real
-  // students, so with true values this never fires; it matters when a released value is below the
-  // truth (plan_release miscounting), and then it gives the attacker what non-negativity gives.
+  // with the same value has its other atoms empty. Repeat until nothing changes. This is what rules
+  // out hypothetical patterns: a class released with 0 has nobody counted in it.
   bits zero(atom_words, 0);
   const auto live = [&](const bits& b) {
     bits out = b;
@@ -472,22 +537,22 @@ std::vector<leak> find_leaks(const oracle_input& in) {
     }
   }
 
-  // The row space of the equations, over the atoms not known to be empty; an empty atom is itself
-  // an equation (its size is 0), so it joins the space as a unit row.
-  row_space space(n_atoms);
+  // The row space of the equations over the atoms not known to be empty (the others are 0, so they
+  // drop out of every equation and every question). Equal equations are added once.
+  std::vector<std::size_t> column(n_atoms, n_atoms);
+  std::size_t n_live = 0;
+  for (std::size_t i = 0; i < n_atoms; ++i)
+    if (!test_bit(zero, i)) column[i] = n_live++;
+  row_space space(n_live);
   const auto vec = [&](const bits& b) {
-    std::vector<std::uint64_t> v(n_atoms, 0);
+    std::vector<std::uint64_t> v(n_live, 0);
     for (std::size_t i = 0; i < n_atoms; ++i)
-      if (test_bit(b, i)) v[i] = 1;
+      if (column[i] < n_live && test_bit(b, i)) v[column[i]] = 1;
     return v;
   };
-  for (std::size_t i = 0; i < n_atoms; ++i)
-    if (test_bit(zero, i)) {
-      std::vector<std::uint64_t> unit(n_atoms, 0);
-      unit[i] = 1;
-      space.add(std::move(unit));
-    }
-  for (const auto& e : eqs) space.add(vec(e.atoms));
+  std::set<bits> added;
+  for (const auto& e : eqs)
+    if (added.insert(live(e.atoms)).second) space.add(vec(e.atoms));
 
   const auto truth = [&](const bits& b) {
     std::int64_t n = 0;
@@ -525,8 +590,9 @@ std::vector<leak> find_leaks(const oracle_input& in) {
   }
 
   // 2. Every cell, released or not.
-  for (const auto& c : in.cells) {
-    const bits b = atoms_of(c.members);
+  for (std::size_t i = 0; i < in.cells.size(); ++i) {
+    const auto& c = in.cells[i];
+    const bits b = atoms_in(i);
     const std::int64_t n = truth(b);
     if (n < 1) continue;
     const bool few = n < k;
@@ -560,6 +626,19 @@ std::string describe(const std::vector<leak>& leaks, std::size_t at_most) {
   out << leaks.size() << " leak(s)";
   for (std::size_t i = 0; i < leaks.size() && i < at_most; ++i) out << "\n  - " << leaks[i].text;
   if (leaks.size() > at_most) out << "\n  ...";
+  return out.str();
+}
+
+std::string describe(const release_log& log) {
+  std::ostringstream out;
+  for (const auto& r : log.releases)
+    for (const auto& c : r.cells) {
+      out << "\n  " << cell_id(c.win, *c.m, c.g, c.category) << ": ";
+      if (c.released)
+        out << c.value << " of " << c.denominator;
+      else
+        out << "suppressed (" << c.hub_reason << ")";
+    }
   return out.str();
 }
 

@@ -15,7 +15,14 @@
  * students; students who lie in exactly the same sets form an *atom*, whose size is all anyone can
  * learn about them. The unknowns are the atom sizes (>= 0); each released count and each roster is a
  * linear equation over them. A number is *determined* when it follows from those equations (and from
- * the zeros that non-negativity forces). A leak is any of:
+ * the zeros that non-negativity forces).
+ *
+ * The partner does not know which patterns are empty: that nobody in 1B was absent is exactly what a
+ * suppressed 1B cell hides. So besides the patterns of the real students the unknowns include those
+ * of *hypothetical* students, one change away from a real one (silent, in another class, a week's
+ * absences left out, an absence added in some week), with true size 0. Those histories are possible,
+ * so the oracle still determines everything the partner can (and more: it knows every other pattern
+ * is empty), and "no leak" from it is a claim about the real partner. A leak is any of:
  *  - a determined atom of 1..k-1 students that lies in at least one released cell;
  *  - a determined cell (released or suppressed, any measure, group or category; for hours the number
  *    of students with hours) of 1..k-1 students, or of at least one student and fewer than k enrolled
@@ -135,6 +142,9 @@ struct oracle_input {
   std::vector<int> students;  ///< everyone, silent students included
   std::vector<oracle_cell> cells;
   std::vector<oracle_roster> rosters;
+  /** Students who do not exist but could, as far as the partner knows: their patterns are unknowns
+   *  too (of true size 0). Cells and rosters list them as members where they would be. */
+  std::vector<int> hypothetical;
 };
 
 struct leak {
@@ -158,12 +168,19 @@ struct observed_run {
   std::vector<std::string> disagreements;
 };
 
+/** The oracle's input for a run, with the hypothetical students of with_hypothetical_students(h). */
 observed_run observe(const school_history& h, const settings& s, const release_log& log, exposure e);
+
+/** `h` plus, for every real student, the students one change away (see above), as new ids from
+ *  h.placements.size() on. */
+school_history with_hypothetical_students(const school_history& h);
 
 /** Ground-truth members of one cell of a window of a history (hours: students with hours > 0). */
 std::set<int> cell_members(const school_history& h, const window& w, const measure& m, const group_def& g,
                            const std::string& category);
 
 std::string describe(const std::vector<leak>& leaks, std::size_t at_most = 8);
+/** Every decision of a run, one line per cell: for a failure's message. */
+std::string describe(const release_log& log);
 
 }  // namespace schakel::trends::attack

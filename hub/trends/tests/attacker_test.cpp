@@ -72,7 +72,7 @@ void expect_fixed_with_control(const school_history& h, const settings& s, leak:
                                const std::string& subject) {
   const auto fixed = attack(h, s, true);
   EXPECT_TRUE(fixed.seen.disagreements.empty()) << all_disagreements(fixed.seen);
-  EXPECT_TRUE(fixed.leaks.empty()) << describe(fixed.leaks);
+  EXPECT_TRUE(fixed.leaks.empty()) << describe(fixed.leaks) << "\nreleased:" << describe(fixed.log);
 
   const auto control = attack(h, s, false);
   EXPECT_TRUE(control.seen.disagreements.empty()) << all_disagreements(control.seen);
