@@ -18,7 +18,9 @@
 namespace schakel::trends::attack {
 namespace {
 
-constexpr int histories = 200;
+// SCHAKEL_ATTACKER_HISTORIES=n runs more (or fewer) histories and pairs.
+const int histories =
+    std::getenv("SCHAKEL_ATTACKER_HISTORIES") ? std::atoi(std::getenv("SCHAKEL_ATTACKER_HISTORIES")) : 200;
 constexpr int k = 5;
 
 class dice {

@@ -134,6 +134,40 @@ TEST(attacker_oracle, an_undetermined_overlap_is_no_leak_until_a_union_pins_it_d
   EXPECT_TRUE(has_leak(leaks, leak::kind::atom, "A, C, A or C")) << describe(leaks);
 }
 
+// Leerjaar 1 = 1A (12) + 1B (20) has 12 absent; the classes are suppressed. Real students alone say
+// that only 1A students are absent (nobody else has that pattern), so 1A would look "12 of 12".
+// The partner cannot know that: a 1B student could have been absent instead. With those two
+// hypothetical students (absent in 1B, silent in 1A) the class is undetermined; once 1B is
+// released as 0, the absent 1B student is ruled out and 1A is determined after all.
+TEST(attacker_oracle, which_patterns_are_empty_is_not_known_to_the_partner) {
+  oracle_input in;
+  in.k = 10;
+  for (int i = 0; i < 32; ++i) in.students.push_back(i);
+  const int absent_in_1b = 32, silent_in_1a = 33;
+  in.rosters.push_back({"roster 1A", range(0, 12), 12});
+  in.rosters.push_back({"roster 1B", range(12, 32), 20});
+  auto with = [](std::set<int> s, int extra) {
+    s.insert(extra);
+    return s;
+  };
+  oracle_cell leerjaar = released_cell("leerjaar 1", with(range(0, 12), absent_in_1b), 32);
+  leerjaar.value = 12;
+  oracle_cell a = released_cell("1A", range(0, 12), 12), b = released_cell("1B", {absent_in_1b}, 20);
+  a.released = b.released = false;
+  a.partner_reason = b.partner_reason = "suppressed";
+  in.cells = {leerjaar, a, b};
+  EXPECT_TRUE(has_leak(find_leaks(in), leak::kind::complement, "1A")) << "real students only: support known";
+
+  in.hypothetical = {absent_in_1b, silent_in_1a};
+  in.rosters[0].members.insert(silent_in_1a);
+  in.rosters[1].members.insert(absent_in_1b);
+  EXPECT_TRUE(find_leaks(in).empty()) << describe(find_leaks(in));
+
+  in.cells[2].released = true;
+  in.cells[2].value = 0;
+  EXPECT_TRUE(has_leak(find_leaks(in), leak::kind::complement, "1A")) << describe(find_leaks(in));
+}
+
 TEST(attacker_oracle, a_range_in_a_visible_reason_is_a_leak_and_suppressed_is_not) {
   auto in = thirty_students();
   oracle_cell c = released_cell("small", range(0, 3), 30);
