@@ -293,6 +293,18 @@ school_history with_hypothetical_students(const school_history& h) {
       if (other) add(moved, signals);
     }
     for (const days monday : h.weeks) {
+      // Moved to another class from this Monday on, with or without an absence there that week: a
+      // student counted in one class can turn up counted in another.
+      const std::string then = h.class_on(static_cast<int>(s), monday);
+      for (const auto& [klass, lj] : h.class_leerjaar) {
+        if (then.empty() || klass == then) continue;
+        auto moved = placement;
+        moved.emplace_back(monday, klass);
+        add(moved, signals);
+        auto more = signals;
+        more.push_back({static_cast<int>(s), moment(monday + days::duration{2}, 23 * 60 + 59), absent, 0, ""});
+        add(moved, more);
+      }
       const days sunday = monday + days::duration{6};
       std::vector<signal> without;  // that week's absences left out
       for (const auto& sig : signals)
@@ -462,18 +474,20 @@ std::vector<leak> find_leaks(const oracle_input& in) {
   // classes by released cells and rosters only, each a union of fine atoms.
   const std::size_t n_sets = in.cells.size() + in.rosters.size();
   const std::size_t words = (n_sets + 63) / 64;
-  const auto signature_of = [&](int s) {
-    bits sig(words, 0);
-    for (std::size_t c = 0; c < in.cells.size(); ++c)
-      if (in.cells[c].members.contains(s)) set_bit(sig, c);
-    for (std::size_t r = 0; r < in.rosters.size(); ++r)
-      if (in.rosters[r].members.contains(s)) set_bit(sig, in.cells.size() + r);
-    return sig;
+  std::map<int, bits> signature_of;  // student -> the sets they are in
+  for (const int s : in.students) signature_of[s].assign(words, 0);
+  for (const int s : in.hypothetical) signature_of[s].assign(words, 0);
+  const auto mark = [&](int s, std::size_t set) {
+    if (const auto it = signature_of.find(s); it != signature_of.end()) set_bit(it->second, set);
   };
+  for (std::size_t c = 0; c < in.cells.size(); ++c)
+    for (const int s : in.cells[c].members) mark(s, c);
+  for (std::size_t r = 0; r < in.rosters.size(); ++r)
+    for (const int s : in.rosters[r].members) mark(s, in.cells.size() + r);
   std::map<bits, std::int64_t> fine;  // signature over all sets -> students with it (ground truth)
-  for (const int s : in.students) ++fine[signature_of(s)];
+  for (const int s : in.students) ++fine[signature_of.at(s)];
   // Hypothetical students: nobody has their patterns, but the partner cannot rule them out.
-  for (const int s : in.hypothetical) fine.try_emplace(signature_of(s), 0);
+  for (const int s : in.hypothetical) fine.try_emplace(signature_of.at(s), 0);
   std::vector<bits> signature;
   std::vector<std::int64_t> size;  // ground truth
   for (const auto& [sig, n] : fine) {
@@ -561,31 +575,37 @@ std::vector<leak> find_leaks(const oracle_input& in) {
     return n;
   };
 
-  // 1. The partner's atoms that lie in a released cell.
-  std::map<bits, bits> partner_atoms;  // signature over released cells and rosters -> fine atoms
-  for (std::size_t i = 0; i < n_atoms; ++i) {
-    bits coarse(words, 0);
-    bool in_released = false;
-    for (std::size_t c = 0; c < in.cells.size(); ++c)
-      if (in.cells[c].released && test_bit(signature[i], c)) {
-        set_bit(coarse, c);
-        in_released = true;
-      }
-    if (!in_released) continue;
-    for (std::size_t r = 0; r < in.rosters.size(); ++r)
-      if (test_bit(signature[i], in.cells.size() + r)) set_bit(coarse, in.cells.size() + r);
-    auto& fine = partner_atoms[coarse];
-    if (fine.empty()) fine.assign(atom_words, 0);
-    set_bit(fine, i);
-  }
+  // 1. The partner's atoms that lie in a released cell: by released cells and rosters, and by
+  // released cells alone (their unions over rosters: who was counted where, whatever their class).
+  std::map<bits, bits> partner_atoms;  // signature over released cells (and rosters) -> fine atoms
+  for (const bool with_rosters : {true, false})
+    for (std::size_t i = 0; i < n_atoms; ++i) {
+      bits coarse(words, 0);
+      bool in_released = false;
+      for (std::size_t c = 0; c < in.cells.size(); ++c)
+        if (in.cells[c].released && test_bit(signature[i], c)) {
+          set_bit(coarse, c);
+          in_released = true;
+        }
+      if (!in_released) continue;
+      for (std::size_t r = 0; r < in.rosters.size() && with_rosters; ++r)
+        if (test_bit(signature[i], in.cells.size() + r)) set_bit(coarse, in.cells.size() + r);
+      coarse.push_back(with_rosters);  // the two kinds of atoms never merge
+      auto& fine = partner_atoms[coarse];
+      if (fine.empty()) fine.assign(atom_words, 0);
+      set_bit(fine, i);
+    }
+  std::set<bits> reported;  // the same students, found both ways, are one leak
   for (const auto& [coarse, fine] : partner_atoms) {
     const std::int64_t n = truth(fine);
-    if (n < 1 || n >= k || !space.contains(vec(fine))) continue;
+    if (n < 1 || n >= k || reported.contains(fine) || !space.contains(vec(fine))) continue;
+    reported.insert(fine);
     std::string where;
     for (std::size_t c = 0; c < in.cells.size(); ++c)
       if (test_bit(coarse, c)) where += (where.empty() ? "" : ", ") + in.cells[c].name;
     leak l{leak::kind::atom, where, ""};
-    l.text = "atom of " + plural(n) + " determined: exactly the students in {" + where + "}";
+    l.text = "atom of " + plural(n) + " determined: exactly the students in {" + where + "}" +
+             (coarse.back() ? " and their rosters" : "");
     leaks.push_back(std::move(l));
   }
 

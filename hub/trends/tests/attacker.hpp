@@ -19,8 +19,9 @@
  *
  * The partner does not know which patterns are empty: that nobody in 1B was absent is exactly what a
  * suppressed 1B cell hides. So besides the patterns of the real students the unknowns include those
- * of *hypothetical* students, one change away from a real one (silent, in another class, a week's
- * absences left out, an absence added in some week), with true size 0. Those histories are possible,
+ * of *hypothetical* students, one change away from a real one (silent, in another class, moved to
+ * another class from some week on, a week's absences left out, an absence added in some week), with
+ * true size 0. Those histories are possible,
  * so the oracle still determines everything the partner can (and more: it knows every other pattern
  * is empty), and "no leak" from it is a claim about the real partner. A leak is any of:
  *  - a determined atom of 1..k-1 students that lies in at least one released cell;
