@@ -8,7 +8,10 @@
 
 #include <benchmark/benchmark.h>
 
+#include <nlohmann/json.hpp>
+
 #include "trends/disclosure.hpp"
+#include "trends/release_plan.hpp"
 
 namespace {
 
@@ -125,6 +128,88 @@ void bm_decide_release(benchmark::State& state) {
   state.counters["published_before"] = static_cast<double>(h.published.size());
 }
 BENCHMARK(bm_decide_release)->Unit(benchmark::kMillisecond);
+
+// One whole release as the releaser makes it (release_plan.hpp): a school of 40 classes of 30 students
+// in 6 leerjaren, three measures (absent students, absence hours, a 3-category distribution), 32
+// sealed weeks, every cell released earlier this school year rebuilt as students, and the week,
+// month and year-to-date candidates of week 33 decided together. Earlier releases are made by the
+// same code, so the history is one it produced itself.
+struct school_year {
+  schakel::trends::settings config;
+  schakel::trends::release_input in;
+  std::size_t earlier_cells = 0;
+
+  school_year() {
+    using namespace schakel::trends;
+    using nlohmann::json;
+    config.k = 10;
+    for (const auto& [name, kind] :
+         {std::pair{"absent", measure_kind::students}, std::pair{"hours", measure_kind::hours},
+          std::pair{"reason", measure_kind::distribution}}) {
+      measure m;
+      m.name = name;
+      m.kind = kind;
+      config.measures.push_back(m);
+    }
+    config.measures[2].categories = {"sick", "authorised", "unauthorised"};
+    in.config = &config;
+    for (int c = 0; c < classes; ++c)
+      in.enrolment["c" + std::to_string(c)] = {
+          {"leerjaar", leerjaar_of(c) + 1},
+          {"history", json::array({{{"from", "2026-08-01"}, {"students", class_size}}})}};
+    std::mt19937_64 rng(2026);
+    days monday{};
+    parse_day("2026-08-31", monday);
+    for (int w = 0; w <= release_week; ++w, monday += days::duration{7}) {
+      json rows = {{"absent", json::array()}, {"hours", json::array()}, {"reason", json::array()}};
+      const std::string day = format_day(monday) + "T10:00:00Z";
+      for (int c = 0; c < classes; ++c)
+        for (int s = 0; s < class_size; ++s) {
+          if (rng() % 8 != 0) continue;  // an eighth of the students is absent in a week
+          const std::string cls = "c" + std::to_string(c), ref = cls + "-s" + std::to_string(s);
+          const int lj = leerjaar_of(c) + 1;
+          rows["absent"].push_back({cls, lj, ref, 1, day});
+          rows["hours"].push_back({cls, lj, ref, static_cast<double>(1 + rng() % 12), day});
+          const char* cat[] = {"sick", "authorised", "unauthorised"};
+          rows["reason"].push_back({cls, lj, ref, cat[rng() % 3], day});
+        }
+      in.weeks.push_back(monday);
+      in.week_data.push_back({{"m", rows}});
+      in.windows = windows_closing(monday, config.windows, config.school_year_start);
+      if (w == release_week) break;
+      for (const auto& p : plan_release(in)) {
+        if (!p.released) continue;
+        json c = {{"measure", p.m->name},
+                  {"level", std::string(to_string(p.g.lvl))},
+                  {"_kind", std::string(to_string(p.win.kind))},
+                  {"_window", p.win.key},
+                  {"_first", format_day(p.win.first)},
+                  {"_last", format_day(p.win.last)}};
+        if (p.g.lvl != level::school) c["leerjaar"] = std::to_string(p.g.leerjaar);
+        if (p.g.lvl == level::class_group) c["class"] = p.g.klass;
+        if (!p.category.empty()) c["category"] = p.category;
+        in.earlier.push_back(std::move(c));
+      }
+    }
+    earlier_cells = in.earlier.size();
+  }
+};
+
+void bm_plan_release(benchmark::State& state) {
+  static const school_year year;
+  std::size_t released = 0, cells = 0;
+  for (auto _ : state) {
+    const auto plan = schakel::trends::plan_release(year.in);
+    cells = plan.size();
+    released = 0;
+    for (const auto& p : plan) released += p.released;
+    benchmark::DoNotOptimize(released);
+  }
+  state.counters["candidates"] = static_cast<double>(cells);
+  state.counters["released"] = static_cast<double>(released);
+  state.counters["earlier_cells"] = static_cast<double>(year.earlier_cells);
+}
+BENCHMARK(bm_plan_release)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

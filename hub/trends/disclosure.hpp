@@ -5,6 +5,9 @@
  * subtracting cells of one release (a class from its leerjaar or school), and not by subtracting
  * releases (year to date at week n minus year to date at week n-1).
  *
+ * The releaser (release_plan.hpp) makes every student a point of their own, so atoms are sets of
+ * students across all measures and window kinds; the class also works with coarser points.
+ *
  * Model. Every measure is a family of *base points*; each point is a set of students (the hub's
  * pseudonyms) who contribute to it, and every cell is a union of points whose value is the sum over
  * them. A reader who knows the published cells can form any linear combination of them, so the finest

@@ -16,11 +16,13 @@
  *                   "level": "school" | "leerjaar" | "class", "leerjaar": "2", "class": "2B",
  *                   "status": "released" | "suppressed",
  *                   "value": 12, "denominator": 28, "rate": 0.4286, "noisy": true,   (released only)
- *                   "reason": "below_k", "detail": "…"}]}]}                           (suppressed only)
+ *                   "reason": "suppressed", "hub_reason": "below_k"}]}]}              (suppressed only)
  *
  * `value` is a count of distinct students (kinds students and distribution) or a total of hours (kind
  * hours); `rate` is value / denominator (enrolled students), rounded to 4 decimals. A suppressed cell
- * carries no value, no rate and no denominator-derived number, only its reason.
+ * carries no value, no rate and no denominator-derived number. Its `reason` is always "suppressed": the
+ * detailed `hub_reason` would narrow the value down, so it stays in the hub's own view and every
+ * partner's view has it removed.
  */
 #include <string>
 #include <string_view>

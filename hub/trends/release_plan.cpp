@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -72,6 +73,7 @@ class planner {
   bool in_group(const placement& p, const group_def& g) const;
   std::vector<std::uint32_t> members(const window& w, std::size_t measure, const group_def& g,
                                      const std::string& category, double& value);
+  std::vector<std::size_t> points_of(const window& w, std::size_t measure, const std::vector<std::uint32_t>& who) const;
   std::int64_t students_on(const std::string& klass, const std::string& day) const;
   std::int64_t denominator(const group_def& g, const std::string& day) const;
   std::vector<group_def> groups() const;
@@ -85,6 +87,10 @@ class planner {
   std::size_t students_ = 0;
   std::map<std::string, int> class_leerjaar_;
   std::map<std::string, window_view> views_;
+  // Auditor points: students 0 … students_-1 for counts; then one per (hours measure, student, week):
+  // hours add up over weeks while distinct students do not, so a student's hours of each week are a
+  // point of their own (two weekly totals share no point; the year to date is their sum).
+  std::map<std::tuple<std::size_t, std::uint32_t, std::size_t>, std::size_t> hour_point_;
 
   // The blocks of this release: which groups are released (their denominators are public), and per
   // window of this release who is counted in any released cell.
@@ -208,6 +214,20 @@ std::vector<std::uint32_t> planner::members(const window& w, std::size_t mi, con
     value += m.kind == measure_kind::hours ? x : 1;
   }
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::size_t> planner::points_of(const window& w, std::size_t mi,
+                                            const std::vector<std::uint32_t>& who) const {
+  if (s_.measures[mi].kind != measure_kind::hours) return {who.begin(), who.end()};
+  std::vector<std::size_t> out;
+  const std::string first = format_day(w.first), last = format_day(w.last);
+  for (std::size_t wi = 0; wi < in_.weeks.size(); ++wi) {
+    const std::string monday = format_day(in_.weeks[wi]);
+    if (monday < first || monday > last) continue;
+    for (auto sid : who)
+      if (const auto it = hour_point_.find({mi, sid, wi}); it != hour_point_.end()) out.push_back(it->second);
+  }
   return out;
 }
 
@@ -408,11 +428,24 @@ std::vector<planned_cell> planner::run() {
     return out;
   }
 
-  // Exact values: every student is a point of their own, so every atom is a set of students.
+  // Exact values: every student is a point of their own (and so is each week of their hours), so every
+  // atom is a set of students across all measures and window kinds.
   disclosure_auditor auditor(s_.k);
   std::vector<std::string> names(students_);
   for (const auto& [ref, sid] : id_) names[sid] = ref;
-  for (auto& n : names) auditor.add_point({std::move(n)});
+  for (const auto& n : names) auditor.add_point({n});
+  for (std::size_t mi = 0; mi < s_.measures.size(); ++mi) {
+    if (s_.measures[mi].kind != measure_kind::hours) continue;
+    for (std::size_t wi = 0; wi < in_.week_data.size(); ++wi) {
+      const json& wd = in_.week_data[wi];
+      if (!wd.contains("m") || !wd["m"].contains(s_.measures[mi].name)) continue;
+      for (const auto& r : wd["m"][s_.measures[mi].name]) {
+        const auto sid = id_.at(text_at(r, 2));
+        if (r[3].is_number() && r[3].get<double>() > 0 && !hour_point_.contains({mi, sid, wi}))
+          hour_point_[{mi, sid, wi}] = auditor.add_point({names[sid]});
+      }
+    }
+  }
   for (const auto& c : in_.earlier) {
     window w;
     const std::string kind = c.value("_kind", "");
@@ -430,9 +463,9 @@ std::vector<planned_cell> planner::run() {
     if (c.contains("leerjaar")) g.leerjaar = std::stoi(c["leerjaar"].get<std::string>());
     g.klass = c.value("class", "");
     double ignored = 0;
-    const auto set = members(w, static_cast<std::size_t>(mit - s_.measures.begin()), g,
-                             c.value("category", std::string(total_category)), ignored);
-    auditor.add_published({set.begin(), set.end()});
+    const auto mi = static_cast<std::size_t>(mit - s_.measures.begin());
+    auditor.add_published(
+        points_of(w, mi, members(w, mi, g, c.value("category", std::string(total_category)), ignored)));
   }
   auditor.set_combination_check(in_.combination_checks);
   counted_.assign(in_.windows.size(), std::vector<char>(students_, 0));
@@ -447,7 +480,7 @@ std::vector<planned_cell> planner::run() {
   cands.reserve(out.size());
   for (std::size_t i = 0; i < out.size(); ++i) {
     disclosure_auditor::candidate cand;
-    cand.points.assign(sets[i].begin(), sets[i].end());
+    cand.points = points_of(out[i].win, order[i].measure, sets[i]);
     cand.denominator = out[i].denominator;
     cand.complement_rule = true;  // every kind: "all of 2B" says something about each of them
     cands.push_back(std::move(cand));
