@@ -470,8 +470,8 @@ std::vector<leak> find_leaks(const oracle_input& in) {
   const int k = in.k;
 
   // Atoms. Fine atoms separate students by every set the oracle knows of (all cells, rosters), so
-  // that every cell, released or not, is a union of them; the partner's own atoms are the coarser
-  // classes by released cells and rosters only, each a union of fine atoms.
+  // that every cell, released or not, is a union of them; the partner's own atoms are coarser
+  // (by released cells and rosters, or by released cells alone), each a union of fine atoms.
   const std::size_t n_sets = in.cells.size() + in.rosters.size();
   const std::size_t words = (n_sets + 63) / 64;
   std::map<int, bits> signature_of;  // student -> the sets they are in
@@ -530,7 +530,7 @@ std::vector<leak> find_leaks(const oracle_input& in) {
     changed = false;
     std::vector<bits> lives;
     for (const auto& e : eqs) lives.push_back(live(e.atoms));
-    const auto mark = [&](const bits& b) {
+    const auto mark_zero = [&](const bits& b) {
       for (std::size_t w = 0; w < atom_words; ++w)
         if (b[w] & ~zero[w]) {
           zero[w] |= b[w];
@@ -538,7 +538,7 @@ std::vector<leak> find_leaks(const oracle_input& in) {
         }
     };
     for (std::size_t a = 0; a < eqs.size(); ++a) {
-      if (eqs[a].value == 0) mark(lives[a]);
+      if (eqs[a].value == 0) mark_zero(lives[a]);
       for (std::size_t b = 0; b < eqs.size(); ++b) {
         if (a == b || eqs[a].value != eqs[b].value) continue;
         bool subset = true;
@@ -546,7 +546,7 @@ std::vector<leak> find_leaks(const oracle_input& in) {
         if (!subset) continue;
         bits rest = lives[b];
         for (std::size_t w = 0; w < atom_words; ++w) rest[w] &= ~lives[a][w];
-        mark(rest);
+        mark_zero(rest);
       }
     }
   }

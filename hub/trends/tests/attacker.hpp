@@ -24,7 +24,8 @@
  * true size 0. Those histories are possible,
  * so the oracle still determines everything the partner can (and more: it knows every other pattern
  * is empty), and "no leak" from it is a claim about the real partner. A leak is any of:
- *  - a determined atom of 1..k-1 students that lies in at least one released cell;
+ *  - a determined atom of 1..k-1 students that lies in at least one released cell (atoms by released
+ *    cells and rosters, and by released cells alone);
  *  - a determined cell (released or suppressed, any measure, group or category; for hours the number
  *    of students with hours) of 1..k-1 students, or of at least one student and fewer than k enrolled
  *    students not in it ("12 of 12");
