@@ -21,7 +21,8 @@ namespace {
 // SCHAKEL_ATTACKER_HISTORIES=n runs more (or fewer) histories and pairs.
 const int histories =
     std::getenv("SCHAKEL_ATTACKER_HISTORIES") ? std::atoi(std::getenv("SCHAKEL_ATTACKER_HISTORIES")) : 200;
-constexpr int k = 5;
+// SCHAKEL_ATTACKER_K=n explores another k (classes have k..3k-1 students: 5..14 for the default 5).
+const int k = std::getenv("SCHAKEL_ATTACKER_K") ? std::atoi(std::getenv("SCHAKEL_ATTACKER_K")) : 5;
 
 class dice {
  public:
@@ -53,7 +54,7 @@ school_history random_school(std::uint64_t seed) {
   for (const auto& [c, lj] : h.class_leerjaar) classes.push_back(c);
   const auto some_class = [&] { return classes[static_cast<std::size_t>(d.below(static_cast<int>(classes.size())))]; };
 
-  for (const auto& c : classes) h.enrol_many(c, first - days::duration{30}, 5 + d.below(10));
+  for (const auto& c : classes) h.enrol_many(c, first - days::duration{30}, k + d.below(2 * k));
   const int at_start = static_cast<int>(h.placements.size());
   for (int i = d.below(3); i > 0; --i) h.enrol(some_class(), some_day());  // joiners
   for (int i = 1 + d.below(2); i > 0; --i) {                               // movers
