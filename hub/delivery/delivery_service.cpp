@@ -42,15 +42,15 @@ constexpr std::int64_t min_wait_ms = 5;
 constexpr std::int64_t outcome_retry_first_ms = 100;
 constexpr std::int64_t outcome_retry_max_ms = 2000;
 
-/**
- * The store's record of what happened to a handed-out unit. The store keeps the unit in flight, and
- * its lane closed, until one such write commits; so a write that failed must be written again.
- */
 /** not_found: the unit is gone already, nothing is left to record; closed: the store shut down. */
 bool worth_retrying(std::error_code ec) {
   return ec && ec != storage::storage_errc::not_found && ec != storage::storage_errc::closed;
 }
 
+/**
+ * The store's record of what happened to a handed-out unit. The store keeps the unit in flight, and
+ * its lane closed, until one such write commits; so a write that failed must be written again.
+ */
 struct outcome_write {
   const char* op = "";                          // for the log: mark_delivered, reschedule, ...
   nlohmann::json where;                         // subscription, lane, webhook_id, ...: never content
@@ -216,7 +216,8 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
       s.end_to_end->observe(static_cast<double>(std::max<std::int64_t>(now - unit.created_ms, 0)) / 1000.0);
       // Not awaited: the store runs jobs in queue order and releases the lane inside the job, so the
       // lane's next next_unit (queued after this) already sees the unit gone and both share one
-      // commit. A crash before that commit redelivers the unit under the same webhook-id.
+      // commit. A crash before that commit redelivers the unit under the same webhook-id. A failed
+      // write comes back to the lane, which writes it again before anything else.
       outcome_write w{"mark_delivered", where,
                       [this, id = unit.unit_id,
                        audit = audit_all(s, unit, "delivery.delivered", "success", "HTTP " + std::to_string(r.status))](
