@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   app.add_option("--status-sequence", status_sequence, "statuses to answer in order after --fail-first, e.g. 500,200");
   app.add_option("--retry-after", opts.retry_after, "Retry-After value sent with non-2xx answers");
   app.add_option("--delay-ms", delay_ms, "wait this long before each answer (slow partner)");
+  app.add_option("--ok-body-bytes", opts.ok_body_bytes, "answer 2xx with a body of this many bytes");
   app.add_option("--out", opts.out_file, "append each accepted event as one JSON line");
   app.add_option("--raw-out", opts.raw_out_file,
                  "append each request as one JSON line: every header, the body and the status answered");

@@ -208,7 +208,7 @@ struct endpoint_state {
       }
       if (!opts.quiet) std::cout << human_line(ev, duplicate) << std::endl;
     }
-    finish(status, "ok\n");
+    finish(status, opts.ok_body_bytes > 0 ? std::string(opts.ok_body_bytes, 'k') : std::string("ok\n"));
     std::function<void()> cb;
     {
       std::lock_guard lock(mutex);

@@ -27,6 +27,7 @@ struct options {
   std::vector<unsigned> status_sequence;  ///< then these statuses in order, then 200
   std::string retry_after;                ///< Retry-After value sent with every non-2xx answer
   std::chrono::milliseconds delay{0};     ///< wait before answering (slow partner)
+  std::size_t ok_body_bytes = 0;          ///< pad each 2xx answer's body to this many bytes (a chatty partner)
   std::string out_file;                   ///< append one JSON line per accepted event
   /// Append one JSON line per request, whatever the answer: every header and the body as received,
   /// and the status answered (what a privacy officer reads to see all that reaches the partner).

@@ -37,6 +37,25 @@ constexpr const char* gone_reason = "HTTP 410 Gone";
 constexpr std::int64_t max_idle_wait_ms = 5000;
 // When the store reports a unit already due but hands none out, avoid spinning on it.
 constexpr std::int64_t min_wait_ms = 5;
+// A failed outcome write (disk full, I/O error) is retried after this, doubling up to the cap: soon
+// after the disk has room again, without hammering a store that is still failing.
+constexpr std::int64_t outcome_retry_first_ms = 100;
+constexpr std::int64_t outcome_retry_max_ms = 2000;
+
+/** not_found: the unit is gone already, nothing is left to record; closed: the store shut down. */
+bool worth_retrying(std::error_code ec) {
+  return ec && ec != storage::storage_errc::not_found && ec != storage::storage_errc::closed;
+}
+
+/**
+ * The store's record of what happened to a handed-out unit. The store keeps the unit in flight, and
+ * its lane closed, until one such write commits; so a write that failed must be written again.
+ */
+struct outcome_write {
+  const char* op = "";                          // for the log: mark_delivered, reschedule, ...
+  nlohmann::json where;                         // subscription, lane, webhook_id, ...: never content
+  std::function<void(storage::done_fn)> write;  // may run more than once; copies what it hands the store
+};
 
 }  // namespace
 
@@ -51,6 +70,10 @@ struct lane_state {
   std::atomic<bool> active{false};
   std::unique_ptr<https_client> client;
   std::mt19937_64 rng;  // strand-only; jitter needs no cryptographic quality
+  // An outcome the store has not recorded (strand-only): the lane writes it again before it asks for
+  // another unit, since until then the store hands out nothing on this lane.
+  std::optional<outcome_write> unrecorded;
+  std::int64_t outcome_retry_ms = 0;  // strand-only; the wait before the next try of `unrecorded`
 };
 
 struct sub_state {
@@ -193,15 +216,22 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
       s.end_to_end->observe(static_cast<double>(std::max<std::int64_t>(now - unit.created_ms, 0)) / 1000.0);
       // Not awaited: the store runs jobs in queue order and releases the lane inside the job, so the
       // lane's next next_unit (queued after this) already sees the unit gone and both share one
-      // commit. A crash before that commit redelivers the unit under the same webhook-id.
-      store.mark_delivered(unit.unit_id,
-                           audit_all(s, unit, "delivery.delivered", "success", "HTTP " + std::to_string(r.status)),
-                           [where](std::error_code ec) {
-                             if (!ec) return;
-                             auto f = where;
-                             f["error"] = ec.message();
-                             log::error("delivery.mark_delivered_failed", f);
-                           });
+      // commit. A crash before that commit redelivers the unit under the same webhook-id. A failed
+      // write comes back to the lane, which writes it again before anything else.
+      outcome_write w{"mark_delivered", where,
+                      [this, id = unit.unit_id,
+                       audit = audit_all(s, unit, "delivery.delivered", "success", "HTTP " + std::to_string(r.status))](
+                          storage::done_fn done) { store.mark_delivered(id, audit, std::move(done)); }};
+      auto write = w.write;
+      write([self = shared_from_this(), &lane, w = std::move(w)](std::error_code ec) mutable {
+        if (!worth_retrying(ec)) return;
+        // The lane learns of it on its strand; its next_unit (already queued) gets nothing meanwhile.
+        asio::post(lane.strand, [self, &lane, w = std::move(w), ec]() mutable {
+          self->outcome_failed(lane, std::move(w), ec);
+          lane.wake_pending = true;
+          lane.timer.cancel();
+        });
+      });
       log::debug("delivery.ok", where);
       co_return;
     }
@@ -222,9 +252,11 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
         wake_lanes(s);
       }
       // Release the unit so it stays pending (not in flight) for when the subscription is re-enabled.
-      co_await store_done(lane, [&](storage::done_fn done) {
-        store.reschedule(unit.unit_id, now, "HTTP 410 Gone: subscription disabled", std::move(done));
-      });
+      lane.unrecorded =
+          outcome_write{"reschedule", where, [this, id = unit.unit_id, now](storage::done_fn done) {
+                          store.reschedule(id, now, "HTTP 410 Gone: subscription disabled", std::move(done));
+                        }};
+      co_await record_outcome(lane);
       co_return;
     }
 
@@ -239,13 +271,11 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
       log::warn("delivery.dead_lettered", f);
       s.dead_lettered->add(unit.event_count);
       auto audit = audit_all(s, unit, "delivery.dead_lettered", "failure", final_reason);
-      const auto ec = co_await store_done(lane, [&](storage::done_fn done) {
-        store.move_to_dead_letters(unit.unit_id, std::move(final_reason), std::move(audit), std::move(done));
-      });
-      if (ec) {
-        f["error"] = ec.message();
-        log::error("delivery.dead_letter_failed", f);
-      }
+      lane.unrecorded =
+          outcome_write{"move_to_dead_letters", where,
+                        [this, id = unit.unit_id, reason = std::move(final_reason), audit = std::move(audit)](
+                            storage::done_fn done) { store.move_to_dead_letters(id, reason, audit, std::move(done)); }};
+      co_await record_outcome(lane);
       co_return;
     }
 
@@ -256,13 +286,44 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
     log::debug("delivery.retry", f);
     summarise_retry(s, f, now);
     s.retried->add(unit.event_count);
-    const auto ec = co_await store_done(lane, [&](storage::done_fn done) {
-      store.reschedule(unit.unit_id, now + delay, std::move(reason), std::move(done));
-    });
-    if (ec) {
-      f["error"] = ec.message();
-      log::error("delivery.reschedule_failed", f);
+    lane.unrecorded =
+        outcome_write{"reschedule", where, [this, id = unit.unit_id, at = now + delay, reason](storage::done_fn done) {
+                        store.reschedule(id, at, reason, std::move(done));
+                      }};
+    co_await record_outcome(lane);
+  }
+
+  /** Writes `lane.unrecorded` once; on failure keeps it (the lane tries again after a backoff). */
+  asio::awaitable<void> record_outcome(lane_state& lane) {
+    const auto& write = lane.unrecorded->write;
+    const auto ec = co_await store_done(lane, [&write](storage::done_fn done) { write(std::move(done)); });
+    if (worth_retrying(ec)) {
+      outcome_write w = std::move(*lane.unrecorded);
+      lane.unrecorded.reset();
+      outcome_failed(lane, std::move(w), ec);
+      co_return;
     }
+    if (lane.outcome_retry_ms > 0) {
+      auto f = lane.unrecorded->where;
+      f["op"] = lane.unrecorded->op;
+      log::info("delivery.outcome_recorded", f);
+    }
+    lane.unrecorded.reset();
+    lane.outcome_retry_ms = 0;
+  }
+
+  /** Keeps a failed outcome write for the lane to retry; logs the first failure of a spell. Strand-only. */
+  void outcome_failed(lane_state& lane, outcome_write w, std::error_code ec) {
+    if (lane.outcome_retry_ms == 0) {
+      auto f = w.where;
+      f["op"] = w.op;
+      f["error"] = ec.message();
+      log::error("delivery.outcome_write_failed", f);
+      lane.outcome_retry_ms = outcome_retry_first_ms;
+    } else {
+      lane.outcome_retry_ms = std::min(lane.outcome_retry_ms * 2, outcome_retry_max_ms);
+    }
+    lane.unrecorded = std::move(w);
   }
 
   static void summarise_retry(sub_state& s, const nlohmann::json& attempt, std::int64_t now) {
@@ -351,10 +412,13 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
     const std::size_t count = r.seqs.size();
     s.dropped->add(count);
     log::info("delivery.dropped", log_fields(s.cfg.name, unit.webhook_id, count, r.reason));
-    const auto ec = co_await store_done(lane, [&](storage::done_fn done) {
-      store.drop_members(unit.unit_id, std::move(r.seqs), std::move(r.reason), std::move(r.audit), std::move(done));
-    });
-    if (ec) log::error("delivery.drop_failed", log_fields(s.cfg.name, unit.webhook_id, count, ec.message()));
+    auto where = log_fields(s.cfg.name, unit.webhook_id, count, r.reason);
+    where["lane"] = lane.index;
+    lane.unrecorded = outcome_write{
+        "drop_members", std::move(where),
+        [this, id = unit.unit_id, seqs = std::move(r.seqs), reason = std::move(r.reason), audit = std::move(r.audit)](
+            storage::done_fn done) { store.drop_members(id, seqs, reason, audit, std::move(done)); }};
+    co_await record_outcome(lane);
     co_return true;
   }
 
@@ -365,6 +429,18 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
 
   asio::awaitable<void> run_lane(sub_state& s, lane_state& lane) {
     while (!stopping.load() && !s.disabled.load()) {
+      if (lane.unrecorded) {
+        // Wake-ups (new events) do not cut the wait short: only the store's recovery helps here.
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(lane.outcome_retry_ms);
+        while (!stopping.load() && std::chrono::steady_clock::now() < until) {
+          lane.timer.expires_at(until);
+          co_await lane.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        // Stopping leaves the unit pending in the store: the next start delivers it again (same webhook-id).
+        if (stopping.load()) break;
+        co_await record_outcome(lane);
+        continue;
+      }
       lane.wake_pending = false;
       auto [unit, next_due] = co_await on_store<std::optional<storage::delivery_unit>, std::int64_t>(
           lane,

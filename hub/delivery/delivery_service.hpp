@@ -16,6 +16,11 @@
  * - other status or a transport error: dead letter when this was attempt `max_attempts` or the unit
  *   is older than `max_age`, otherwise `reschedule` after a backoff.
  *
+ * Recording an outcome: the store keeps a unit in flight, and hands out nothing more on its lane,
+ * until its outcome is written. A write that fails (disk full, I/O error) is logged once as
+ * `delivery.outcome_write_failed` and written again after 100 ms, doubling up to 2 s, until it
+ * commits (`delivery.outcome_recorded`); the partner is not sent the event again for it.
+ *
  * Backoff: full jitter, uniform in [0, min(max_backoff, initial_backoff * 2^(attempt-1))]. A
  * `Retry-After` from the partner raises the delay to at least that value, but never above
  * `max_backoff`: a partner cannot park our queue longer than we configured, and max_age stays the
@@ -84,8 +89,9 @@ class delivery_service {
 
   /**
    * Stops taking units; attempts in flight finish (bounded by the request timeout) and record their
-   * outcome in the store, then `on_stopped` runs once (on the service's executor). The service must
-   * outlive that callback.
+   * outcome in the store, then `on_stopped` runs once (on the service's executor). An outcome the
+   * store keeps refusing is not waited for: its unit is pending again at the next start and is
+   * delivered again under the same webhook-id. The service must outlive that callback.
    */
   void stop(std::function<void()> on_stopped);
 

@@ -1,5 +1,6 @@
 #include "delivery/https_client.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 
@@ -118,8 +119,11 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, st
   if (value.front() >= '0' && value.front() <= '9') {
     std::int64_t s = 0;
     const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), s);
-    if (ec != std::errc{} || ptr != value.data() + value.size()) return std::nullopt;
-    return std::chrono::seconds(s);
+    if (ptr != value.data() + value.size()) return std::nullopt;
+    // All digits but too many for the integer: a very long wait, not a malformed header.
+    if (ec == std::errc::result_out_of_range) return max_retry_after;
+    if (ec != std::errc{}) return std::nullopt;
+    return std::min(std::chrono::seconds(s), max_retry_after);
   }
   // IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT" (the form RFC 9110 requires senders to use).
   std::tm tm{};
@@ -128,7 +132,7 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, st
   if (end == nullptr || *end != '\0') return std::nullopt;
   const std::int64_t at_s = timegm(&tm);
   const std::int64_t delta = at_s - now_ms / 1000;
-  return std::chrono::seconds(delta > 0 ? delta : 0);
+  return std::min(std::chrono::seconds(delta > 0 ? delta : 0), max_retry_after);
 }
 
 struct https_client::impl {
@@ -235,7 +239,10 @@ struct https_client::impl {
       co_return out;
     }
     http::response_parser<http::string_body> parser;
-    parser.body_limit(opts.max_response_body);
+    // No limit while the header is read: Beast checks a Content-Length against the limit in the
+    // header already, and would turn a partner's 200 with a large body into a read error (retried,
+    // delivered again, dead-lettered). The cap applies to the body below.
+    parser.body_limit(boost::none);
     lowest.expires_at(deadline);
     auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
     if (hec) {
@@ -250,11 +257,18 @@ struct https_client::impl {
     }
     out.keep_alive = res.keep_alive();
     if (!parser.is_done()) {
-      lowest.expires_at(deadline);
-      auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_nothrow);
-      // The status line is the partner's answer; a body that is too large or slow only costs the
-      // connection, not the outcome.
-      if (bec) out.keep_alive = false;
+      // The status is the partner's answer; the body is read (and dropped) only to reuse the
+      // connection. One announced beyond the cap is not read at all, and a body that turns out too
+      // large or slow costs the connection, never the outcome.
+      const auto announced = parser.content_length();
+      if (announced && *announced > opts.max_response_body) {
+        out.keep_alive = false;
+      } else {
+        parser.body_limit(opts.max_response_body);
+        lowest.expires_at(deadline);
+        auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+        if (bec) out.keep_alive = false;
+      }
     }
     co_return out;
   }

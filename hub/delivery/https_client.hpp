@@ -7,7 +7,9 @@
  *   hostname (or IP) verification, SNI.
  * - `http://`: only to loopback (localhost, 127.0.0.0/8, ::1); other hosts are refused at creation.
  * - One deadline bounds each whole request (resolve, connect, handshake, write, read).
- * - Response bodies above a limit are discarded and the connection closed; the status still counts.
+ * - The status decides the outcome. Response bodies are read and discarded up to a limit so the
+ *   connection can be reused; a larger one (announced or not) is not read further and the
+ *   connection is closed instead.
  *
  * A client object is not thread-safe: use it from one strand, one request at a time.
  */
@@ -40,8 +42,16 @@ std::optional<url_parts> parse_url(std::string_view url, std::string* error = nu
 bool is_loopback_host(std::string_view host);
 
 /**
+ * The longest Retry-After taken from a partner. Delivery caps every delay at max_backoff anyway; the
+ * clamp keeps the value small enough that converting it to milliseconds (or adding it to a clock)
+ * cannot overflow.
+ */
+inline constexpr std::chrono::seconds max_retry_after{std::int64_t{1} << 31};
+
+/**
  * Parses a Retry-After value: delta-seconds, or an HTTP-date (IMF-fixdate) relative to `now_ms`.
- * Dates in the past give 0. nullopt when unparseable.
+ * Dates in the past give 0; values beyond max_retry_after (also digits past the integer range) give
+ * max_retry_after. nullopt when unparseable.
  */
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::int64_t now_ms);
 

@@ -90,9 +90,48 @@ class sha256 {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
 };
 
+/**
+ * Opens a drop file for reading, or says why not. The scan's check of the name is not enough: the
+ * entry can be swapped between the scan and the open. O_NOFOLLOW refuses a symlink, O_NONBLOCK keeps
+ * a FIFO (or a device) from blocking the watcher, and so the daemon's stop, forever; the checks on the
+ * opened descriptor refuse anything but a regular file with exactly one link (a hard link would let
+ * whoever can write the folder feed in a file from elsewhere on the file system). On refusal returns
+ * -1 with `refusal` set; on another failure -1 with `err` set.
+ */
+int open_drop_file(const fs::path& file, struct stat& st, std::string& refusal, int& err) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    err = errno;
+    if (err == ELOOP) refusal = "a symbolic link";
+    if (err == ENXIO) refusal = "not a regular file (a socket)";
+    return -1;
+  }
+  if (::fstat(fd, &st) != 0) {
+    err = errno;
+    ::close(fd);
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    refusal = S_ISFIFO(st.st_mode)                         ? "not a regular file (a FIFO)"
+              : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "not a regular file (a device)"
+              : S_ISDIR(st.st_mode)                        ? "not a regular file (a directory)"
+                                                           : "not a regular file";
+  } else if (st.st_nlink != 1) {
+    refusal = "a file with " + std::to_string(st.st_nlink) + " hard links (exactly one is accepted)";
+  }
+  if (!refusal.empty()) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 /** SHA-256 of a file read in chunks (for files too large to hold); empty when it cannot be read. */
 std::string stream_digest(const fs::path& file) {
-  fd_guard fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st {};
+  std::string refusal;
+  int err = 0;
+  fd_guard fd(open_drop_file(file, st, refusal, err));
   if (fd.get() < 0) return {};
   sha256 hash;
   std::string buffer(read_chunk, '\0');
@@ -190,28 +229,18 @@ std::size_t remove_older(const fs::path& dir, std::chrono::system_clock::time_po
   return removed;
 }
 
-enum class read_status { ok, too_large, changed, failed };
+enum class read_status { ok, too_large, changed, refused, failed };
 
 /**
  * Reads the whole file if it is still `expected_size` bytes (at most max_bytes) and stays unchanged
  * while read; a file that grows meanwhile is reported as changed and never held beyond its stat size.
+ * What open_drop_file() refuses is `refused`, with the reason in `refusal`.
  */
 read_status read_file(const fs::path& file, std::uintmax_t expected_size, std::uintmax_t max_bytes, std::string& body,
-                      int& err) {
-  fd_guard fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (fd.get() < 0) {
-    err = errno;
-    return read_status::failed;
-  }
+                      std::string& refusal, int& err) {
   struct stat before {};
-  if (::fstat(fd.get(), &before) != 0) {
-    err = errno;
-    return read_status::failed;
-  }
-  if (!S_ISREG(before.st_mode)) {
-    err = EINVAL;
-    return read_status::failed;
-  }
+  fd_guard fd(open_drop_file(file, before, refusal, err));
+  if (fd.get() < 0) return refusal.empty() ? read_status::failed : read_status::refused;
   const auto size = static_cast<std::uintmax_t>(before.st_size);
   if (size > max_bytes) return read_status::too_large;
   if (size != expected_size) return read_status::changed;
@@ -375,9 +404,17 @@ std::size_t drop_folder::scan_once() {
     std::string name = path.filename().string();
     if (is_ignored_name(name)) continue;
     std::error_code stat_ec;
-    // Only regular files: archive/, quarantine/ and any other subfolder, symlinks and devices stay untouched.
-    if (!fs::is_regular_file(fs::symlink_status(path, stat_ec))) continue;
+    const auto type = fs::symlink_status(path, stat_ec).type();
+    if (stat_ec) continue;
+    // archive/, quarantine/ and any other subfolder stay untouched.
+    if (type == fs::file_type::directory) continue;
     observation obs;
+    if (type != fs::file_type::regular) {
+      // A symlink, FIFO, socket or device is no export: refused (and moved aside) without waiting to settle.
+      obs.special = true;
+      files.push_back({path, std::move(name), obs});
+      continue;
+    }
     obs.size = fs::file_size(path, stat_ec);
     if (stat_ec) continue;
     obs.mtime = fs::last_write_time(path, stat_ec);
@@ -407,7 +444,7 @@ std::size_t drop_folder::scan_once() {
   const auto now = fs::file_time_type::clock::now();
   for (const candidate& file : files) {
     if (stopping_) break;
-    if (settings_.settle.count() > 0) {
+    if (settings_.settle.count() > 0 && !file.obs.special) {
       const auto previous = observed_.find(file.name);
       const bool unchanged = previous != observed_.end() && previous->second.size == file.obs.size &&
                              previous->second.mtime == file.obs.mtime;
@@ -432,8 +469,18 @@ drop_folder::step drop_folder::process(const fs::path& file, const observation& 
   file_result result;
   std::string digest;
   std::string body;
+  std::string refusal;
   int err = 0;
-  const read_status status = read_file(file, seen_now.size, settings_.max_file_bytes, body, err);
+  const read_status status = read_file(file, seen_now.size, settings_.max_file_bytes, body, refusal, err);
+  if (status == read_status::refused) {
+    // Never read, so no digest; the report in quarantine/ names the entry for the operator.
+    if (first_time("refused", name)) log::warn("drop.refused", {{"connector", instance_}, {"reason", refusal}});
+    result.result = file_result::outcome::unparseable;
+    result.error = "refused: " + refusal;
+    if (!quarantine(file, digest, result)) return step::left;
+    finished(file_outcome::kind::quarantined, result);
+    return step::moved;
+  }
   if (status == read_status::changed) {
     observed_.erase(name);  // still being written: needs two more quiet scans
     return step::left;
@@ -581,12 +628,14 @@ bool drop_folder::move_to(const fs::path& file, const std::string& digest, const
 }
 
 int drop_folder::keep_redacted(const fs::path& file, const fs::path& target) {
-  std::string body;
+  std::string body, refusal;
   int err = 0;
   std::error_code ec;
   const auto size = fs::file_size(file, ec);
-  // A file too large to read stays as it is: it was never read, so nothing in it was refused.
-  if (!settings_.redact || ec || read_file(file, size, settings_.max_file_bytes, body, err) != read_status::ok) {
+  // A file too large to read stays as it is: it was never read, so nothing in it was refused. So
+  // does what is no regular file (a FIFO, a link): it is moved unread, never opened for reading.
+  if (!settings_.redact || ec ||
+      read_file(file, size, settings_.max_file_bytes, body, refusal, err) != read_status::ok) {
     const int rc = rename_noreplace(file, target);
     if (rc == 0) keep_private(target);
     return rc;

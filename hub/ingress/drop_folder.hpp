@@ -132,6 +132,7 @@ class drop_folder {
   struct observation {
     std::uintmax_t size = 0;
     std::filesystem::file_time_type mtime;
+    bool special = false;  ///< not a regular file when listed (symlink, FIFO, ...): refused, never read
   };
   enum class step { moved, left, stop_pass };
 

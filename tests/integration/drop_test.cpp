@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <sstream>
 #include <stdexcept>
 
 #include "hub_fixture.hpp"
@@ -80,16 +79,6 @@ std::int64_t count(const fs::path& db_file, const std::string& sql) {
   sqlite3_finalize(st);
   sqlite3_close(db);
   return n;
-}
-
-std::vector<nlohmann::json> log_events(const std::string& log, const std::string& event) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(log);
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("event", "") == event) out.push_back(std::move(j));
-  }
-  return out;
 }
 
 struct drop_fixture : ::testing::Test {

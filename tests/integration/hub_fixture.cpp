@@ -139,6 +139,16 @@ cli_result run_schakel(const fs::path& dir, const std::vector<std::string>& args
   return r;
 }
 
+std::vector<nlohmann::json> log_events(const std::string& log, const std::string& event) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("event", "") == event) out.push_back(std::move(j));
+  }
+  return out;
+}
+
 fs::path made(const fs::path& p) {
   fs::create_directories(p);
   return p;

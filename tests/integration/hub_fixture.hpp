@@ -97,6 +97,9 @@ struct cli_result {
 /** Runs `schakel <args>` to completion (30 s at most); its output goes to dir/<name>.out. */
 cli_result run_schakel(const std::filesystem::path& dir, const std::vector<std::string>& args, const std::string& name);
 
+/** The daemon's log lines (JSON, one a line) of one event, parsed, in order. */
+std::vector<nlohmann::json> log_events(const std::string& log, const std::string& event);
+
 /** Creates `p` (and its parents) and returns it: for members initialised in order. */
 std::filesystem::path made(const std::filesystem::path& p);
 

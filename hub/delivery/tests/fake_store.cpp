@@ -79,6 +79,12 @@ void fake_store::drop_members(std::int64_t unit_id, std::vector<std::int64_t> se
   std::error_code ec;
   {
     std::lock_guard lock(mutex_);
+    if (failing_outcomes_ > 0) {
+      --failing_outcomes_;
+      ++failed_outcomes_;
+      post([done = std::move(done)] { done(storage::storage_errc::disk_full); });
+      return;
+    }
     if (auto* q = find_unit(unit_id)) {
       // Dropped rows are gone; the rest go back to the head of the lane, to form a new unit.
       std::deque<pending_event> keep;
@@ -99,6 +105,16 @@ void fake_store::drop_members(std::int64_t unit_id, std::vector<std::int64_t> se
     }
   }
   post([done = std::move(done), ec] { done(ec); });
+}
+
+void fake_store::fail_outcomes(std::size_t n) {
+  std::lock_guard lock(mutex_);
+  failing_outcomes_ = n;
+}
+
+std::size_t fake_store::failed_outcomes() const {
+  std::lock_guard lock(mutex_);
+  return failed_outcomes_;
 }
 
 std::vector<std::int64_t> fake_store::delivered() const {
@@ -201,6 +217,12 @@ void fake_store::mark_delivered(std::int64_t unit_id, std::vector<audit::entry> 
   std::error_code ec;
   {
     std::lock_guard lock(mutex_);
+    if (failing_outcomes_ > 0) {
+      --failing_outcomes_;
+      ++failed_outcomes_;
+      post([done = std::move(done)] { done(storage::storage_errc::disk_full); });
+      return;
+    }
     if (auto* q = find_unit(unit_id)) {
       for (auto& e : audit) audit_.push_back(std::move(e));
       q->head.reset();
@@ -218,6 +240,12 @@ void fake_store::reschedule(std::int64_t unit_id, std::int64_t next_attempt_ms, 
   std::error_code ec;
   {
     std::lock_guard lock(mutex_);
+    if (failing_outcomes_ > 0) {
+      --failing_outcomes_;
+      ++failed_outcomes_;
+      post([done = std::move(done)] { done(storage::storage_errc::disk_full); });
+      return;
+    }
     if (auto* q = find_unit(unit_id)) {
       q->head->attempts++;
       q->next_attempt_ms = next_attempt_ms;
@@ -235,6 +263,12 @@ void fake_store::move_to_dead_letters(std::int64_t unit_id, std::string reason, 
   std::error_code ec;
   {
     std::lock_guard lock(mutex_);
+    if (failing_outcomes_ > 0) {
+      --failing_outcomes_;
+      ++failed_outcomes_;
+      post([done = std::move(done)] { done(storage::storage_errc::disk_full); });
+      return;
+    }
     if (auto* q = find_unit(unit_id)) {
       for (auto& e : audit) audit_.push_back(std::move(e));
       storage::dead_letter d;

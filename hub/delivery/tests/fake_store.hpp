@@ -31,6 +31,12 @@ class fake_store final : public storage::store {
     std::int64_t called_at_ms;
     std::string error;
   };
+  /**
+   * The next `n` outcome writes (mark_delivered, reschedule, move_to_dead_letters, drop_members) fail
+   * with disk_full and change nothing, like the real engine on a full disk: the unit stays in flight.
+   */
+  void fail_outcomes(std::size_t n);
+  std::size_t failed_outcomes() const;
   std::vector<std::int64_t> delivered() const;
   std::vector<reschedule_call> reschedules() const;
   /** Units formed so far (as handed out the first time). */
@@ -132,6 +138,8 @@ class fake_store final : public storage::store {
   std::int64_t next_seq_ = 1;
   std::int64_t next_unit_id_ = 1;
   std::size_t next_unit_calls_ = 0;
+  std::size_t failing_outcomes_ = 0;
+  std::size_t failed_outcomes_ = 0;
 
   std::mutex jobs_mutex_;
   std::condition_variable jobs_cv_;
