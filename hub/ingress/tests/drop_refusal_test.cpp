@@ -44,7 +44,11 @@ struct counting_daemon {
 };
 
 drop_folder_settings settings_for(const fs::path& dir) {
-  return drop_folder_settings{dir, 10ms, 0ms, 16ull << 20, nullptr};
+  drop_folder_settings s;
+  s.dir = dir;
+  s.poll_interval = 10ms;
+  s.settle = 0ms;
+  return s;
 }
 
 std::string report_error(const fs::path& quarantine, const std::string& name) {
