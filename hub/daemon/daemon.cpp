@@ -2,6 +2,7 @@
 
 #ifdef __GLIBC__
 #include <malloc.h>
+#include <sys/resource.h>
 #endif
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
@@ -311,8 +313,9 @@ class hub {
     }
     trends_api_ = std::make_unique<trends_api>(*store_, trends_.get());
     open_drop_folders();
-    server_ = std::make_unique<http::server>(ioc_.get_executor(), cfg_.listen, cfg_.limits,
-                                             [this](http::request& req) { return handle(req); });
+    server_ = std::make_unique<http::server>(
+        ioc_.get_executor(), cfg_.listen, cfg_.limits, [this](http::request& req) { return handle(req); },
+        [this](const http::request& req) { return authorize(req); });
   }
 
   void start() {
@@ -635,14 +638,57 @@ class hub {
     overload_ = &metrics_.get_counter("schakel_ingest_overload_total", "Ingest requests refused by back-pressure");
   }
 
+  /**
+   * Who may use which route, decided from the method, path and headers alone: the server asks this
+   * before it reads a body (and handle() asks it again), so a request without a valid token costs
+   * the hub no more than its header. nullopt: go on.
+   */
+  std::optional<http::response> authorize(const http::request& req) const {
+    const std::string& p = req.path;
+    if (req.method == "GET" && p == "/metrics") {
+      if (!req.from_loopback && !admin_ok(req))
+        return http::problem(401, "unauthorized", "Unauthorized", "metrics need the admin token off loopback", p);
+      return std::nullopt;
+    }
+    if (auto target = ingest_target(req)) {
+      if (auto* refused = std::get_if<http::response>(&*target)) return std::move(*refused);
+      auto it = instances_.find(std::get<std::string>(*target));
+      if (it == instances_.end())
+        return http::problem(404, "unknown-instance", "Unknown connector instance",
+                             "no connector instance of that name is configured", p);
+      if (!token_equals(bearer(req), it->second->config.token)) {
+        auto r =
+            http::problem(401, "unauthorized", "Unauthorized", "a valid bearer token for this instance is required", p);
+        r.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return r;
+      }
+      return std::nullopt;
+    }
+    if (trends_api::owns(p)) {
+      // An aggregate partner reads its own released trends with its pull token, and nothing else.
+      if (admin_or_local(req) || pull_subscription(req) != nullptr) return std::nullopt;
+      return http::problem(401, "unauthorized", "Unauthorized",
+                           "the admin token, or an aggregate subscription's pull token, is required", p);
+    }
+    if (admin_route(p) && !admin_or_local(req))
+      return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
+    return std::nullopt;
+  }
+
+  static bool admin_route(const std::string& p) {
+    constexpr std::string_view alerts_prefix = "/v1/alerts/";
+    return p == "/v1/deadletters" || p.starts_with("/v1/deadletters/") || p == "/v1/links" || p == "/v1/parked" ||
+           p == "/v1/consents" || p.starts_with("/v1/consents/") || subscriptions_api::owns(p) ||
+           p == "/v1/processors" || p.starts_with(alerts_prefix);
+  }
+
   asio::awaitable<http::response> handle(http::request& req) {
     http_requests_->add();
     const std::string& p = req.path;
     if (req.method == "GET" && p == "/healthz") co_return json_response(200, {{"status", "ok"}});
     if (req.method == "GET" && p == "/readyz") co_return readiness();
+    if (auto refused = authorize(req)) co_return std::move(*refused);
     if (req.method == "GET" && p == "/metrics") {
-      if (!req.from_loopback && !admin_ok(req))
-        co_return http::problem(401, "unauthorized", "Unauthorized", "metrics need the admin token off loopback", p);
       http::response r;
       r.content_type = "text/plain; version=0.0.4";
       r.body = metrics_.render();
@@ -652,6 +698,9 @@ class hub {
       if (auto* refused = std::get_if<http::response>(&*target)) co_return std::move(*refused);
       co_return co_await ingest(req, std::get<std::string>(std::move(*target)));
     }
+    // Every other body is JSON for the admin API: refused before parsing when nested too deeply.
+    if (!req.body.empty())
+      if (auto refused = json_body_refusal(req)) co_return std::move(*refused);
     if (p == "/v1/deadletters" || p.starts_with("/v1/deadletters/")) {
       auto r = dead_letters(req);
       if (r.status >= 300) co_return r;
@@ -662,31 +711,17 @@ class hub {
       co_return r;
     }
     if (p == "/v1/links" || p == "/v1/parked") {
-      if (!admin_or_local(req))
-        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
       co_return co_await link_api_->handle(req, actor_of(req));
     }
     if (trends_api::owns(p)) {
       if (admin_or_local(req)) co_return co_await trends_api_->handle(req, actor_of(req), {});
-      // An aggregate partner reads its own released trends with its pull token, and nothing else.
-      if (const auto* sub = pull_subscription(req))
-        co_return co_await trends_api_->handle(req, sub->partner, sub->name);
-      co_return http::problem(401, "unauthorized", "Unauthorized",
-                              "the admin token, or an aggregate subscription's pull token, is required", p);
+      const auto* sub = pull_subscription(req);  // authorize() has made sure there is one
+      co_return co_await trends_api_->handle(req, sub->partner, sub->name);
     }
-    if (p == "/v1/consents" || p.starts_with("/v1/consents/")) {
-      if (!admin_or_local(req))
-        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
+    if (p == "/v1/consents" || p.starts_with("/v1/consents/"))
       co_return co_await consent_api_->handle(req, actor_of(req));
-    }
-    if (subscriptions_api::owns(p)) {
-      if (!admin_or_local(req))
-        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
-      co_return co_await subscriptions_api_->handle(req, actor_of(req));
-    }
+    if (subscriptions_api::owns(p)) co_return co_await subscriptions_api_->handle(req, actor_of(req));
     if (p == "/v1/processors") {
-      if (!admin_or_local(req))
-        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
       if (req.method != "GET") co_return method_not_allowed(p, "GET");
       co_return processors_status();
     }
@@ -694,8 +729,6 @@ class hub {
     constexpr std::string_view referral_suffix = "/referral";
     if (p.starts_with(alerts_prefix) && p.ends_with(referral_suffix) &&
         p.size() > alerts_prefix.size() + referral_suffix.size()) {
-      if (!admin_or_local(req))
-        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
       if (req.method != "POST") co_return method_not_allowed(p, "POST");
       co_return co_await record_referral(
           req, p.substr(alerts_prefix.size(), p.size() - alerts_prefix.size() - referral_suffix.size()));
@@ -881,13 +914,7 @@ class hub {
     if (it == instances_.end())
       co_return http::problem(404, "unknown-instance", "Unknown connector instance",
                               "no connector instance of that name is configured", req.path);
-    auto& slot = *it->second;
-    if (!token_equals(bearer(req), slot.config.token)) {
-      auto r = http::problem(401, "unauthorized", "Unauthorized", "a valid bearer token for this instance is required",
-                             req.path);
-      r.headers.emplace_back("WWW-Authenticate", "Bearer");
-      co_return r;
-    }
+    auto& slot = *it->second;  // authorize() has checked the instance's token
     if (!slot.connector)
       co_return http::problem(503, "instance-unavailable", "Connector instance unavailable",
                               "the plugin of this instance failed to load; see the daemon log", req.path);
@@ -1180,6 +1207,33 @@ class hub {
 
 }  // namespace
 
+namespace {
+
+/**
+ * Every connection, plugin and database file takes a descriptor, and the usual soft limit (1024) is
+ * below the default connection cap: raised to the hard limit so the cap, not a full descriptor table,
+ * is what turns clients away. SCHAKEL_TEST_NOFILE_LIMIT (tests only) lowers it instead, to run out
+ * of descriptors on purpose.
+ */
+void raise_descriptor_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  rlim_t want = lim.rlim_max;
+  if (const char* v = std::getenv("SCHAKEL_TEST_NOFILE_LIMIT"))
+    want = std::min<rlim_t>(want, static_cast<rlim_t>(std::strtoull(v, nullptr, 10)));
+  if (want != lim.rlim_cur) {
+    rlimit next = lim;
+    next.rlim_cur = want;
+    if (::setrlimit(RLIMIT_NOFILE, &next) == 0)
+      lim = next;
+    else
+      log::warn("hub.descriptor_limit_unchanged", {{"soft", lim.rlim_cur}, {"wanted", want}, {"error", errno}});
+  }
+  log::info("hub.descriptor_limit", {{"soft", lim.rlim_cur}, {"hard", lim.rlim_max}});
+}
+
+}  // namespace
+
 int serve(const config::hub_config& config) {
   log::level lvl = log::level::info;
   if (log::parse_level(config.log_level, lvl)) log::set_level(lvl);
@@ -1189,6 +1243,7 @@ int serve(const config::hub_config& config) {
   // on must drain it, and until this set exists the signal's default action would kill it instead.
   // A signal that arrives before async_wait below is queued by the set, not lost.
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  raise_descriptor_limit();
   try {
     h.open();
     h.start();
