@@ -14,13 +14,17 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <variant>
 
 #include <boost/asio/as_tuple.hpp>
@@ -32,6 +36,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "calendar/calendar.hpp"
@@ -930,7 +935,7 @@ class hub {
     }
 
     const std::int64_t received = now_ms();
-    auto result = slot.connector->ingest(req.body, req.header("content-type"));
+    auto result = co_await on_ingest_pool([&] { return slot.connector->ingest(req.body, req.header("content-type")); });
     if (!result.parsed && result.connector_error) {
       // plugin_host has logged plugin.ingest_failed with the instance and the connector's reason.
       co_return http::problem(500, "connector-failed", "The connector failed",
@@ -955,7 +960,8 @@ class hub {
       r.headers.emplace_back("Retry-After", "1");
       co_return r;
     }
-    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received, deleted_records);
+    auto batch = co_await on_ingest_pool(
+        [&] { return pipeline_->process(result, slot.config.name, slot.config.plugin, received, deleted_records); });
     slot.received->add(batch.accepted.size() + batch.rejected.size());
     slot.rejected->add(batch.rejected.size());
 
@@ -981,6 +987,30 @@ class hub {
 
     nlohmann::json accepted = accepted_json(batch.accepted);
     co_return json_response(200, {{"accepted", accepted}, {"rejected", rejections_json(batch.rejected)}});
+  }
+
+  /**
+   * Runs `work` on the ingest pool and resumes on the caller's strand with its result. Parsing and
+   * validating a body of megabytes takes seconds of CPU; on the network threads it would hold up
+   * every other connection, /healthz included, for as long.
+   */
+  template <class Work>
+  asio::awaitable<std::invoke_result_t<Work&>> on_ingest_pool(Work work) {
+    using result = std::invoke_result_t<Work&>;
+    using outcome = std::pair<std::exception_ptr, std::optional<result>>;
+    outcome out = co_await await_completion<outcome>([this, &work](auto complete) {
+      asio::post(ingest_pool_, [&work, complete]() mutable {
+        outcome o;
+        try {
+          o.second.emplace(work());
+        } catch (...) {
+          o.first = std::current_exception();
+        }
+        complete(std::move(o));
+      });
+    });
+    if (out.first) std::rethrow_exception(out.first);
+    co_return std::move(*out.second);
   }
 
   /**
@@ -1203,6 +1233,8 @@ class hub {
   bool purge_stop_ = false;                                    // guarded by purge_mutex_
   std::atomic<bool> trim_pending_{false};                      // a large file was ingested: trim until its work is done
   std::atomic<std::chrono::steady_clock::rep> trim_until_{0};  // steady-clock ticks; trims run at least until then
+  // Last, so it is joined before anything its work uses is destroyed.
+  asio::thread_pool ingest_pool_{std::max(2u, std::thread::hardware_concurrency())};
 };
 
 }  // namespace
