@@ -835,6 +835,7 @@ class semantic_checker {
     out.max_header_bytes = limits_json.value("max_header_bytes", out.max_header_bytes);
     out.read_timeout = duration(limits_json, "read_timeout", "limits", out.read_timeout);
     out.max_connections = limits_json.value("max_connections", out.max_connections);
+    out.max_connections_per_address = limits_json.value("max_connections_per_address", out.max_connections_per_address);
     out.max_outbox_depth = limits_json.value("max_outbox_depth", out.max_outbox_depth);
   }
 

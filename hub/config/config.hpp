@@ -43,7 +43,8 @@ struct limit_settings {
   std::size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds read_timeout{15000};
   std::size_t max_connections = 1024;
-  std::int64_t max_outbox_depth = 1'000'000;  ///< above this ingest answers 503 + Retry-After
+  std::size_t max_connections_per_address = 256;  ///< so one client cannot take every connection
+  std::int64_t max_outbox_depth = 1'000'000;      ///< above this ingest answers 503 + Retry-After
 };
 
 /** A watched folder of one connector instance (docs/drop-folder.md). */

@@ -2,6 +2,7 @@
 
 #ifdef __GLIBC__
 #include <malloc.h>
+#include <sys/resource.h>
 #endif
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -9,16 +10,21 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <variant>
 
 #include <boost/asio/as_tuple.hpp>
@@ -30,6 +36,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "calendar/calendar.hpp"
@@ -311,8 +318,9 @@ class hub {
     }
     trends_api_ = std::make_unique<trends_api>(*store_, trends_.get());
     open_drop_folders();
-    server_ = std::make_unique<http::server>(ioc_.get_executor(), cfg_.listen, cfg_.limits,
-                                             [this](http::request& req) { return handle(req); });
+    server_ = std::make_unique<http::server>(
+        ioc_.get_executor(), cfg_.listen, cfg_.limits, [this](http::request& req) { return handle(req); },
+        [this](const http::request& req) { return authorize(req); });
   }
 
   void start() {
@@ -635,14 +643,57 @@ class hub {
     overload_ = &metrics_.get_counter("schakel_ingest_overload_total", "Ingest requests refused by back-pressure");
   }
 
+  /**
+   * Who may use which route, decided from the method, path and headers alone: the server asks this
+   * before it reads a body (and handle() asks it again), so a request without a valid token costs
+   * the hub no more than its header. nullopt: go on.
+   */
+  std::optional<http::response> authorize(const http::request& req) const {
+    const std::string& p = req.path;
+    if (req.method == "GET" && p == "/metrics") {
+      if (!req.from_loopback && !admin_ok(req))
+        return http::problem(401, "unauthorized", "Unauthorized", "metrics need the admin token off loopback", p);
+      return std::nullopt;
+    }
+    if (auto target = ingest_target(req)) {
+      if (auto* refused = std::get_if<http::response>(&*target)) return std::move(*refused);
+      auto it = instances_.find(std::get<std::string>(*target));
+      if (it == instances_.end())
+        return http::problem(404, "unknown-instance", "Unknown connector instance",
+                             "no connector instance of that name is configured", p);
+      if (!token_equals(bearer(req), it->second->config.token)) {
+        auto r =
+            http::problem(401, "unauthorized", "Unauthorized", "a valid bearer token for this instance is required", p);
+        r.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return r;
+      }
+      return std::nullopt;
+    }
+    if (trends_api::owns(p)) {
+      // An aggregate partner reads its own released trends with its pull token, and nothing else.
+      if (admin_or_local(req) || pull_subscription(req) != nullptr) return std::nullopt;
+      return http::problem(401, "unauthorized", "Unauthorized",
+                           "the admin token, or an aggregate subscription's pull token, is required", p);
+    }
+    if (admin_route(p) && !admin_or_local(req))
+      return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
+    return std::nullopt;
+  }
+
+  static bool admin_route(const std::string& p) {
+    constexpr std::string_view alerts_prefix = "/v1/alerts/";
+    return p == "/v1/deadletters" || p.starts_with("/v1/deadletters/") || p == "/v1/links" || p == "/v1/parked" ||
+           p == "/v1/consents" || p.starts_with("/v1/consents/") || subscriptions_api::owns(p) ||
+           p == "/v1/processors" || p.starts_with(alerts_prefix);
+  }
+
   asio::awaitable<http::response> handle(http::request& req) {
     http_requests_->add();
     const std::string& p = req.path;
     if (req.method == "GET" && p == "/healthz") co_return json_response(200, {{"status", "ok"}});
     if (req.method == "GET" && p == "/readyz") co_return readiness();
+    if (auto refused = authorize(req)) co_return std::move(*refused);
     if (req.method == "GET" && p == "/metrics") {
-      if (!req.from_loopback && !admin_ok(req))
-        co_return http::problem(401, "unauthorized", "Unauthorized", "metrics need the admin token off loopback", p);
       http::response r;
       r.content_type = "text/plain; version=0.0.4";
       r.body = metrics_.render();
@@ -652,6 +703,9 @@ class hub {
       if (auto* refused = std::get_if<http::response>(&*target)) co_return std::move(*refused);
       co_return co_await ingest(req, std::get<std::string>(std::move(*target)));
     }
+    // Every other body is JSON for the admin API: refused before parsing when nested too deeply.
+    if (!req.body.empty())
+      if (auto refused = json_body_refusal(req)) co_return std::move(*refused);
     if (p == "/v1/deadletters" || p.starts_with("/v1/deadletters/")) {
       auto r = dead_letters(req);
       if (r.status >= 300) co_return r;
@@ -662,31 +716,17 @@ class hub {
       co_return r;
     }
     if (p == "/v1/links" || p == "/v1/parked") {
-      if (!admin_or_local(req))
-        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
       co_return co_await link_api_->handle(req, actor_of(req));
     }
     if (trends_api::owns(p)) {
       if (admin_or_local(req)) co_return co_await trends_api_->handle(req, actor_of(req), {});
-      // An aggregate partner reads its own released trends with its pull token, and nothing else.
-      if (const auto* sub = pull_subscription(req))
-        co_return co_await trends_api_->handle(req, sub->partner, sub->name);
-      co_return http::problem(401, "unauthorized", "Unauthorized",
-                              "the admin token, or an aggregate subscription's pull token, is required", p);
+      const auto* sub = pull_subscription(req);  // authorize() has made sure there is one
+      co_return co_await trends_api_->handle(req, sub->partner, sub->name);
     }
-    if (p == "/v1/consents" || p.starts_with("/v1/consents/")) {
-      if (!admin_or_local(req))
-        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
+    if (p == "/v1/consents" || p.starts_with("/v1/consents/"))
       co_return co_await consent_api_->handle(req, actor_of(req));
-    }
-    if (subscriptions_api::owns(p)) {
-      if (!admin_or_local(req))
-        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
-      co_return co_await subscriptions_api_->handle(req, actor_of(req));
-    }
+    if (subscriptions_api::owns(p)) co_return co_await subscriptions_api_->handle(req, actor_of(req));
     if (p == "/v1/processors") {
-      if (!admin_or_local(req))
-        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
       if (req.method != "GET") co_return method_not_allowed(p, "GET");
       co_return processors_status();
     }
@@ -694,8 +734,6 @@ class hub {
     constexpr std::string_view referral_suffix = "/referral";
     if (p.starts_with(alerts_prefix) && p.ends_with(referral_suffix) &&
         p.size() > alerts_prefix.size() + referral_suffix.size()) {
-      if (!admin_or_local(req))
-        co_return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
       if (req.method != "POST") co_return method_not_allowed(p, "POST");
       co_return co_await record_referral(
           req, p.substr(alerts_prefix.size(), p.size() - alerts_prefix.size() - referral_suffix.size()));
@@ -881,13 +919,7 @@ class hub {
     if (it == instances_.end())
       co_return http::problem(404, "unknown-instance", "Unknown connector instance",
                               "no connector instance of that name is configured", req.path);
-    auto& slot = *it->second;
-    if (!token_equals(bearer(req), slot.config.token)) {
-      auto r = http::problem(401, "unauthorized", "Unauthorized", "a valid bearer token for this instance is required",
-                             req.path);
-      r.headers.emplace_back("WWW-Authenticate", "Bearer");
-      co_return r;
-    }
+    auto& slot = *it->second;  // authorize() has checked the instance's token
     if (!slot.connector)
       co_return http::problem(503, "instance-unavailable", "Connector instance unavailable",
                               "the plugin of this instance failed to load; see the daemon log", req.path);
@@ -903,7 +935,7 @@ class hub {
     }
 
     const std::int64_t received = now_ms();
-    auto result = slot.connector->ingest(req.body, req.header("content-type"));
+    auto result = co_await on_ingest_pool([&] { return slot.connector->ingest(req.body, req.header("content-type")); });
     if (!result.parsed && result.connector_error) {
       // plugin_host has logged plugin.ingest_failed with the instance and the connector's reason.
       co_return http::problem(500, "connector-failed", "The connector failed",
@@ -928,7 +960,8 @@ class hub {
       r.headers.emplace_back("Retry-After", "1");
       co_return r;
     }
-    auto batch = pipeline_->process(result, slot.config.name, slot.config.plugin, received, deleted_records);
+    auto batch = co_await on_ingest_pool(
+        [&] { return pipeline_->process(result, slot.config.name, slot.config.plugin, received, deleted_records); });
     slot.received->add(batch.accepted.size() + batch.rejected.size());
     slot.rejected->add(batch.rejected.size());
 
@@ -954,6 +987,30 @@ class hub {
 
     nlohmann::json accepted = accepted_json(batch.accepted);
     co_return json_response(200, {{"accepted", accepted}, {"rejected", rejections_json(batch.rejected)}});
+  }
+
+  /**
+   * Runs `work` on the ingest pool and resumes on the caller's strand with its result. Parsing and
+   * validating a body of megabytes takes seconds of CPU; on the network threads it would hold up
+   * every other connection, /healthz included, for as long.
+   */
+  template <class Work>
+  asio::awaitable<std::invoke_result_t<Work&>> on_ingest_pool(Work work) {
+    using result = std::invoke_result_t<Work&>;
+    using outcome = std::pair<std::exception_ptr, std::optional<result>>;
+    outcome out = co_await await_completion<outcome>([this, &work](auto complete) {
+      asio::post(ingest_pool_, [&work, complete]() mutable {
+        outcome o;
+        try {
+          o.second.emplace(work());
+        } catch (...) {
+          o.first = std::current_exception();
+        }
+        complete(std::move(o));
+      });
+    });
+    if (out.first) std::rethrow_exception(out.first);
+    co_return std::move(*out.second);
   }
 
   /**
@@ -1176,7 +1233,36 @@ class hub {
   bool purge_stop_ = false;                                    // guarded by purge_mutex_
   std::atomic<bool> trim_pending_{false};                      // a large file was ingested: trim until its work is done
   std::atomic<std::chrono::steady_clock::rep> trim_until_{0};  // steady-clock ticks; trims run at least until then
+  // Last, so it is joined before anything its work uses is destroyed.
+  asio::thread_pool ingest_pool_{std::max(2u, std::thread::hardware_concurrency())};
 };
+
+}  // namespace
+
+namespace {
+
+/**
+ * Every connection, plugin and database file takes a descriptor, and the usual soft limit (1024) is
+ * below the default connection cap: raised to the hard limit so the cap, not a full descriptor table,
+ * is what turns clients away. SCHAKEL_TEST_NOFILE_LIMIT (tests only) lowers it instead, to run out
+ * of descriptors on purpose.
+ */
+void raise_descriptor_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  rlim_t want = lim.rlim_max;
+  if (const char* v = std::getenv("SCHAKEL_TEST_NOFILE_LIMIT"))
+    want = std::min<rlim_t>(want, static_cast<rlim_t>(std::strtoull(v, nullptr, 10)));
+  if (want != lim.rlim_cur) {
+    rlimit next = lim;
+    next.rlim_cur = want;
+    if (::setrlimit(RLIMIT_NOFILE, &next) == 0)
+      lim = next;
+    else
+      log::warn("hub.descriptor_limit_unchanged", {{"soft", lim.rlim_cur}, {"wanted", want}, {"error", errno}});
+  }
+  log::info("hub.descriptor_limit", {{"soft", lim.rlim_cur}, {"hard", lim.rlim_max}});
+}
 
 }  // namespace
 
@@ -1189,6 +1275,7 @@ int serve(const config::hub_config& config) {
   // on must drain it, and until this set exists the signal's default action would kill it instead.
   // A signal that arrives before async_wait below is queued by the set, not lost.
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  raise_descriptor_limit();
   try {
     h.open();
     h.start();

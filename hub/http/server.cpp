@@ -2,8 +2,10 @@
 
 #include <atomic>
 #include <list>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -31,6 +33,18 @@ namespace {
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::seconds write_timeout{30};
 constexpr std::chrono::seconds handshake_timeout{10};
+/**
+ * Connections above limits.max_connections that only /healthz, /readyz and /metrics may use: a
+ * crowd of idle clients must not hide the hub's health from its monitoring.
+ */
+constexpr std::size_t health_reserve = 8;
+/** Out of descriptors, the accept loop waits from the first to the last of these, doubling. */
+constexpr std::chrono::milliseconds accept_backoff_first{10};
+constexpr std::chrono::milliseconds accept_backoff_max{1000};
+
+bool health_path(const std::string& path) {
+  return path == "/healthz" || path == "/readyz" || path == "/metrics";
+}
 
 const std::string empty_header;
 
@@ -96,6 +110,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   config::listener listen;
   config::limit_settings limits;
   handler handle;
+  precheck check;
   std::optional<asio::ssl::context> tls;
   tcp::acceptor acceptor;
   std::atomic<std::size_t> connections{0};
@@ -103,9 +118,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::atomic<bool> stopping{false};
   std::mutex registry_mutex;
   std::list<std::shared_ptr<connection>> registry;
+  std::map<asio::ip::address, std::size_t> per_address;  ///< open connections by client address (registry_mutex)
 
-  impl(asio::any_io_executor ex, config::listener l, config::limit_settings lim, handler h)
-      : executor(ex), listen(std::move(l)), limits(lim), handle(std::move(h)), acceptor(ex) {}
+  impl(asio::any_io_executor ex, config::listener l, config::limit_settings lim, handler h, precheck c)
+      : executor(ex), listen(std::move(l)), limits(lim), handle(std::move(h)), check(std::move(c)), acceptor(ex) {}
 
   void setup_tls() {
     if (!listen.tls) return;
@@ -123,14 +139,31 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
+    asio::steady_timer pause(executor);
+    std::chrono::milliseconds backoff{0};
+    std::chrono::steady_clock::time_point last_paused_log{};
     for (;;) {
       auto strand = asio::make_strand(executor);
       auto [ec, socket] = co_await acceptor.async_accept(strand, nothrow);
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) co_return;
+        if (ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) {
+          // The pending connection stays queued, so accepting again at once fails again at once: wait
+          // for descriptors to come back, longer each time, and say so once per pause.
+          backoff = backoff.count() == 0 ? accept_backoff_first : std::min(backoff * 2, accept_backoff_max);
+          const auto now = std::chrono::steady_clock::now();
+          if (now - last_paused_log >= accept_backoff_max) {
+            last_paused_log = now;
+            log::warn("http.accept_paused", {{"error", ec.message()}, {"pause_ms", backoff.count()}});
+          }
+          pause.expires_after(backoff);
+          co_await pause.async_wait(nothrow);
+          continue;
+        }
         log::warn("http.accept_failed", {{"error", ec.message()}});
         continue;
       }
+      backoff = std::chrono::milliseconds{0};
       asio::co_spawn(strand, run_connection(std::move(socket)), [](std::exception_ptr e) {
         if (!e) return;
         try {
@@ -157,20 +190,31 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
     auto conn = std::make_shared<connection>();
     conn->strand = socket.get_executor();
+    std::optional<asio::ip::address> address;
+    if (!ec) address = remote.address();
+    std::size_t from_address = 0;
     {
       std::lock_guard lock(registry_mutex);
       registry.push_back(conn);
+      if (address) from_address = ++per_address[*address];
     }
     struct unregister {
       impl* owner;
       std::shared_ptr<connection> c;
+      std::optional<asio::ip::address> address;
       ~unregister() {
         std::lock_guard lock(owner->registry_mutex);
         owner->registry.remove(c);
+        if (address) {
+          auto it = owner->per_address.find(*address);
+          if (it != owner->per_address.end() && --it->second == 0) owner->per_address.erase(it);
+        }
       }
-    } unregister_guard{this, conn};
+    } unregister_guard{this, conn, address};
 
-    if (open > limits.max_connections) {
+    // Above the cap, a few connections are kept for health checks; serve() refuses anything else on them.
+    const bool health_only = open > limits.max_connections;
+    if (open > limits.max_connections + health_reserve || from_address > limits.max_connections_per_address) {
       // Over the cap: answer 503 without reading the request, so clients back off instead of hanging.
       if (!tls) {
         static const std::string body =
@@ -195,17 +239,33 @@ struct server::impl : std::enable_shared_from_this<impl> {
         log::debug("http.tls_handshake_failed", {{"error", hec.message()}});
         co_return;
       }
-      co_await serve(stream, *conn, loopback);
+      co_await serve(stream, *conn, loopback, health_only);
       conn->socket = nullptr;
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
       co_await stream.async_shutdown(nothrow);
     } else {
       beast::tcp_stream stream(std::move(socket));
       conn->socket = &stream.socket();
-      co_await serve(stream, *conn, loopback);
+      co_await serve(stream, *conn, loopback, health_only);
       conn->socket = nullptr;
       stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     }
+  }
+
+  static request header_of(const bhttp::request<bhttp::string_body>& msg, bool loopback) {
+    request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    for (const auto& field : msg) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    req.from_loopback = loopback;
+    return req;
   }
 
   template <class Stream>
@@ -224,7 +284,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   template <class Stream>
-  asio::awaitable<void> serve(Stream& stream, connection& conn, bool loopback) {
+  asio::awaitable<void> serve(Stream& stream, connection& conn, bool loopback, bool health_only) {
     beast::flat_buffer buffer;
     asio::steady_timer read_deadline(conn.strand);
     for (;;) {
@@ -243,7 +303,22 @@ struct server::impl : std::enable_shared_from_this<impl> {
         boost::system::error_code ignored;
         beast::get_lowest_layer(stream).socket().cancel(ignored);
       });
-      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+      // The header first: whether the request may go on is decided before any of its body is read.
+      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, nothrow);
+      request req;
+      std::optional<response> refusal;
+      if (!ec) {
+        req = header_of(parser.get(), loopback);
+        if (health_only && !health_path(req.path)) {
+          refusal = problem(503, "overloaded", "Too many connections",
+                            "every connection is in use; only health checks are answered now", req.path);
+          refusal->headers.emplace_back("Retry-After", "1");
+        } else if (check) {
+          refusal = check(req);
+        }
+        if (!refusal && !parser.is_done())
+          std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+      }
       read_deadline.cancel();
 
       if (ec) {
@@ -271,21 +346,14 @@ struct server::impl : std::enable_shared_from_this<impl> {
       }
 
       auto& msg = parser.get();
-      request req;
-      req.method = std::string(msg.method_string());
-      req.target = std::string(msg.target());
-      auto q = req.target.find('?');
-      req.path = req.target.substr(0, q);
-      if (q != std::string::npos) req.query = req.target.substr(q + 1);
-      for (const auto& field : msg) {
-        std::string name(field.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        req.headers.emplace_back(std::move(name), std::string(field.value()));
+      const unsigned version = msg.version();
+      if (refusal) {
+        // The unread body stays in the socket, so the connection cannot carry another request.
+        co_await write_response(stream, version, false, std::move(*refusal));
+        co_return;
       }
       req.body = std::move(msg.body());
-      req.from_loopback = loopback;
-      const bool keep_alive = msg.keep_alive();
-      const unsigned version = msg.version();
+      const bool keep_alive = msg.keep_alive() && !health_only;
 
       conn.busy = true;
       ++in_flight;
@@ -305,8 +373,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 };
 
-server::server(asio::any_io_executor executor, config::listener listen, config::limit_settings limits, handler h)
-    : impl_(std::make_shared<impl>(executor, std::move(listen), limits, std::move(h))) {}
+server::server(asio::any_io_executor executor, config::listener listen, config::limit_settings limits, handler h,
+               precheck check)
+    : impl_(std::make_shared<impl>(executor, std::move(listen), limits, std::move(h), std::move(check))) {}
 
 server::~server() {
   stop();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,9 +45,17 @@ response problem(unsigned status, std::string_view type_suffix, std::string_view
 
 using handler = std::function<boost::asio::awaitable<response>(request&)>;
 
+/**
+ * Decides from the method, target and headers alone (the body is still unread, `body` is empty)
+ * whether a request may go on: a refusal is sent at once and the connection closed without reading
+ * the body, so a client without a valid token cannot make the hub buffer megabytes.
+ */
+using precheck = std::function<std::optional<response>(const request&)>;
+
 class server {
  public:
-  server(boost::asio::any_io_executor executor, config::listener listen, config::limit_settings limits, handler h);
+  server(boost::asio::any_io_executor executor, config::listener listen, config::limit_settings limits, handler h,
+         precheck check = {});
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

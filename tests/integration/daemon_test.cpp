@@ -130,7 +130,10 @@ TEST_F(daemon_test, bad_input_gets_specific_problem_answers) {
   auto raw = raw_exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n", 5000);
   EXPECT_NE(raw.find("HTTP/1.1 431"), std::string::npos) << raw.substr(0, 200);
   // 408: a request that stalls.
-  raw = raw_exchange(port, "POST /v1/connectors/src/records HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[", 5000);
+  raw = raw_exchange(port,
+                     "POST /v1/connectors/src/records HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth() +
+                         "\r\nContent-Length: 100\r\n\r\n[",
+                     5000);
   EXPECT_NE(raw.find("HTTP/1.1 408"), std::string::npos) << raw.substr(0, 200);
   // 400: not HTTP at all.
   raw = raw_exchange(port, "HELLO THERE\r\n\r\n", 5000);
