@@ -640,6 +640,8 @@ class hub {
                          [st, name] { return static_cast<double>(st->outbox_depth(name)); });
     }
     http_requests_ = &metrics_.get_counter("schakel_http_requests_total", "HTTP requests handled");
+    auth_failures_ = &metrics_.get_counter("schakel_auth_failures_total",
+                                           "Requests refused for a missing or wrong token (or an unknown connector)");
     overload_ = &metrics_.get_counter("schakel_ingest_overload_total", "Ingest requests refused by back-pressure");
   }
 
@@ -652,32 +654,48 @@ class hub {
     const std::string& p = req.path;
     if (req.method == "GET" && p == "/metrics") {
       if (!req.from_loopback && !admin_ok(req))
-        return http::problem(401, "unauthorized", "Unauthorized", "metrics need the admin token off loopback", p);
+        return refused_auth("metrics", http::problem(401, "unauthorized", "Unauthorized",
+                                                     "metrics need the admin token off loopback", p));
       return std::nullopt;
     }
     if (auto target = ingest_target(req)) {
       if (auto* refused = std::get_if<http::response>(&*target)) return std::move(*refused);
+      // An unknown instance answers exactly like a wrong token: names cannot be probed one by one.
       auto it = instances_.find(std::get<std::string>(*target));
-      if (it == instances_.end())
-        return http::problem(404, "unknown-instance", "Unknown connector instance",
-                             "no connector instance of that name is configured", p);
-      if (!token_equals(bearer(req), it->second->config.token)) {
+      if (it == instances_.end() || !token_equals(bearer(req), it->second->config.token)) {
         auto r =
             http::problem(401, "unauthorized", "Unauthorized", "a valid bearer token for this instance is required", p);
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
-        return r;
+        return refused_auth("ingest", std::move(r));
       }
       return std::nullopt;
     }
     if (trends_api::owns(p)) {
       // An aggregate partner reads its own released trends with its pull token, and nothing else.
       if (admin_or_local(req) || pull_subscription(req) != nullptr) return std::nullopt;
-      return http::problem(401, "unauthorized", "Unauthorized",
-                           "the admin token, or an aggregate subscription's pull token, is required", p);
+      return refused_auth("trends",
+                          http::problem(401, "unauthorized", "Unauthorized",
+                                        "the admin token, or an aggregate subscription's pull token, is required", p));
     }
     if (admin_route(p) && !admin_or_local(req))
-      return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
+      return refused_auth("admin",
+                          http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p));
     return std::nullopt;
+  }
+
+  /**
+   * A refused authentication is counted and logged — at most once a second, never with the token — so
+   * an operator sees someone guessing without the log becoming the attacker's amplifier.
+   */
+  http::response refused_auth(const char* area, http::response r) const {
+    if (auth_failures_ != nullptr) auth_failures_->add();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    auto last = last_auth_log_ms_.load();
+    if (now - last >= 1000 && last_auth_log_ms_.compare_exchange_strong(last, now))
+      log::warn("http.auth_failed", {{"area", area}, {"status", r.status}});
+    return r;
   }
 
   static bool admin_route(const std::string& p) {
@@ -1225,6 +1243,8 @@ class hub {
   const drop_test_hooks drop_hooks_ = drop_test_hooks::from_environment();
   std::unique_ptr<http::server> server_;
   metrics::counter* http_requests_ = nullptr;
+  metrics::counter* auth_failures_ = nullptr;
+  mutable std::atomic<std::int64_t> last_auth_log_ms_{-1000000};
   metrics::counter* overload_ = nullptr;
   std::atomic<bool> draining_{false};
   std::thread purge_thread_;

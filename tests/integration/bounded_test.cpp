@@ -96,7 +96,7 @@ std::string exchange_from(std::uint16_t port, const char* source, const std::str
   return c.received();
 }
 
-[[maybe_unused]] std::size_t count(const std::string& text, const std::string& what) {
+std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;
   for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
   return n;
@@ -140,6 +140,34 @@ TEST_F(bounded_test, a_request_without_a_valid_token_is_refused_before_its_body_
   }
   // The token is still what lets a body through.
   EXPECT_EQ(hub.post_records(absence_records(1)).status, 200u);
+}
+
+TEST_F(bounded_test, an_unknown_connector_answers_like_a_wrong_token_and_refusals_are_counted_not_echoed) {
+  start(hub_options{});
+  const std::string wrong = "wrong-token-that-must-never-be-logged-0123456789";
+  const std::string body = "[]";
+  const auto post = [&](const std::string& instance, const std::string& token) {
+    return exchange_from(
+        hub.port(), "127.0.0.1",
+        "POST /v1/connectors/" + instance + "/records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+            "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  };
+  // A name that does not exist, with a real token of another instance, and a real name with a wrong
+  // token: the same answer, so instance names cannot be probed.
+  const std::string unknown = post("no-such-school", ingest_token);
+  const std::string bad_token = post("src", wrong);
+  for (const auto* answer : {&unknown, &bad_token}) {
+    EXPECT_TRUE(answer->starts_with("HTTP/1.1 401")) << answer->substr(0, 300);
+    EXPECT_NE(answer->find("WWW-Authenticate: Bearer"), std::string::npos) << *answer;
+    EXPECT_NE(answer->find("a valid bearer token for this instance is required"), std::string::npos) << *answer;
+  }
+  const std::string metrics =
+      exchange_from(hub.port(), "127.0.0.1", "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(metrics.find("schakel_auth_failures_total 2"), std::string::npos) << metrics;
+  // Logged once for the two refusals within a second, and never with the token.
+  ASSERT_TRUE(wait_until([&] { return hub.log().find("http.auth_failed") != std::string::npos; }, 5s)) << hub.log();
+  EXPECT_EQ(count(hub.log(), "http.auth_failed"), 1u) << hub.log();
+  EXPECT_EQ(hub.log().find(wrong), std::string::npos);
 }
 
 TEST_F(bounded_test, admin_json_nested_too_deeply_is_refused_before_parsing) {

@@ -89,9 +89,9 @@ TEST_F(daemon_test, bad_input_gets_specific_problem_answers) {
   EXPECT_EQ(r.header("content-type"), "application/problem+json");
   r = hub.post_records(absence_records(1), std::string(ingest_token.size(), 'x'));
   EXPECT_EQ(r.status, 401u);
-  // 404: unknown instance.
+  // 401: an unknown instance answers like a wrong token, so instance names cannot be probed.
   r = hub.post_records(absence_records(1), ingest_token, "nope");
-  EXPECT_EQ(r.status, 404u);
+  EXPECT_EQ(r.status, 401u);
   // 405: wrong method.
   r = send(port, {"GET", "/v1/connectors/src/records", "", {{"Authorization", auth()}}});
   EXPECT_EQ(r.status, 405u);
