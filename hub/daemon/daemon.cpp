@@ -933,11 +933,7 @@ class hub {
 
   asio::awaitable<http::response> ingest(http::request& req, std::string instance) {
     const auto started = std::chrono::steady_clock::now();
-    auto it = instances_.find(instance);
-    if (it == instances_.end())
-      co_return http::problem(404, "unknown-instance", "Unknown connector instance",
-                              "no connector instance of that name is configured", req.path);
-    auto& slot = *it->second;  // authorize() has checked the instance's token
+    auto& slot = *instances_.at(instance);  // authorize() has refused unknown instances and wrong tokens
     if (!slot.connector)
       co_return http::problem(503, "instance-unavailable", "Connector instance unavailable",
                               "the plugin of this instance failed to load; see the daemon log", req.path);

@@ -32,16 +32,11 @@ TEST(drop_at_rest, kept_exports_are_private_and_a_refused_bsn_is_masked_in_quara
   hub_process hub{dir.path()};
   hub.start({{"listen", {{"address", "127.0.0.1"}, {"port", 0}}},
              {"data_dir", hub.data_dir().string()},
-             {"connectors",
-              {{{"name", "attendance"},
-                {"plugin", "attendance"},
-                {"token", ingest_token},
-                {"drop_folder",
-                 {{"path", drop_dir.string()}, {"poll_interval", "50ms"}, {"settle", "0ms"}, {"retention_days", 30}}},
-                {"settings",
-                 {{"profile", "magister-like"},
-                  {"school", {{"brin", "99XX"}, {"vestiging", "00"}}},
-                  {"codes", {{"O", "unauthorised"}}}}}}}}});
+             {"connectors", {[&] {
+                auto c = attendance_drop_connector("attendance", drop_dir);
+                c["drop_folder"]["retention_days"] = 30;
+                return c;
+              }()}}});
 
   const auto put = [&](const std::string& name, const std::string& content) {
     std::ofstream(drop_dir / ("." + name), std::ios::binary) << content;

@@ -20,6 +20,16 @@ std::string absence_records(int n, int first) {
   return arr.dump();
 }
 
+nlohmann::json attendance_drop_connector(const std::string& name, const fs::path& drop_dir,
+                                         const nlohmann::json& codes) {
+  return {{"name", name},
+          {"plugin", "attendance"},
+          {"token", ingest_token},
+          {"drop_folder", {{"path", drop_dir.string()}, {"poll_interval", "50ms"}, {"settle", "0ms"}}},
+          {"settings",
+           {{"profile", "magister-like"}, {"school", {{"brin", "99XX"}, {"vestiging", "00"}}}, {"codes", codes}}}};
+}
+
 nlohmann::json hub_config(const fs::path& data_dir, const hub_options& o) {
   nlohmann::json listen = {{"address", "127.0.0.1"}, {"port", 0}};
   if (o.tls) listen["tls"] = {{"cert_file", o.tls->server_cert.string()}, {"key_file", o.tls->server_key.string()}};

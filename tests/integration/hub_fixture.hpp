@@ -47,6 +47,13 @@ struct hub_options {
 
 nlohmann::json hub_config(const std::filesystem::path& data_dir, const hub_options& o);
 
+/**
+ * An attendance connector (magister-like profile, school 99XX00) named `name` that also watches
+ * `drop_dir` (50 ms polls, no settle time), with the given absence codes.
+ */
+nlohmann::json attendance_drop_connector(const std::string& name, const std::filesystem::path& drop_dir,
+                                         const nlohmann::json& codes = {{"O", "unauthorised"}});
+
 class hub_process {
  public:
   explicit hub_process(const std::filesystem::path& dir) : dir_(dir) {}

@@ -38,6 +38,18 @@ std::vector<int> slice(const std::vector<int>& v, std::size_t from, std::size_t 
   return {v.begin() + static_cast<std::ptrdiff_t>(from), v.begin() + static_cast<std::ptrdiff_t>(from + count)};
 }
 
+/** A school of two classes of one leerjaar, everyone enrolled before the year, one week long; the
+ *  first class's students. */
+std::vector<int> two_classes(school_history& h, const std::string& first, int first_size, const std::string& second,
+                             int second_size, int leerjaar) {
+  h.add_class(first, leerjaar);
+  h.add_class(second, leerjaar);
+  const auto students = h.enrol_many(first, before_year, first_size);
+  h.enrol_many(second, before_year, second_size);
+  h.weeks = {week(0)};
+  return students;
+}
+
 struct outcome {
   release_log log;
   observed_run seen;
@@ -192,11 +204,7 @@ TEST(attacker_oracle, a_whole_class_counted_is_a_complement_leak) {
 TEST(attacker_situations, whole_class_recovered_from_its_leerjaar_and_a_zero_sibling) {
   const auto s = test_settings(10);
   school_history h;
-  h.add_class("1A", 1);
-  h.add_class("1B", 1);
-  const auto a = h.enrol_many("1A", before_year, 12);
-  h.enrol_many("1B", before_year, 20);
-  h.weeks = {week(0)};
+  const auto a = two_classes(h, "1A", 12, "1B", 20, 1);
   absent_all(h, a, day_in(0, 1));
   expect_fixed_with_control(h, s, leak::kind::complement, "week/2026-W32/absent/class-1A");
 }
@@ -205,11 +213,7 @@ TEST(attacker_situations, whole_class_recovered_from_its_leerjaar_and_a_zero_sib
 TEST(attacker_situations, whole_class_in_one_category_recovered) {
   const auto s = test_settings(10);
   school_history h;
-  h.add_class("1A", 1);
-  h.add_class("1B", 1);
-  const auto a = h.enrol_many("1A", before_year, 12);
-  h.enrol_many("1B", before_year, 20);
-  h.weeks = {week(0)};
+  const auto a = two_classes(h, "1A", 12, "1B", 20, 1);
   signal_all(h, a, day_in(0, 1), reason_measure, "sick");
   expect_fixed_with_control(h, s, leak::kind::complement, "week/2026-W32/reason/class-1A");
 }
@@ -218,11 +222,7 @@ TEST(attacker_situations, whole_class_in_one_category_recovered) {
 TEST(attacker_situations, suppression_reason_states_a_range) {
   const auto s = test_settings(10);
   school_history h;
-  h.add_class("3A", 3);
-  h.add_class("3B", 3);
-  const auto a = h.enrol_many("3A", before_year, 15);
-  h.enrol_many("3B", before_year, 25);
-  h.weeks = {week(0)};
+  const auto a = two_classes(h, "3A", 15, "3B", 25, 3);
   absent_all(h, slice(a, 0, 3), day_in(0, 2));
   expect_fixed_with_control(h, s, leak::kind::reason, "week/2026-W32/absent/class-3A");
 }
