@@ -16,6 +16,7 @@
 #include <iterator>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <unordered_set>
 
 #include <yaml-cpp/eventhandler.h>
@@ -683,6 +684,41 @@ bool aggregate_type(const std::string& type) {
 
 }  // namespace
 
+std::string default_keys_dir(const std::string& data_dir) {
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::absolute(data_dir, ec).lexically_normal();
+  if (ec) dir = std::filesystem::path(data_dir).lexically_normal();
+  // "/var/lib/schakel/" normalises to a trailing empty name: its folder is the one to name.
+  if (!dir.has_filename() && dir.has_parent_path() && dir.parent_path() != dir) dir = dir.parent_path();
+  if (!dir.has_filename() || dir.parent_path() == dir) return {};
+  return (dir.parent_path() / (dir.filename().string() + "-keys")).string();
+}
+
+namespace {
+
+/**
+ * The directory as the kernel will find it: absolute, `..` and symlinks of its existing part resolved,
+ * without a trailing separator. A containment test on spelled paths alone misses /data/../data/keys
+ * and a symlink pointing into the data directory.
+ */
+std::filesystem::path resolved_dir(const std::string& dir) {
+  std::error_code ec;
+  auto p = std::filesystem::weakly_canonical(std::filesystem::absolute(dir, ec), ec);
+  if (ec) p = std::filesystem::absolute(dir, ec).lexically_normal();
+  if (!p.has_filename() && p.has_parent_path() && p.parent_path() != p) p = p.parent_path();
+  return p;
+}
+
+/** Whether `inner` is `outer` or lies below it, by whole path components. */
+bool same_or_below(const std::filesystem::path& inner, const std::filesystem::path& outer) {
+  auto i = inner.begin();
+  for (auto o = outer.begin(); o != outer.end(); ++o, ++i)
+    if (i == inner.end() || *i != *o) return false;
+  return true;
+}
+
+}  // namespace
+
 bool types_may_overlap(const std::string& a, const std::string& b) {
   const bool a_prefix = a.ends_with('*');
   const bool b_prefix = b.ends_with('*');
@@ -713,6 +749,7 @@ class semantic_checker {
     cfg.source_file = errors_.origin();
     if (const auto* listen = find(doc_, "listen")) build_listener(*listen, cfg.listen);
     cfg.data_dir = doc_.at("data_dir").get<std::string>();
+    build_keys_dir(cfg);
     cfg.plugin_dir = doc_.value("plugin_dir", std::string());
     if (const auto* token = find(doc_, "admin_token")) {
       cfg.admin_token = token->get<std::string>();
@@ -877,6 +914,36 @@ class semantic_checker {
       if (!known_field(out.exempt[i]))
         errors_.add(schema::join_path(schema::join_path(at, "exempt"), i),
                     "unknown signal field " + in_quotes(out.exempt[i]));
+    }
+  }
+
+  /**
+   * Keys apart from data: whoever holds a backup of the data directory and the hub key can reverse
+   * every BSN hash (there are only about 9×10⁷ valid BSNs), so the two may not share a tree.
+   */
+  void build_keys_dir(hub_config& cfg) {
+    if (const auto* keys = find(doc_, "keys_dir")) {
+      cfg.keys_dir = keys->get<std::string>();
+    } else {
+      cfg.keys_dir = default_keys_dir(cfg.data_dir);
+      if (cfg.keys_dir.empty()) {
+        errors_.add("keys_dir", "data_dir " + in_quotes(cfg.data_dir) +
+                                    " has no parent to put the default keys directory beside it; name keys_dir");
+        cfg.keys_dir = cfg.data_dir;  // never empty, as promised; the config is refused anyway
+        return;
+      }
+    }
+    const auto keys = resolved_dir(cfg.keys_dir);
+    const auto data = resolved_dir(cfg.data_dir);
+    const std::string why = "; a backup of the data directory would then hold the key that reverses its BSN hashes";
+    if (same_or_below(keys, data)) {
+      errors_.add("keys_dir", in_quotes(cfg.keys_dir) + (keys == data ? " is data_dir " : " is inside data_dir ") +
+                                  in_quotes(cfg.data_dir) + why + "; choose a directory outside it (default " +
+                                  in_quotes(default_keys_dir(cfg.data_dir)) + ")");
+    } else if (same_or_below(data, keys)) {
+      errors_.add("keys_dir", in_quotes(cfg.keys_dir) + " holds data_dir " + in_quotes(cfg.data_dir) + why +
+                                  "; choose a directory beside it (default " +
+                                  in_quotes(default_keys_dir(cfg.data_dir)) + ")");
     }
   }
 

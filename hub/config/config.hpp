@@ -151,7 +151,8 @@ struct retention_settings {
 
 struct privacy_settings {
   /// The hub's own key: subject references in the audit trail and consent registry, BSN hashes. Empty =
-  /// <data_dir>/hub.key, created (0600, 32 random bytes) on first start.
+  /// <keys_dir>/hub.key, created (0600, 32 random bytes) on first start, or moved there from
+  /// <data_dir>/hub.key where earlier versions kept it.
   std::string hub_key_file;
   retention_settings retention;
 };
@@ -160,6 +161,10 @@ struct hub_config {
   std::string source_file;
   listener listen;
   std::string data_dir;
+  /// Where the hub's keys live (docs/privacy.md, "Keeping keys apart from data"): never empty after
+  /// loading. Default default_keys_dir(data_dir); neither inside data_dir nor containing it, so a
+  /// backup of the data directory never holds the key that reverses its BSN hashes.
+  std::string keys_dir;
   std::string plugin_dir;   ///< empty = <dir of executable>/../lib/schakel/plugins
   std::string admin_token;  ///< for /v1/deadletters from non-loopback clients; optional
   std::string log_level = "info";
@@ -174,6 +179,15 @@ struct hub_config {
   std::string config_dir;                  ///< folder of the configuration file ("" for text without a file)
   std::optional<trends::settings> trends;  ///< the `trends` section, when present (docs/trends.md)
 };
+
+/**
+ * The keys directory a config without `keys_dir` gets: a sibling of the data directory named after it,
+ * "/var/lib/schakel" -> "/var/lib/schakel-keys". A sibling rather than a fixed system path, so a hub
+ * (or a demo, or a test) running as an ordinary user can create it, and it is outside every backup of
+ * the data directory. A relative data_dir is made absolute first ("." has no name to extend).
+ * Empty when data_dir has no parent ("/"): such a config must name keys_dir itself.
+ */
+std::string default_keys_dir(const std::string& data_dir);
 
 /** Signal types known to carry health data (AVG art. 9), as exact types or prefixes ending in '*'. */
 const std::vector<std::string>& health_signal_types();
