@@ -59,6 +59,7 @@
 #include "privacy/bsn.hpp"
 #include "privacy/consent.hpp"
 #include "privacy/gate.hpp"
+#include "privacy/key_provider.hpp"
 #include "privacy/keys.hpp"
 #include "processing/processor_runner.hpp"
 #include "schema/signal_validator.hpp"
@@ -254,6 +255,32 @@ class hub {
   hub(const hub&) = delete;
   hub& operator=(const hub&) = delete;
 
+  /**
+   * The hub key, from keys_dir unless privacy.hub_key_file names it. Earlier versions kept it in the
+   * data directory; it is moved, never made anew, or every hash, link and pseudonym made so far
+   * would stop matching.
+   */
+  std::string open_hub_key() {
+    auto files = std::make_unique<privacy::file_key_provider>(cfg_.keys_dir);
+    const fs::path hub_key_file = files->file_of("hub");
+    keys_ = std::move(files);
+    if (!cfg_.privacy.hub_key_file.empty()) {
+      const auto inside =
+          fs::weakly_canonical(cfg_.privacy.hub_key_file).lexically_relative(fs::weakly_canonical(cfg_.data_dir));
+      if (!inside.empty() && *inside.begin() != "..")
+        log::warn("keys.inside_data_dir",
+                  {{"key", "hub"},
+                   {"file", cfg_.privacy.hub_key_file},
+                   {"fix", "move it to " + hub_key_file.string() + " and drop privacy.hub_key_file"}});
+      return privacy::load_key_file(cfg_.privacy.hub_key_file);
+    }
+    const fs::path old = fs::path(cfg_.data_dir) / "hub.key";
+    if (const auto method = privacy::move_key_file(old, hub_key_file))
+      log::info("keys.moved",
+                {{"key", "hub"}, {"from", old.string()}, {"to", hub_key_file.string()}, {"method", *method}});
+    return keys_->key("hub");
+  }
+
   void open() {
     // Minors' health data: the folder and every database file are the hub user's alone. An open one
     // is refused rather than fixed, so the operator learns that it has been open until now.
@@ -265,10 +292,7 @@ class hub {
         calendar::registry_from_config(cfg_.schools, cfg_.config_dir));
     store_ = storage::open_sqlite_store({db.string()});
     for (const auto& f : database_files) require_private(f);  // what SQLite created just now
-    const std::string hub_key = cfg_.privacy.hub_key_file.empty()
-                                    ? privacy::load_or_create_key_file(fs::path(cfg_.data_dir) / "hub.key")
-                                    : privacy::load_key_file(cfg_.privacy.hub_key_file);
-    gate_ = std::make_unique<privacy::gate>(cfg_, hub_key, consents_, &metrics_);
+    gate_ = std::make_unique<privacy::gate>(cfg_, open_hub_key(), consents_, &metrics_);
     // JGZ reports linked by BSN (docs/linking.md): the links recorded so far.
     for (auto& l : store_->load_links()) links_.put(l.link_hash, {l.brin, l.vestiging, l.student_key});
     pipeline_ = std::make_unique<pipeline::ingest_pipeline>(validator_, *gate_, &links_);
@@ -1222,6 +1246,7 @@ class hub {
   schema::signal_validator validator_;
   privacy::consent_registry consents_;
   privacy::link_registry links_;
+  std::unique_ptr<privacy::key_provider> keys_;  ///< every key the hub holds, apart from its data
   std::unique_ptr<privacy::gate> gate_;
   std::unique_ptr<pipeline::ingest_pipeline> pipeline_;
   std::unique_ptr<consent_api> consent_api_;

@@ -114,36 +114,35 @@ std::string load_key_file(const std::filesystem::path& file) {
   return key;
 }
 
-std::string load_or_create_key_file(const std::filesystem::path& file) {
+int create_synced_file(const std::filesystem::path& file, std::string_view bytes) {
   // O_EXCL: never overwrite an existing key (that would orphan every hash made with it).
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) return load_key_file(file);
-    fail(file, "cannot create: " + std::error_code(errno, std::generic_category()).message());
+  if (fd < 0) return errno;
+  int error = 0;
+  std::size_t written = 0;
+  while (error == 0 && written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) error = n < 0 ? errno : EIO;
+    if (n > 0) written += static_cast<std::size_t>(n);
   }
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
+  if (::close(fd) != 0 && error == 0) error = errno;
+  // A half-written key file would be loaded next start as a different key: remove it.
+  if (error != 0) ::unlink(file.c_str());
+  return error;
+}
+
+std::string load_or_create_key_file(const std::filesystem::path& file) {
   std::array<unsigned char, min_key_bytes> raw{};
-  bool ok = RAND_bytes(raw.data(), static_cast<int>(raw.size())) == 1;
+  if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) fail(file, "no random bytes for a new key");
   std::string text =
       encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size())) + "\n";
   std::fill(raw.begin(), raw.end(), 0);
-  std::size_t written = 0;
-  while (ok && written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ok = false;
-      break;
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  ok = ok && ::fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
+  const int error = create_synced_file(file, text);
   std::fill(text.begin(), text.end(), '\0');
-  if (!ok) {
-    // A half-written key file would be loaded next start as a different key: remove it.
-    ::unlink(file.c_str());
-    fail(file, "cannot write a new key");
-  }
+  if (error == EEXIST) return load_key_file(file);
+  if (error != 0) fail(file, "cannot write a new key: " + std::error_code(error, std::generic_category()).message());
   return load_key_file(file);
 }
 

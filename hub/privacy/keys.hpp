@@ -23,10 +23,17 @@ namespace schakel::privacy {
 std::string load_key_file(const std::filesystem::path& file);
 
 /**
- * Creates `file` with 32 random bytes (mode 0600) if it does not exist, then loads it. For the hub's
- * own key in the data directory.
+ * Creates `file` with 32 random bytes (mode 0600) if it does not exist, then loads it. For keys the
+ * hub makes itself (privacy/key_provider.hpp).
  */
 std::string load_or_create_key_file(const std::filesystem::path& file);
+
+/**
+ * Creates `file` (mode 0600, never replacing an existing one) holding `bytes`, synced to disk.
+ * Returns 0, or the errno of the step that failed (EEXIST: `file` exists and was left alone); a
+ * file it created but could not finish is removed, so no half-written key is ever loaded.
+ */
+int create_synced_file(const std::filesystem::path& file, std::string_view bytes);
 
 /** HMAC-SHA256(key, message), first 20 bytes, RFC 4648 base32 lowercase without padding: 32 characters. */
 std::string keyed_hash(std::string_view key, std::string_view message);

@@ -45,6 +45,8 @@ nlohmann::json hub_config(const fs::path& data_dir, const hub_options& o) {
   if (o.batched) delivery["batch"] = {{"max_events", 50}, {"linger", "100ms"}};
   return {{"listen", listen},
           {"data_dir", data_dir.string()},
+          // Beside the data directory, inside the test's own temp folder (never the user's home).
+          {"keys_dir", (data_dir.parent_path() / "keys").string()},
           {"log_level", "info"},
           {"limits",
            {{"max_body_bytes", o.max_body_bytes},

@@ -13,28 +13,12 @@
 
 #include <gtest/gtest.h>
 
+#include "key_temp_dir.hpp"
+
 namespace schakel::privacy {
 namespace {
 
 namespace fs = std::filesystem;
-
-/** A fresh directory per test, removed afterwards. */
-class temp_dir {
- public:
-  temp_dir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("schakel-keys-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 fs::path write_file(const fs::path& file, const std::string& content,
                     fs::perms mode = fs::perms::owner_read | fs::perms::owner_write) {
