@@ -39,7 +39,8 @@ trap cleanup EXIT
 # Secrets for this run only: random, never printed.
 export SCHAKEL_INGEST_TOKEN=$(openssl rand -hex 24)
 export SCHAKEL_ADMIN_TOKEN=$(openssl rand -hex 24)
-export SCHAKEL_DATA_DIR="$work/data" SCHAKEL_DROP_DIR="$work/drop" SCHAKEL_PORT=0
+# The keys beside the data, never in it: a copy of data/ reveals no BSN behind its hashes.
+export SCHAKEL_DATA_DIR="$work/data" SCHAKEL_KEYS_DIR="$work/keys" SCHAKEL_DROP_DIR="$work/drop" SCHAKEL_PORT=0
 
 start_receiver() {  # name, env prefix
   local name=$1 prefix=$2 secret
