@@ -127,6 +127,31 @@ TEST_F(mtls_test, without_a_certificate_a_listener_that_requires_one_refuses_and
   EXPECT_EQ(post(hub.port(), ingest("src"), &src_cert).status, 200u);
 }
 
+TEST_F(mtls_test, a_staff_system_posts_observations_with_its_certificate_alone) {
+  const auto app_cert =
+      sources.issue_client("caretaker-app", "caretaker-app", "School A", "URI:urn:school:caretaker-app");
+  auto cfg = config("required");
+  // No token at all: the certificate's SAN URI picks the staff system, as a token would.
+  cfg["connectors"].push_back(
+      {{"name", "caretaker-app"},
+       {"plugin", "observations"},
+       {"client_certificate", {{"san_uri", "urn:school:caretaker-app"}}},
+       {"settings",
+        {{"school", {{"brin", "99XX"}, {"vestiging", "00"}}}, {"roles", {"caretaker"}}, {"note_max_length", 0}}}});
+  hub_process hub(dir.path());
+  hub.start(cfg);
+  const nlohmann::json observation = {{"student_key", "S-100001"},
+                                      {"category", "long_sleeves_warm_weather"},
+                                      {"severity", "attention"},
+                                      {"observer_role", "caretaker"},
+                                      {"observed_at", "2027-06-15"}};
+  const http_call call{"POST", "/v1/observations", observation.dump(), {{"Content-Type", "application/json"}}};
+  const auto reply = post(hub.port(), call, &app_cert);
+  EXPECT_EQ(reply.status, 200u) << reply.body << hub.log();
+  // A source's certificate that speaks for a records instance opens no staff system.
+  EXPECT_EQ(post(hub.port(), call, &src_cert).status, 401u);
+}
+
 TEST_F(mtls_test, check_config_names_each_certificate_problem) {
   const auto check = [&](const nlohmann::json& cfg, const std::string& name) {
     const fs::path file = dir / (name + ".json");
