@@ -5,11 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include "common/signal.hpp"
 #include "delivery/https_client.hpp"
-#include "delivery/standard_webhooks.hpp"
 #include "io_thread.hpp"
 #include "receiver_core.hpp"
+#include "signed_event.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_tls.hpp"
 
@@ -17,10 +16,10 @@ namespace schakel::delivery {
 namespace {
 
 namespace asio = boost::asio;
+using testing::event;
 using testing::io_thread;
-
-constexpr std::string_view secret = "whsec_c2NoYWtlbC10ZXN0LWtleS0wMTIzNDU2Nzg5YWJjZGVm";
-const std::string event = R"({"specversion":"1.0","id":"ev-1","type":"nl.schakel.test.event","source":"/t","data":{}})";
+using testing::secret;
+using testing::signed_headers;
 
 class client_tls : public ::testing::Test {
  protected:
@@ -45,11 +44,7 @@ class client_tls : public ::testing::Test {
         https_client::create(io_.executor(), "https://localhost:" + std::to_string(rx_->port()) + "/hook", o, &err);
     EXPECT_NE(client, nullptr) << err;
     if (!client) return {};
-    const auto key = signing_key::parse(secret);
-    const std::int64_t ts = now_ms() / 1000;
-    std::vector<std::pair<std::string, std::string>> headers = {{"webhook-id", "msg_1"},
-                                                                {"webhook-timestamp", std::to_string(ts)},
-                                                                {"webhook-signature", sign(*key, "msg_1", ts, event)}};
+    const auto headers = signed_headers("msg_1", event);
     return io_.run([&]() -> asio::awaitable<http_result> {
       co_return co_await client->post(headers, event, "application/cloudevents+json");
     }());
