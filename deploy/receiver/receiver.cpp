@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
       "Signing secret: whsec_<base64>, or any other value used as raw key bytes; default $SCHAKEL_WEBHOOK_SECRET");
   app.add_option("--tls-cert", opts.tls_cert, "PEM certificate chain: serve HTTPS");
   app.add_option("--tls-key", opts.tls_key, "PEM private key for --tls-cert");
+  app.add_option("--client-ca", opts.client_ca,
+                 "PEM CA: with --tls-cert, refuse any client (hub) without a certificate it signs");
   app.add_option("--fail-first", opts.fail_first, "answer 500 to the first N verified requests");
   app.add_option("--status-sequence", status_sequence, "statuses to answer in order after --fail-first, e.g. 500,200");
   app.add_option("--retry-after", opts.retry_after, "Retry-After value sent with non-2xx answers");

@@ -241,7 +241,16 @@ receiver::receiver(asio::any_io_executor ex, options opts) {
   if (!opts.tls_cert.empty() || !opts.tls_key.empty()) {
     if (opts.tls_cert.empty() || opts.tls_key.empty()) throw std::runtime_error("--tls-cert and --tls-key go together");
     check_tls_files(opts.tls_cert, opts.tls_key);
-    listen.tls = config::tls_settings{opts.tls_cert, opts.tls_key, ""};
+    config::tls_settings tls;
+    tls.cert_file = opts.tls_cert;
+    tls.key_file = opts.tls_key;
+    if (!opts.client_ca.empty()) {
+      tls.client_ca_file = opts.client_ca;
+      tls.client_certificates = config::client_certificate_mode::required;
+    }
+    listen.tls = std::move(tls);
+  } else if (!opts.client_ca.empty()) {
+    throw std::runtime_error("--client-ca needs --tls-cert and --tls-key: client certificates are a TLS matter");
   }
   config::limit_settings limits;
   limits.max_body_bytes = opts.max_body_bytes;

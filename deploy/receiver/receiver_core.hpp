@@ -23,7 +23,8 @@ struct options {
   std::string secret;                  ///< whsec_… ; required
   std::string tls_cert;                ///< PEM chain; with tls_key serves HTTPS
   std::string tls_key;
-  std::uint32_t fail_first = 0;           ///< answer 500 to the first N verified requests
+  std::string client_ca;         ///< with tls_cert: require a client certificate signed by this CA (mutual TLS)
+  std::uint32_t fail_first = 0;  ///< answer 500 to the first N verified requests
   std::vector<unsigned> status_sequence;  ///< then these statuses in order, then 200
   std::string retry_after;                ///< Retry-After value sent with every non-2xx answer
   std::chrono::milliseconds delay{0};     ///< wait before answering (slow partner)

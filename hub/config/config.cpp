@@ -23,6 +23,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/private_path.hpp"
+#include "config/tls_files.hpp"
 #include "schema/embedded.hpp"
 #include "schema/json_schema.hpp"
 #include "schema/signal_validator.hpp"
@@ -761,6 +762,7 @@ class semantic_checker {
       for (std::size_t i = 0; i < connectors->size(); ++i)
         cfg.connectors.push_back(build_connector((*connectors)[i], schema::join_path("connectors", i)));
     }
+    check_certificate_mappings(cfg);
     std::set<std::string> connector_names;
     for (std::size_t i = 0; i < cfg.connectors.size(); ++i) {
       if (!connector_names.insert(cfg.connectors[i].name).second)
@@ -858,12 +860,89 @@ class semantic_checker {
       t.cert_file = tls->at("cert_file").get<std::string>();
       t.key_file = tls->at("key_file").get<std::string>();
       t.client_ca_file = tls->value("client_ca_file", std::string());
+      t.crl_file = tls->value("crl_file", std::string());
       check_readable(t.cert_file, "listen.tls.cert_file");
       check_readable(t.key_file, "listen.tls.key_file");
-      if (!t.client_ca_file.empty()) check_readable(t.client_ca_file, "listen.tls.client_ca_file");
+      build_client_certificates(*tls, t);
       out.tls = std::move(t);
     } else if (!is_loopback_host(out.address)) {
       errors_.add("listen.address", "listening on a non-loopback address requires listen.tls");
+    }
+  }
+
+  /**
+   * Mutual TLS on the listener: a CA file turns it on (required unless said otherwise, as before
+   * the mode existed); a mode or a revocation list without the CA is a mistake, not a no-op.
+   */
+  void build_client_certificates(const json& tls, tls_settings& t) {
+    const std::string mode = tls.value("client_certificates", std::string());
+    if (t.client_ca_file.empty()) {
+      if (!mode.empty() && mode != "off")
+        errors_.add("listen.tls.client_certificates",
+                    "needs listen.tls.client_ca_file, the CA that signs the clients' certificates");
+      if (!t.crl_file.empty())
+        errors_.add("listen.tls.crl_file", "needs listen.tls.client_ca_file, the CA whose revocations it lists");
+      return;
+    }
+    t.client_certificates = mode == "off"        ? client_certificate_mode::off
+                            : mode == "optional" ? client_certificate_mode::optional
+                                                 : client_certificate_mode::required;
+    std::string why;
+    if (!readable_file(t.client_ca_file, why)) {
+      errors_.add("listen.tls.client_ca_file", "cannot read file " + t.client_ca_file + " (" + why + ")");
+      return;
+    }
+    if (auto problem = certificate_file_problem(t.client_ca_file)) {
+      errors_.add("listen.tls.client_ca_file", *problem);
+      return;
+    }
+    if (t.crl_file.empty()) return;
+    if (!readable_file(t.crl_file, why))
+      errors_.add("listen.tls.crl_file", "cannot read file " + t.crl_file + " (" + why + ")");
+    else if (auto problem = crl_file_problem(t.crl_file, t.client_ca_file))
+      errors_.add("listen.tls.crl_file", *problem);
+  }
+
+  /** connectors[].client_certificate: exactly one of subject, san_dns, san_uri. */
+  std::optional<certificate_match> build_certificate_match(const json& c, const std::string& at) {
+    std::vector<certificate_match> given;
+    if (const auto* subject = find(c, "subject")) {
+      if (auto canonical = canonical_subject(subject->get<std::string>()))
+        given.push_back({certificate_match::field::subject, *canonical});
+      else
+        errors_.add(schema::join_path(at, "subject"),
+                    "is not a distinguished name in RFC 2253 form (e.g. \"CN=somtoday-export,O=School\")");
+    }
+    if (const auto* dns = find(c, "san_dns")) {
+      std::string name = dns->get<std::string>();
+      // DNS names compare without regard to case; the peer's are lower-cased the same way.
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      given.push_back({certificate_match::field::san_dns, name});
+    }
+    if (const auto* uri = find(c, "san_uri"))
+      given.push_back({certificate_match::field::san_uri, uri->get<std::string>()});
+    if (given.size() != 1) {
+      if (given.size() > 1 || c.empty()) errors_.add(at, "give exactly one of subject, san_dns, san_uri");
+      return std::nullopt;
+    }
+    return given.front();
+  }
+
+  /** A certificate speaks for one instance only, and only where the listener asks for certificates. */
+  void check_certificate_mappings(const hub_config& cfg) {
+    const bool asked = cfg.listen.tls && cfg.listen.tls->client_certificates != client_certificate_mode::off;
+    for (std::size_t i = 0; i < cfg.connectors.size(); ++i) {
+      const auto& match = cfg.connectors[i].client_certificate;
+      if (!match) continue;
+      const std::string at = schema::join_path(schema::join_path("connectors", i), "client_certificate");
+      if (!asked)
+        errors_.add(at,
+                    "the listener asks for no client certificate: set listen.tls.client_ca_file (and "
+                    "client_certificates optional or required)");
+      for (std::size_t j = 0; j < i; ++j)
+        if (cfg.connectors[j].client_certificate == match)
+          errors_.add(at, "the same certificate as " + schema::join_path("connectors", j) +
+                              "; a certificate must speak for one instance only");
     }
   }
 
@@ -880,8 +959,14 @@ class semantic_checker {
     connector_instance out;
     out.name = c.at("name").get<std::string>();
     out.plugin = c.at("plugin").get<std::string>();
-    out.token = c.at("token").get<std::string>();
-    if (out.token.size() < min_token_chars) errors_.add(schema::join_path(at, "token"), too_short_message());
+    out.token = c.value("token", std::string());
+    if (const auto* cert = find(c, "client_certificate"))
+      out.client_certificate = build_certificate_match(*cert, schema::join_path(at, "client_certificate"));
+    if (find(c, "token") != nullptr) {
+      if (out.token.size() < min_token_chars) errors_.add(schema::join_path(at, "token"), too_short_message());
+    } else if (find(c, "client_certificate") == nullptr) {
+      errors_.add(at, "needs a token, a client_certificate, or both: something must authenticate its source");
+    }
     if (const auto* settings = find(c, "settings")) out.settings = *settings;
     if (const auto* drop = find(c, "drop_folder")) {
       const std::string dat = schema::join_path(at, "drop_folder");
@@ -1129,6 +1214,7 @@ class semantic_checker {
     out.url = hook.at("url").get<std::string>();
     out.secret = hook.at("secret").get<std::string>();
     out.ca_file = hook.value("ca_file", std::string());
+    if (const auto* tls = find(hook, "tls")) build_client_tls(*tls, schema::join_path(hat, "tls"), out);
     // Neither the URL (it may carry a token) nor the secret is ever quoted back.
     parsed_url url;
     if (!parse_url(out.url, url)) {
@@ -1173,6 +1259,42 @@ class semantic_checker {
     }
     out.request_timeout = duration(d, "request_timeout", at, out.request_timeout);
     out.lanes = d.value("lanes", out.lanes);
+  }
+
+  /** delivery.webhook.tls: the CA that verifies the partner, and the certificate the hub presents to it. */
+  void build_client_tls(const json& tls, const std::string& at, webhook_delivery& out) {
+    if (const auto* ca = find(tls, "ca_file")) {
+      if (!out.ca_file.empty())
+        errors_.add(schema::join_path(at, "ca_file"),
+                    "the partner's CA is already given as webhook.ca_file; give it once");
+      out.ca_file = ca->get<std::string>();
+    }
+    out.client_certificate_file = tls.value("client_certificate_file", std::string());
+    out.client_key_file = tls.value("client_key_file", std::string());
+    const std::string cert_at = schema::join_path(at, "client_certificate_file");
+    const std::string key_at = schema::join_path(at, "client_key_file");
+    if (out.client_certificate_file.empty() != out.client_key_file.empty()) {
+      errors_.add(out.client_key_file.empty() ? key_at : cert_at,
+                  "client_certificate_file and client_key_file go together");
+      return;
+    }
+    if (out.client_certificate_file.empty()) return;
+    std::string why;
+    if (!readable_file(out.client_certificate_file, why))
+      errors_.add(cert_at, "cannot read file " + out.client_certificate_file + " (" + why + ")");
+    else if (auto problem = certificate_file_problem(out.client_certificate_file))
+      errors_.add(cert_at, *problem);
+    if (!readable_file(out.client_key_file, why)) {
+      errors_.add(key_at, "cannot read file " + out.client_key_file + " (" + why + ")");
+      return;
+    }
+    // Whoever reads the key can present the hub's certificate to the partner: a secret like any other.
+    if (auto exposed = exposure_of(out.client_key_file)) {
+      errors_.add(key_at, *exposed);
+      return;
+    }
+    if (auto problem = key_file_problem(out.client_key_file, out.client_certificate_file))
+      errors_.add(key_at, *problem);
   }
 
   problems& errors_;

@@ -26,10 +26,19 @@ class config_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/** Whether a TLS listener asks its clients for a certificate (mutual TLS). */
+enum class client_certificate_mode {
+  off,       ///< no certificate is asked for
+  optional,  ///< asked for; a client without one still connects (and authenticates by token)
+  required,  ///< a client without a valid certificate is refused in the handshake
+};
+
 struct tls_settings {
   std::string cert_file;       ///< PEM certificate chain
   std::string key_file;        ///< PEM private key
-  std::string client_ca_file;  ///< when set, clients must present a certificate signed by it (mTLS)
+  std::string client_ca_file;  ///< the CA (PEM) that signs client certificates; required for any mode but off
+  std::string crl_file;        ///< PEM revocation list(s) of that CA; a revoked certificate fails the handshake
+  client_certificate_mode client_certificates = client_certificate_mode::off;
 };
 
 struct listener {
@@ -67,11 +76,24 @@ struct bsn_settings {
   std::vector<std::string> exempt;                        ///< dotted field paths not scanned
 };
 
+/**
+ * Which verified client certificate speaks for a connector instance: its whole subject (canonical
+ * RFC 2253 form, e.g. "CN=somtoday-export,O=School"), or one of its subjectAltName DNS names
+ * (lower case) or URIs.
+ */
+struct certificate_match {
+  enum class field { subject, san_dns, san_uri };
+  field by = field::subject;
+  std::string value;
+  bool operator==(const certificate_match&) const = default;
+};
+
 struct connector_instance {
-  std::string name;                                    ///< instance name, used in URLs and metrics
-  std::string plugin;                                  ///< plugin file stem, e.g. generic-json
-  std::string token;                                   ///< bearer token for ingest (>= 24 characters)
-  nlohmann::json settings = nlohmann::json::object();  ///< handed to the plugin as JSON text
+  std::string name;    ///< instance name, used in URLs and metrics
+  std::string plugin;  ///< plugin file stem, e.g. generic-json
+  std::string token;   ///< bearer token for ingest (>= 24 characters); empty when a certificate is its only key
+  std::optional<certificate_match> client_certificate;  ///< a certificate that authenticates it instead of the token
+  nlohmann::json settings = nlohmann::json::object();   ///< handed to the plugin as JSON text
   std::optional<drop_folder_settings> drop_folder;
   bsn_settings bsn;
 };
@@ -93,9 +115,11 @@ struct subscription_filter {
 };
 
 struct webhook_delivery {
-  std::string url;      ///< https://… (verified) or http:// to a loopback address only
-  std::string secret;   ///< Standard Webhooks secret, "whsec_" + base64
-  std::string ca_file;  ///< extra CA bundle for verifying the partner
+  std::string url;                      ///< https://… (verified) or http:// to a loopback address only
+  std::string secret;                   ///< Standard Webhooks secret, "whsec_" + base64
+  std::string ca_file;                  ///< extra CA bundle for verifying the partner
+  std::string client_certificate_file;  ///< PEM chain the hub presents when the partner asks (mutual TLS)
+  std::string client_key_file;          ///< its private key; a private file (0600)
   bool batched = false;
   std::size_t batch_max_events = 100;
   std::chrono::milliseconds batch_linger{200};

@@ -136,6 +136,14 @@ bool token_equals(std::string_view given, std::string_view expected) {
   return CRYPTO_memcmp(a, b, sizeof a) == 0 && !expected.empty();
 }
 
+/** Whether a verified client certificate is the one a connector instance's configuration names. */
+bool certificate_matches(const config::certificate_match& match, const http::peer_certificate& peer) {
+  using field = config::certificate_match::field;
+  const auto& names = match.by == field::san_dns ? peer.san_dns : peer.san_uri;
+  if (match.by == field::subject) return peer.subject == match.value;
+  return std::find(names.begin(), names.end(), match.value) != names.end();
+}
+
 std::string bearer(const http::request& req) {
   const auto& h = req.header("authorization");
   if (h.size() > 7 && (h.compare(0, 7, "Bearer ") == 0 || h.compare(0, 7, "bearer ") == 0)) return h.substr(7);
@@ -685,8 +693,11 @@ class hub {
     if (auto target = ingest_target(req)) {
       if (auto* refused = std::get_if<http::response>(&*target)) return std::move(*refused);
       // An unknown instance answers exactly like a wrong token: names cannot be probed one by one.
+      // Its token or its client certificate: either alone authenticates the source. A certificate that
+      // speaks for another instance is refused like a wrong token.
       auto it = instances_.find(std::get<std::string>(*target));
-      if (it == instances_.end() || !token_equals(bearer(req), it->second->config.token)) {
+      if (it == instances_.end() ||
+          !(token_equals(bearer(req), it->second->config.token) || certificate_instance(req) == it->first)) {
         auto r =
             http::problem(401, "unauthorized", "Unauthorized", "a valid bearer token for this instance is required", p);
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -1075,12 +1086,34 @@ class hub {
     return r;
   }
 
-  /** The observations instance whose token the request carries; empty when none. */
+  /** The observations instance whose token (or else client certificate) the request carries; empty when none. */
   std::string observation_instance(const http::request& req) const {
     const std::string token = bearer(req);
     std::string found;
     for (const auto& [name, slot] : instances_)  // every token compared, in constant time each
       if (slot->config.plugin == "observations" && token_equals(token, slot->config.token)) found = name;
+    if (found.empty()) {
+      std::string by_certificate = certificate_instance(req);
+      if (!by_certificate.empty() && instances_.at(by_certificate)->config.plugin == "observations")
+        found = std::move(by_certificate);
+    }
+    return found;
+  }
+
+  /**
+   * The connector instance the request's verified client certificate speaks for; empty without one,
+   * or when it matches several (a subject mapped to one instance, a SAN to another): a certificate
+   * speaks for exactly one instance or for none.
+   */
+  std::string certificate_instance(const http::request& req) const {
+    if (!req.peer) return {};
+    std::string found;
+    for (const auto& [name, slot] : instances_) {
+      const auto& match = slot->config.client_certificate;
+      if (!match || !certificate_matches(*match, *req.peer)) continue;
+      if (!found.empty()) return {};
+      found = name;
+    }
     return found;
   }
 

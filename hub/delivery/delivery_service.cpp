@@ -505,6 +505,8 @@ delivery_service::delivery_service(asio::any_io_executor ex, storage::store& sto
 
     client_options copts;
     copts.ca_file = d.ca_file;
+    copts.client_certificate_file = d.client_certificate_file;
+    copts.client_key_file = d.client_key_file;
     copts.timeout = d.request_timeout;
     const std::uint32_t lanes = std::max<std::uint32_t>(d.lanes, 1);
     for (std::uint32_t i = 0; i < lanes; ++i) {

@@ -16,6 +16,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "common/signal.hpp"
+#include "delivery/client_tls.hpp"
 
 namespace schakel::delivery {
 
@@ -319,19 +320,9 @@ std::unique_ptr<https_client> https_client::create(asio::any_io_executor ex, std
   p->host_header = p->url.host.find(':') != std::string::npos ? "[" + p->url.host + "]" : p->url.host;
   if (!default_port) p->host_header += ":" + p->url.port;
   if (p->url.tls) {
-    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-    boost::system::error_code ec;
-    ctx->set_default_verify_paths(ec);  // a host without a system store can still use ca_file
-    if (!p->opts.ca_file.empty()) {
-      ctx->load_verify_file(p->opts.ca_file, ec);
-      if (ec) {
-        if (error != nullptr) *error = "ca_file: cannot load " + p->opts.ca_file + ": " + ec.message();
-        return nullptr;
-      }
-    }
-    ctx->set_verify_mode(ssl::verify_peer);
-    p->tls_ctx = std::move(ctx);
+    p->tls_ctx =
+        make_client_tls_context({p->opts.ca_file, p->opts.client_certificate_file, p->opts.client_key_file}, error);
+    if (!p->tls_ctx) return nullptr;
   }
   return std::unique_ptr<https_client>(new https_client(std::move(p)));
 }

@@ -4,7 +4,7 @@
  * requests (keep-alive), C++20 coroutines on the caller's executor.
  *
  * - `https://`: TLS >= 1.2, peer verification against the system CAs plus an optional CA file,
- *   hostname (or IP) verification, SNI.
+ *   hostname (or IP) verification, SNI; a client certificate when configured (mutual TLS).
  * - `http://`: only to loopback (localhost, 127.0.0.0/8, ::1); other hosts are refused at creation.
  * - One deadline bounds each whole request (resolve, connect, handshake, write, read).
  * - The status decides the outcome. Response bodies are read and discarded up to a limit so the
@@ -57,6 +57,8 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, st
 
 struct client_options {
   std::string ca_file;                       ///< extra PEM CA bundle, trusted besides the system store
+  std::string client_certificate_file;       ///< PEM chain presented when the partner asks (mutual TLS)
+  std::string client_key_file;               ///< its PEM private key
   std::chrono::milliseconds timeout{10000};  ///< deadline for one whole request
   std::size_t max_response_body = 64 * 1024;
   std::string user_agent = "schakel/0.1";

@@ -7,6 +7,8 @@
 #include <optional>
 #include <tuple>
 
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -47,6 +49,54 @@ bool health_path(const std::string& path) {
 }
 
 const std::string empty_header;
+
+/** The verified client certificate of a finished handshake; nullopt when none was presented. */
+std::optional<peer_certificate> verified_peer(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
+  peer_certificate out;
+  if (BIO* bio = BIO_new(BIO_s_mem())) {
+    // RFC 2253 as configured, but UTF-8 left as it is (a school's name is not hex-escaped).
+    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio, &data);
+    if (n > 0) out.subject.assign(data, static_cast<std::size_t>(n));
+    BIO_free(bio);
+  }
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_DNS && name->type != GEN_URI) continue;
+    const ASN1_IA5STRING* text = name->type == GEN_DNS ? name->d.dNSName : name->d.uniformResourceIdentifier;
+    std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
+                      static_cast<std::size_t>(ASN1_STRING_length(text)));
+    if (name->type == GEN_DNS) {
+      for (auto& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.san_dns.push_back(std::move(value));
+    } else {
+      out.san_uri.push_back(std::move(value));
+    }
+  }
+  GENERAL_NAMES_free(names);
+  return out;
+}
+
+/** Adds every revocation list in a PEM file to the store and turns the check on (leaf certificates). */
+void load_crl_file(SSL_CTX* ctx, const std::string& file) {
+  BIO* bio = BIO_new_file(file.c_str(), "r");
+  if (bio == nullptr) throw std::runtime_error("listen.tls.crl_file: cannot read " + file);
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  int count = 0;
+  while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio, nullptr, nullptr, nullptr)) {
+    X509_STORE_add_crl(store, crl);
+    X509_CRL_free(crl);
+    ++count;
+  }
+  BIO_free(bio);
+  ERR_clear_error();
+  if (count == 0) throw std::runtime_error("listen.tls.crl_file: " + file + " holds no PEM revocation list");
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+}
 
 std::string_view reason_title(unsigned status) {
   switch (status) {
@@ -131,10 +181,18 @@ struct server::impl : std::enable_shared_from_this<impl> {
                      asio::ssl::context::single_dh_use);
     tls->use_certificate_chain_file(listen.tls->cert_file);
     tls->use_private_key_file(listen.tls->key_file, asio::ssl::context::pem);
-    if (!listen.tls->client_ca_file.empty()) {
-      tls->load_verify_file(listen.tls->client_ca_file);
-      tls->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
-    }
+    const auto mode = listen.tls->client_certificates;
+    if (mode == config::client_certificate_mode::off || listen.tls->client_ca_file.empty()) return;
+    tls->load_verify_file(listen.tls->client_ca_file);
+    // Tells clients which CA to pick a certificate for.
+    SSL_CTX_set_client_CA_list(tls->native_handle(), SSL_load_client_CA_file(listen.tls->client_ca_file.c_str()));
+    // Session resumption with client certificates needs a context id, or OpenSSL refuses resumed sessions.
+    static constexpr unsigned char session_context[] = "schakel";
+    SSL_CTX_set_session_id_context(tls->native_handle(), session_context, sizeof session_context - 1);
+    if (!listen.tls->crl_file.empty()) load_crl_file(tls->native_handle(), listen.tls->crl_file);
+    tls->set_verify_mode(mode == config::client_certificate_mode::required
+                             ? asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert
+                             : asio::ssl::verify_peer);
   }
 
   asio::awaitable<void> accept_loop() {
@@ -239,7 +297,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
         log::debug("http.tls_handshake_failed", {{"error", hec.message()}});
         co_return;
       }
-      co_await serve(stream, *conn, loopback, health_only);
+      co_await serve(stream, *conn, loopback, health_only, verified_peer(stream.native_handle()));
       conn->socket = nullptr;
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
       co_await stream.async_shutdown(nothrow);
@@ -252,7 +310,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  static request header_of(const bhttp::request<bhttp::string_body>& msg, bool loopback) {
+  static request header_of(const bhttp::request<bhttp::string_body>& msg, bool loopback,
+                           const std::optional<peer_certificate>& peer) {
     request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -265,6 +324,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       req.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     req.from_loopback = loopback;
+    req.peer = peer;
     return req;
   }
 
@@ -284,7 +344,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   template <class Stream>
-  asio::awaitable<void> serve(Stream& stream, connection& conn, bool loopback, bool health_only) {
+  asio::awaitable<void> serve(Stream& stream, connection& conn, bool loopback, bool health_only,
+                              std::optional<peer_certificate> peer = std::nullopt) {
     beast::flat_buffer buffer;
     asio::steady_timer read_deadline(conn.strand);
     for (;;) {
@@ -308,7 +369,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       request req;
       std::optional<response> refusal;
       if (!ec) {
-        req = header_of(parser.get(), loopback);
+        req = header_of(parser.get(), loopback, peer);
         if (health_only && !health_path(req.path)) {
           refusal = problem(503, "overloaded", "Too many connections",
                             "every connection is in use; only health checks are answered now", req.path);

@@ -19,6 +19,16 @@
 
 namespace schakel::http {
 
+/**
+ * The client certificate a TLS handshake verified against the listener's client CA (and its
+ * revocation list): what the daemon maps to a connector instance.
+ */
+struct peer_certificate {
+  std::string subject;               ///< RFC 2253, most specific first, e.g. "CN=somtoday-export,O=School"
+  std::vector<std::string> san_dns;  ///< subjectAltName DNS names, lower case
+  std::vector<std::string> san_uri;  ///< subjectAltName URIs, as written
+};
+
 struct request {
   std::string method;  ///< upper case, e.g. POST
   std::string target;  ///< path plus query, as sent
@@ -27,6 +37,7 @@ struct request {
   std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
   std::string body;
   bool from_loopback = false;
+  std::optional<peer_certificate> peer;  ///< set only when the handshake verified a client certificate
 
   /** First header of that (lower-case) name, or empty. */
   const std::string& header(const std::string& name) const;

@@ -67,8 +67,19 @@ http_reply send(std::uint16_t port, const http_call& call, const std::filesystem
     stream.connect(ep);
     return exchange(stream, call);
   }
+  return send_with_certificate(port, call, ca_file, {}, {});
+}
+
+http_reply send_with_certificate(std::uint16_t port, const http_call& call, const std::filesystem::path& ca_file,
+                                 const std::filesystem::path& cert, const std::filesystem::path& key) {
+  asio::io_context ioc;
+  tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
   asio::ssl::context ctx(asio::ssl::context::tls_client);
   ctx.load_verify_file(ca_file.string());
+  if (!cert.empty()) {
+    ctx.use_certificate_chain_file(cert.string());
+    ctx.use_private_key_file(key.string(), asio::ssl::context::pem);
+  }
   beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
   stream.set_verify_mode(asio::ssl::verify_peer);
   stream.set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));

@@ -28,6 +28,14 @@ struct http_call {
 /** One request on a fresh connection; https when `ca_file` is set (verified against it). */
 http_reply send(std::uint16_t port, const http_call& call, const std::filesystem::path& ca_file = {});
 
+/**
+ * One request over TLS on a fresh connection, the server verified against `ca_file`, presenting the
+ * client certificate `cert` (with `key`) when it is set. Throws boost::system::system_error when the
+ * server refuses the handshake (with TLS 1.3 that shows on the first read).
+ */
+http_reply send_with_certificate(std::uint16_t port, const http_call& call, const std::filesystem::path& ca_file,
+                                 const std::filesystem::path& cert, const std::filesystem::path& key);
+
 /** Several requests on one keep-alive connection (plain HTTP). */
 std::vector<http_reply> send_keep_alive(std::uint16_t port, const std::vector<http_call>& calls);
 

@@ -12,6 +12,7 @@
 #include "delivery/standard_webhooks.hpp"
 #include "io_thread.hpp"
 #include "receiver_core.hpp"
+#include "signed_event.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_tls.hpp"
@@ -20,17 +21,10 @@ namespace schakel::delivery {
 namespace {
 
 namespace asio = boost::asio;
+using testing::event;
 using testing::io_thread;
-
-constexpr std::string_view secret = "whsec_c2NoYWtlbC10ZXN0LWtleS0wMTIzNDU2Nzg5YWJjZGVm";
-const std::string event = R"({"specversion":"1.0","id":"ev-1","type":"nl.schakel.test.event","source":"/t","data":{}})";
-
-std::vector<std::pair<std::string, std::string>> signed_headers(const std::string& id, const std::string& body) {
-  const auto key = signing_key::parse(secret);
-  const std::int64_t ts = now_ms() / 1000;
-  return {
-      {"webhook-id", id}, {"webhook-timestamp", std::to_string(ts)}, {"webhook-signature", sign(*key, id, ts, body)}};
-}
+using testing::secret;
+using testing::signed_headers;
 
 TEST(https_client_url, parses_urls) {
   auto u = parse_url("https://Partner.example:8443/hooks/jgz?x=1#frag");
