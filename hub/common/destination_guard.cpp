@@ -316,4 +316,10 @@ std::vector<ip_address> local_interface_addresses() {
   return out;
 }
 
+std::vector<ip_address> local_addresses_for(const std::vector<listen_endpoint>& listeners) {
+  const bool wildcard = std::any_of(listeners.begin(), listeners.end(),
+                                    [](const listen_endpoint& l) { return is_unspecified(l.address); });
+  return wildcard ? local_interface_addresses() : std::vector<ip_address>{};
+}
+
 }  // namespace schakel::net

@@ -117,4 +117,10 @@ std::vector<ip_address> resolve_host(const std::string& host, std::string* error
 /** This host's interface addresses (getifaddrs), loopback included; empty if they cannot be read. */
 std::vector<ip_address> local_interface_addresses();
 
+/**
+ * What destination_policy::local_addresses needs for `listeners`: this host's interface addresses
+ * when one of them binds 0.0.0.0 or :: (it answers on all of them), else nothing.
+ */
+std::vector<ip_address> local_addresses_for(const std::vector<listen_endpoint>& listeners);
+
 }  // namespace schakel::net
