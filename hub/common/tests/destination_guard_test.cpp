@@ -12,15 +12,17 @@ ip_address ip(const char* text) {
   return a.value_or(ip_address{});
 }
 
+/** An address and the class it must be refused as. */
+struct expectation {
+  const char* address;
+  refusal why;
+};
+
 refusal verdict(const char* text, std::uint16_t port = 443, const destination_policy& policy = {}) {
   return check_destination(ip(text), port, policy);
 }
 
 TEST(destination_guard, refuses_every_dangerous_ipv4_range) {
-  struct expectation {
-    const char* address;
-    refusal why;
-  };
   const expectation cases[] = {
       {"127.0.0.1", refusal::loopback},
       {"127.255.255.254", refusal::loopback},
@@ -57,10 +59,6 @@ TEST(destination_guard, allows_public_addresses_next_to_the_ranges) {
 }
 
 TEST(destination_guard, refuses_every_dangerous_ipv6_range) {
-  struct expectation {
-    const char* address;
-    refusal why;
-  };
   const expectation cases[] = {
       {"::1", refusal::loopback},
       {"::", refusal::unspecified},
@@ -79,10 +77,6 @@ TEST(destination_guard, refuses_every_dangerous_ipv6_range) {
 }
 
 TEST(destination_guard, judges_ipv6_forms_by_the_ipv4_address_they_carry) {
-  struct expectation {
-    const char* address;
-    refusal why;
-  };
   const expectation cases[] = {
       {"::ffff:10.0.0.1", refusal::private_network},       // IPv4-mapped
       {"::ffff:127.0.0.1", refusal::loopback},             // IPv4-mapped
