@@ -204,8 +204,11 @@ struct https_client::impl {
       endpoints.push_back(entry.endpoint());
     }
     if (endpoints.empty() && refused != net::refusal::none) {
+      // An allowlist cannot lift the hub's own listener, so the reason does not point at one then.
       co_return "destination: " + url.host + " resolves to " + std::string(net::describe(refused)) + " (" +
-          refused_address + "), not in allow_destinations";
+          refused_address + ")" +
+          (refused == net::refusal::own_listener ? "; the hub never delivers to itself"
+                                                 : ", not in allow_destinations");
     }
     refused = net::refusal::none;
     if (endpoints.empty()) co_return std::string("resolve: no permitted address for host");

@@ -78,6 +78,9 @@ TEST_F(outbound_guard_test, the_hubs_own_listener_is_refused_even_when_allowlist
   const auto self = *net::parse_ip("127.0.0.1");
   const auto r = post_to(receiver_url(), allowing("127.0.0.0/8", {{self, rx_->port()}}));
   EXPECT_EQ(r.refused, net::refusal::own_listener);
+  EXPECT_NE(r.error.find("the hub's own listen address and port (127.0.0.1); the hub never delivers to itself"),
+            std::string::npos)
+      << r.error;
   EXPECT_TRUE(rx_->requests().empty());
 }
 
