@@ -60,7 +60,10 @@ nlohmann::json hub_config(const fs::path& data_dir, const fs::path& drop_dir, co
                    "nl.schakel.attendance.leerplicht.threshold_reached", "nl.schakel.attendance.alert.retracted"});
   json fields = json::array({"type", "observed_at", "subject.school", "subject.student_key", "subject.class",
                              "content.indicator", "content.value", "content.unit", "content.severity"});
-  json webhook = {{"url", "http://127.0.0.1:" + std::to_string(rx_port) + "/webhook"}, {"secret", secret}};
+  // The receiver runs on this host: loopback is a refused destination unless allowlisted.
+  json webhook = {{"url", "http://127.0.0.1:" + std::to_string(rx_port) + "/webhook"},
+                  {"secret", secret},
+                  {"allow_destinations", {"127.0.0.1/32"}}};
   json subscription = {{"name", "attendance-alerts"},
                        {"partner", "Benchmark receiver"},
                        {"filter", {{"types", types}}},

@@ -70,7 +70,11 @@ nlohmann::json hub_config(const fs::path& data_dir, const options& o, const scen
                           std::uint16_t rx_port, const std::string& token, const std::string& secret) {
   nlohmann::json mapping = schakel::test::absence_mapping();
   nlohmann::json delivery = {
-      {"webhook", {{"url", "http://127.0.0.1:" + std::to_string(rx_port) + "/webhook"}, {"secret", secret}}},
+      // The receiver runs on this host: loopback is a refused destination unless allowlisted.
+      {"webhook",
+       {{"url", "http://127.0.0.1:" + std::to_string(rx_port) + "/webhook"},
+        {"secret", secret},
+        {"allow_destinations", {"127.0.0.1/32"}}}},
       {"retry", {{"max_attempts", 12}, {"max_age", "1h"}, {"initial_backoff", "100ms"}, {"max_backoff", "2s"}}},
       {"request_timeout", "10s"},
       {"lanes", o.lanes}};

@@ -150,7 +150,13 @@ int main(int argc, char** argv) {
     }
     if (*check) {
       auto cfg = config::load_config_file(check_file);
-      if (!config_usable(check_file, cfg)) return 1;
+      bool usable = config_usable(check_file, cfg);
+      // Names are resolved here only: serve checks each address its delivery client resolves instead.
+      const auto destinations = config::check_destination_names(cfg);
+      for (const auto& w : destinations.warnings) std::cerr << check_file << ": warning: " << w << "\n";
+      for (const auto& e : destinations.errors) std::cerr << check_file << ": " << e << "\n";
+      usable = usable && destinations.errors.empty();
+      if (!usable) return 1;
       std::cout << check_file << ": ok (" << cfg.connectors.size() << " connector instance(s), "
                 << cfg.processors.size() << " processor(s), " << cfg.schools.size() << " school(s), "
                 << cfg.subscriptions.size() << " subscription(s))\n";

@@ -646,6 +646,41 @@ bool parse_url(const std::string& url, parsed_url& out) {
   return true;
 }
 
+/** A webhook URL's host (no brackets) and port (defaulted from the scheme), for the destination guard. */
+struct webhook_host {
+  bool judged = false;  ///< https, or http to loopback: other URLs are refused for their scheme already
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+std::optional<webhook_host> webhook_target(const std::string& url) {
+  parsed_url parts;
+  if (!parse_url(url, parts)) return std::nullopt;
+  webhook_host out;
+  out.host = parts.host;
+  if (out.host.size() >= 2 && out.host.front() == '[') out.host = out.host.substr(1, out.host.size() - 2);
+  std::transform(out.host.begin(), out.host.end(), out.host.begin(), [](unsigned char c) { return std::tolower(c); });
+  out.judged = parts.scheme == "https" || (parts.scheme == "http" && is_loopback_host(parts.host));
+  if (!parts.port.empty()) {
+    out.port = static_cast<std::uint16_t>(std::stoi(parts.port));
+  } else {
+    out.port = parts.scheme == "http" ? 80 : 443;
+  }
+  return out;
+}
+
+std::string webhook_url_path(std::size_t subscription) {
+  return schema::join_path(schema::join_path("subscriptions", subscription), "delivery.webhook.url");
+}
+
+std::string destination_refused_message(const std::string& subscription, const std::string& address, net::refusal why) {
+  std::string out =
+      "subscription \"" + subscription + "\" delivers to " + address + ", " + std::string(net::describe(why));
+  if (why == net::refusal::own_listener) return out + "; the hub never delivers to itself, whatever is allowlisted";
+  return out + " (" + std::string(net::name(why)) +
+         "); refused unless delivery.webhook.allow_destinations lists a block that contains it";
+}
+
 /** Standard base64 (padding optional); false on any other character. */
 bool base64_decoded_size(std::string_view text, std::size_t& bytes) {
   while (!text.empty() && text.back() == '=') text.remove_suffix(1);
@@ -825,6 +860,7 @@ class semantic_checker {
                       "duplicate subscription name " + in_quotes(cfg.subscriptions.back().name));
       }
     }
+    check_literal_destinations(cfg);
     return cfg;
   }
 
@@ -1208,6 +1244,24 @@ class semantic_checker {
               "substantial_public_interest, health_care) — or narrow filter.types");
   }
 
+  /**
+   * A webhook URL whose host is a literal address is judged here, at every load (serve included):
+   * nothing about it can change at run time. Host names are resolved by check-config only.
+   */
+  void check_literal_destinations(const hub_config& cfg) {
+    const auto listeners = listen_endpoints(cfg.listen);
+    for (std::size_t i = 0; i < cfg.subscriptions.size(); ++i) {
+      const auto& sub = cfg.subscriptions[i];
+      const auto target = webhook_target(sub.delivery.url);
+      if (!target || !target->judged) continue;  // build_delivery reported the URL already
+      const auto address = net::parse_ip(target->host);
+      if (!address) continue;
+      const auto why = net::check_destination(*address, target->port, destination_policy_of(sub.delivery, listeners));
+      if (why != net::refusal::none)
+        errors_.add(webhook_url_path(i), destination_refused_message(sub.name, target->host, why));
+    }
+  }
+
   void build_delivery(const json& d, const std::string& at, webhook_delivery& out) {
     const json& hook = d.at("webhook");
     const std::string hat = schema::join_path(at, "webhook");
@@ -1239,6 +1293,17 @@ class semantic_checker {
                                                         std::to_string(min_secret_bytes) + " bytes");
     }
     if (!out.ca_file.empty()) check_readable(out.ca_file, schema::join_path(hat, "ca_file"));
+    if (const auto* allow = find(hook, "allow_destinations")) {
+      for (std::size_t i = 0; i < allow->size(); ++i) {
+        const std::string entry = (*allow)[i].get<std::string>();
+        std::string why;
+        if (auto block = net::parse_cidr(entry, &why)) {
+          out.allow_destinations.push_back(*block);
+        } else {
+          errors_.add(schema::join_path(schema::join_path(hat, "allow_destinations"), i), in_quotes(entry) + " " + why);
+        }
+      }
+    }
 
     if (const auto* batch = find(d, "batch")) {
       out.batched = true;
@@ -1393,6 +1458,49 @@ hub_config load_config_file(const std::filesystem::path& file) {
   const auto absolute = std::filesystem::absolute(file, ec);
   cfg.config_dir = (ec ? file : absolute).parent_path().string();
   return cfg;
+}
+
+std::vector<net::listen_endpoint> listen_endpoints(const listener& listen) {
+  std::vector<net::listen_endpoint> out;
+  if (listen.port == 0) return out;
+  const auto address = net::parse_ip(listen.address == "localhost" ? "127.0.0.1" : listen.address);
+  if (address) out.push_back({*address, listen.port});
+  return out;
+}
+
+net::destination_policy destination_policy_of(const webhook_delivery& delivery,
+                                              std::vector<net::listen_endpoint> own_listeners) {
+  net::destination_policy policy;
+  policy.allow = delivery.allow_destinations;
+  policy.local_addresses = net::local_addresses_for(own_listeners);
+  policy.own_listeners = std::move(own_listeners);
+  return policy;
+}
+
+destination_report check_destination_names(const hub_config& cfg) {
+  destination_report report;
+  const auto listeners = listen_endpoints(cfg.listen);
+  for (std::size_t i = 0; i < cfg.subscriptions.size(); ++i) {
+    const auto& sub = cfg.subscriptions[i];
+    const auto target = webhook_target(sub.delivery.url);
+    if (!target || !target->judged || net::parse_ip(target->host)) continue;  // literals were judged at load
+    std::string error;
+    const auto addresses = net::resolve_host(target->host, &error);
+    if (addresses.empty()) {
+      report.warnings.push_back(webhook_url_path(i) + ": subscription \"" + sub.name + "\": host " + target->host +
+                                " does not resolve here (" + error + "); its addresses are checked at each delivery");
+      continue;
+    }
+    const auto policy = destination_policy_of(sub.delivery, listeners);
+    for (const auto& a : addresses) {
+      const auto why = net::check_destination(a, target->port, policy);
+      if (why != net::refusal::none)
+        report.errors.push_back(
+            webhook_url_path(i) + ": " +
+            destination_refused_message(sub.name, target->host + " (" + net::to_string(a) + ")", why));
+    }
+  }
+  return report;
 }
 
 }  // namespace schakel::config

@@ -16,6 +16,7 @@
 
 #include "trends/settings.hpp"
 
+#include "common/destination_guard.hpp"
 #include "common/signal.hpp"
 
 namespace schakel::config {
@@ -120,6 +121,9 @@ struct webhook_delivery {
   std::string ca_file;                  ///< extra CA bundle for verifying the partner
   std::string client_certificate_file;  ///< PEM chain the hub presents when the partner asks (mutual TLS)
   std::string client_key_file;          ///< its private key; a private file (0600)
+  /// Non-public address blocks this subscription may be delivered to (net::check_destination);
+  /// the hub's own listener stays refused whatever is listed.
+  std::vector<net::cidr> allow_destinations;
   bool batched = false;
   std::size_t batch_max_events = 100;
   std::chrono::milliseconds batch_linger{200};
@@ -224,6 +228,27 @@ bool types_may_overlap(const std::string& a, const std::string& b);
 
 /** Whether a subscription filter may match a health-category type (no types: yes, it matches all). */
 bool may_carry_health_data(const subscription_filter& filter);
+
+/** The socket a listener binds; empty for port 0 (known only once bound: pass the bound port then). */
+std::vector<net::listen_endpoint> listen_endpoints(const listener& listen);
+
+/** The destination policy of one subscription: its allowlist and the hub's own listeners. */
+net::destination_policy destination_policy_of(const webhook_delivery& delivery,
+                                              std::vector<net::listen_endpoint> own_listeners);
+
+/** What check_destination_names found: refused destinations (errors) and names that did not resolve. */
+struct destination_report {
+  std::vector<std::string> errors;    ///< "subscriptions[0].delivery.webhook.url: …"
+  std::vector<std::string> warnings;  ///< resolution failures: DNS at deploy time may differ
+};
+
+/**
+ * check-config's look at webhook host names (literal addresses are checked at load already): each
+ * name is resolved (blocking, getaddrinfo) and every address is held against the subscription's
+ * destination policy. serve does not do this at start: its delivery client checks each resolved
+ * address at connect time instead, with the DNS of that moment.
+ */
+destination_report check_destination_names(const hub_config& cfg);
 
 /**
  * Reads YAML or JSON (by content), substitutes `${VAR}` from the environment and `${file:/path}` with

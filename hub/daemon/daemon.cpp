@@ -356,6 +356,8 @@ class hub {
   }
 
   void start() {
+    // The configured port now (so the first attempts already know it), the bound one once listening.
+    delivery_->set_own_listeners(config::listen_endpoints(cfg_.listen));
     delivery_->start();
     for (auto& r : runners_) r->start();
     if (trends_) trends_->start();
@@ -364,6 +366,11 @@ class hub {
     server_->start();
     purge_thread_ = std::thread([this] { purge_loop(); });
     const auto port = server_->port();
+    {
+      auto bound = cfg_.listen;
+      bound.port = port;
+      delivery_->set_own_listeners(config::listen_endpoints(bound));
+    }
     std::ofstream(fs::path(cfg_.data_dir) / "port") << port << "\n";
     log::info("hub.listening",
               {{"address", cfg_.listen.address}, {"port", port}, {"tls", cfg_.listen.tls.has_value()}});

@@ -89,6 +89,7 @@ struct sub_state {
   metrics::counter* dead_lettered = nullptr;
   metrics::counter* dropped = nullptr;
   metrics::counter* attempts = nullptr;
+  metrics::counter* refused_destination = nullptr;
   metrics::histogram* attempt_latency = nullptr;
   metrics::histogram* end_to_end = nullptr;
 
@@ -104,6 +105,16 @@ struct sub_state {
   } retries;
 };
 
+/**
+ * The hub's own listeners, known only once the server has bound its port; shared by every lane's
+ * destination check (which runs on the lanes' strands), hence the mutex.
+ */
+struct own_listeners {
+  std::mutex mutex;
+  std::vector<net::listen_endpoint> listeners;
+  std::vector<net::ip_address> local_addresses;
+};
+
 /** At most one delivery.retry_summary warning per subscription in this interval. */
 constexpr std::int64_t retry_summary_interval_ms = 60'000;
 
@@ -116,6 +127,7 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
   const privacy::gate& gate;
   metrics::registry& metrics;
   std::vector<std::unique_ptr<sub_state>> subs;
+  std::shared_ptr<own_listeners> own = std::make_shared<own_listeners>();
   std::atomic<bool> stopping{false};
   std::atomic<int> running{0};
   std::mutex mutex;
@@ -204,6 +216,15 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
     const auto started_at = std::chrono::steady_clock::now();
     http_result r = co_await lane.client->post(std::move(headers), unit.body, unit.content_type);
     s.attempts->add();
+    if (r.refused != net::refusal::none) {
+      s.refused_destination->add();
+      // The reason names the host and the refused address class, never content.
+      log::warn("delivery.destination_refused", {{"subscription", s.cfg.name},
+                                                 {"lane", lane.index},
+                                                 {"attempt", attempt},
+                                                 {"refusal", net::name(r.refused)},
+                                                 {"reason", r.error}});
+    }
     s.attempt_latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count());
     const std::int64_t now = now_ms();
     const nlohmann::json where{{"subscription", s.cfg.name}, {"lane", lane.index}, {"webhook_id", unit.webhook_id},
@@ -507,6 +528,16 @@ delivery_service::delivery_service(asio::any_io_executor ex, storage::store& sto
     copts.ca_file = d.ca_file;
     copts.client_certificate_file = d.client_certificate_file;
     copts.client_key_file = d.client_key_file;
+    copts.destination = [own = impl_->own, allow = d.allow_destinations](const net::ip_address& a, std::uint16_t port) {
+      net::destination_policy policy;
+      policy.allow = allow;
+      {
+        std::lock_guard lock(own->mutex);
+        policy.own_listeners = own->listeners;
+        policy.local_addresses = own->local_addresses;
+      }
+      return net::check_destination(a, port, policy);
+    };
     copts.timeout = d.request_timeout;
     const std::uint32_t lanes = std::max<std::uint32_t>(d.lanes, 1);
     for (std::uint32_t i = 0; i < lanes; ++i) {
@@ -528,6 +559,9 @@ delivery_service::delivery_service(asio::any_io_executor ex, storage::store& sto
     s->dead_lettered = outcome("dead_lettered");
     s->dropped = outcome("dropped");
     s->attempts = &metrics.get_counter("schakel_delivery_attempts_total", "Webhook delivery attempts", sub_label);
+    s->refused_destination = &metrics.get_counter(
+        "schakel_delivery_refused_destination_total",
+        "Delivery attempts not made because the partner's host resolved only to refused addresses", sub_label);
     s->attempt_latency = &metrics.get_histogram("schakel_delivery_latency_seconds",
                                                 "Duration of one webhook delivery attempt", sub_label);
     s->end_to_end = &metrics.get_histogram("schakel_end_to_end_latency_seconds",
@@ -546,6 +580,14 @@ delivery_service::~delivery_service() {
   if (!impl_->stopping.exchange(true)) {
     for (auto& s : impl_->subs) impl_->wake_lanes(*s);
   }
+}
+
+void delivery_service::set_own_listeners(std::vector<net::listen_endpoint> listeners) {
+  // Read once: a wildcard listener answers on every interface address this host has now.
+  auto local = net::local_addresses_for(listeners);
+  std::lock_guard lock(impl_->own->mutex);
+  impl_->own->listeners = std::move(listeners);
+  impl_->own->local_addresses = std::move(local);
 }
 
 void delivery_service::start() {

@@ -35,6 +35,12 @@
  * objections on the day of delivery); refused events are dropped and audited in one transaction,
  * the rest form a new unit. Delivered and dead-lettered events are audited with their outcome.
  * - `schakel_subscription_disabled` is 1 while the subscription is disabled, else 0.
+ * - `schakel_delivery_refused_destination_total` counts attempts the destination guard stopped: the
+ *   partner's host resolved only to addresses the subscription may not reach (private, loopback,
+ *   link-local, the hub's own listener, ...; docs/configuration.md). Nothing is sent; the attempt
+ *   fails like a transport error (logged once per attempt as `delivery.destination_refused`),
+ *   so it is retried with backoff, since DNS may be corrected, and dead-lettered after max_attempts
+ *   or max_age like any other failure.
  * - `schakel_delivery_attempts_total`, `schakel_delivery_latency_seconds` (one attempt),
  *   `schakel_end_to_end_latency_seconds` (enqueue to successful delivery).
  *
@@ -69,6 +75,12 @@ class delivery_service {
   ~delivery_service();
   delivery_service(const delivery_service&) = delete;
   delivery_service& operator=(const delivery_service&) = delete;
+
+  /**
+   * The sockets the hub listens on (bound ports, not 0): no subscription delivers to them, whatever
+   * it allowlists. Any thread; later connection attempts use the new list.
+   */
+  void set_own_listeners(std::vector<net::listen_endpoint> listeners);
 
   /** Starts one coroutine per (subscription, lane); subscriptions disabled in the store are skipped. */
   void start();

@@ -43,6 +43,19 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
+net::ip_address to_guarded(const asio::ip::address& a) {
+  net::ip_address out;
+  if (a.is_v4()) {
+    out.v4 = true;
+    const auto b = a.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), out.bytes.begin());
+  } else {
+    const auto b = a.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), out.bytes.begin());
+  }
+  return out;
+}
+
 std::string phase_error(std::string_view phase, const boost::system::error_code& ec) {
   std::string out(phase);
   out += ": ";
@@ -145,6 +158,7 @@ struct https_client::impl {
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
+  net::refusal refused = net::refusal::none;  ///< of the last connect
 
   bool connected() const { return plain.has_value() || secure.has_value(); }
 
@@ -171,11 +185,33 @@ struct https_client::impl {
     if (rec) co_return phase_error("resolve", rec == asio::error::operation_aborted ? beast::error::timeout : rec);
 
     std::vector<tcp::endpoint> endpoints;
+    refused = net::refusal::none;
+    std::string refused_address;
     for (const auto& entry : results) {
+      const auto& address = entry.endpoint().address();
       // Plain http is for loopback only; a name that resolves elsewhere must not leak events.
-      if (!url.tls && !entry.endpoint().address().is_loopback()) continue;
+      if (!url.tls && !address.is_loopback()) continue;
+      const net::ip_address candidate = to_guarded(address);
+      const net::refusal why = opts.destination ? opts.destination(candidate, entry.endpoint().port())
+                                                : net::check_destination(candidate, entry.endpoint().port(), {});
+      if (why != net::refusal::none) {
+        if (refused == net::refusal::none) {
+          refused = why;
+          refused_address = net::to_string(candidate);
+        }
+        continue;
+      }
+      // Only checked endpoints are kept: the connect below never resolves the name again.
       endpoints.push_back(entry.endpoint());
     }
+    if (endpoints.empty() && refused != net::refusal::none) {
+      // An allowlist cannot lift the hub's own listener, so the reason does not point at one then.
+      co_return "destination: " + url.host + " resolves to " + std::string(net::describe(refused)) + " (" +
+          refused_address + ")" +
+          (refused == net::refusal::own_listener ? "; the hub never delivers to itself"
+                                                 : ", not in allow_destinations");
+    }
+    refused = net::refusal::none;
     if (endpoints.empty()) co_return std::string("resolve: no permitted address for host");
 
     if (!url.tls) {
@@ -280,7 +316,7 @@ struct https_client::impl {
       const bool reused = connected();
       if (!reused) {
         std::string err = co_await connect(deadline);
-        if (!err.empty()) co_return http_result{0, std::nullopt, std::move(err), false};
+        if (!err.empty()) co_return http_result{0, std::nullopt, std::move(err), false, refused};
       }
       // (if/else, not ?: — g++ 12 miscompiles co_await inside a conditional expression)
       exchange_result ex_result;

@@ -6,6 +6,10 @@
  * - `https://`: TLS >= 1.2, peer verification against the system CAs plus an optional CA file,
  *   hostname (or IP) verification, SNI; a client certificate when configured (mutual TLS).
  * - `http://`: only to loopback (localhost, 127.0.0.0/8, ::1); other hosts are refused at creation.
+ * - The host is resolved once per connection; every address is checked with the destination guard
+ *   (common/destination_guard.hpp) and the socket connects only to an address that passed, so a
+ *   name cannot pass the check with one address and then be connected to another (DNS rebinding).
+ *   SNI, certificate verification and the Host header keep using the name.
  * - One deadline bounds each whole request (resolve, connect, handshake, write, read).
  * - The status decides the outcome. Response bodies are read and discarded up to a limit so the
  *   connection can be reused; a larger one (announced or not) is not read further and the
@@ -15,6 +19,7 @@
  */
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +29,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+
+#include "common/destination_guard.hpp"
 
 namespace schakel::delivery {
 
@@ -55,10 +62,18 @@ inline constexpr std::chrono::seconds max_retry_after{std::int64_t{1} << 31};
  */
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::int64_t now_ms);
 
+/**
+ * Whether a resolved address (and the URL's port) may be connected to. Called on the client's
+ * executor, once per address per connection.
+ */
+using destination_check = std::function<net::refusal(const net::ip_address&, std::uint16_t port)>;
+
 struct client_options {
   std::string ca_file;                       ///< extra PEM CA bundle, trusted besides the system store
   std::string client_certificate_file;       ///< PEM chain presented when the partner asks (mutual TLS)
   std::string client_key_file;               ///< its PEM private key
+  /// Empty: net::check_destination with no allowlist (every non-public address refused).
+  destination_check destination;
   std::chrono::milliseconds timeout{10000};  ///< deadline for one whole request
   std::size_t max_response_body = 64 * 1024;
   std::string user_agent = "schakel/0.1";
@@ -70,6 +85,8 @@ struct http_result {
   /** Empty on a received response; otherwise "<phase>: <reason>" — never request or response content. */
   std::string error;
   bool reused_connection = false;
+  /// Set when the host resolved only to addresses the destination guard refused (nothing was sent).
+  net::refusal refused = net::refusal::none;
   bool transport_ok() const { return error.empty(); }
 };
 

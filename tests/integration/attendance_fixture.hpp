@@ -17,7 +17,7 @@ inline const std::string admin_token = "test-admin-token-0123456789abcdefghijkl"
 inline const std::string header = "Stamnummer;Datum;Lesuur;Absentiecode;Klas;Leerjaar;Registratie-id\n";
 
 inline nlohmann::json delivery_to(const receiver_process& r) {
-  return {{"webhook", {{"url", r.url()}, {"secret", webhook_secret}}},
+  return {{"webhook", loopback_webhook(r.url())},
           {"retry", {{"max_attempts", 12}, {"initial_backoff", "50ms"}, {"max_backoff", "200ms"}}}};
 }
 

@@ -46,7 +46,7 @@ nlohmann::json config(const fs::path& data_dir, const fs::path& drop_dir, const 
                {"purpose", "leerplicht: report unauthorised absence"},
                {"legal_basis", "legal_obligation"}}},
              {"delivery",
-              {{"webhook", {{"url", officer.url()}, {"secret", webhook_secret}}},
+              {{"webhook", loopback_webhook(officer.url())},
                {"retry", {{"max_attempts", 12}, {"initial_backoff", "50ms"}, {"max_backoff", "200ms"}}}}}}}}};
 }
 

@@ -47,7 +47,7 @@ nlohmann::json drop_config(const fs::path& data_dir, const fs::path& drop_dir) {
                {"purpose", "leerplicht: unauthorised absence"},
                {"legal_basis", "legal_obligation"}}},
              {"delivery",
-              {{"webhook", {{"url", "http://127.0.0.1:9/webhook"}, {"secret", webhook_secret}}},
+              {{"webhook", loopback_webhook("http://127.0.0.1:9/webhook")},
                {"retry", {{"max_attempts", 100}, {"initial_backoff", "1h"}, {"max_backoff", "1h"}}}}}}}}};
 }
 

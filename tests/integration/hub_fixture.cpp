@@ -35,6 +35,7 @@ nlohmann::json hub_config(const fs::path& data_dir, const hub_options& o) {
   if (o.tls) listen["tls"] = {{"cert_file", o.tls->server_cert.string()}, {"key_file", o.tls->server_key.string()}};
   nlohmann::json webhook = {{"url", o.webhook_url}, {"secret", o.webhook_secret}};
   if (!o.webhook_ca_file.empty()) webhook["ca_file"] = o.webhook_ca_file;
+  if (!o.allow_destinations.empty()) webhook["allow_destinations"] = o.allow_destinations;
   nlohmann::json delivery = {{"webhook", webhook},
                              {"retry",
                               {{"max_attempts", o.max_attempts},

@@ -19,6 +19,13 @@ namespace schakel::test {
 
 inline const std::string ingest_token = "test-ingest-token-0123456789abcdefghijklmnop";
 inline const std::string webhook_secret = "whsec_uw2N4WfZfUU3NJ96ocX0s5q69eg/nZQKzcechTyyp7U=";
+/** delivery.webhook.allow_destinations for a receiver on this host: loopback is refused otherwise. */
+inline const nlohmann::json loopback_allowlist = nlohmann::json::array({"127.0.0.1/32"});
+
+/** delivery.webhook for a receiver on this host at `url`, signed with webhook_secret. */
+inline nlohmann::json loopback_webhook(const std::string& url) {
+  return {{"url", url}, {"secret", webhook_secret}, {"allow_destinations", loopback_allowlist}};
+}
 
 /** `n` absence records as a JSON array; student keys S-<first+i>. */
 std::string absence_records(int n, int first = 0);
@@ -28,6 +35,8 @@ struct hub_options {
   std::string webhook_secret = test::webhook_secret;
   std::string token = test::ingest_token;
   std::string webhook_ca_file;
+  /// delivery.webhook.allow_destinations; the test receivers listen on 127.0.0.1.
+  nlohmann::json allow_destinations = loopback_allowlist;
   std::optional<tls_files> tls;
   std::uint32_t max_attempts = 12;
   std::string initial_backoff = "50ms";

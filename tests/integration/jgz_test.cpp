@@ -68,7 +68,7 @@ nlohmann::json jgz_config(const fs::path& data_dir, const tls_files& tls, const 
                {"health_ground", "explicit_consent"},
                {"consent_framework", "wgbo"}}},
              {"delivery",
-              {{"webhook", {{"url", care.url()}, {"secret", webhook_secret}}},
+              {{"webhook", loopback_webhook(care.url())},
                {"retry", {{"max_attempts", 12}, {"initial_backoff", "50ms"}, {"max_backoff", "200ms"}}}}}}}}};
 }
 

@@ -60,7 +60,7 @@ std::string key_file(const fs::path& path, char fill) {
 }
 
 json partner(const std::string& name, const std::string& url, const std::string& key, bool batched, int max_attempts) {
-  json delivery = {{"webhook", {{"url", url}, {"secret", webhook_secret}}},
+  json delivery = {{"webhook", loopback_webhook(url)},
                    {"retry", {{"max_attempts", max_attempts}, {"initial_backoff", "20ms"}, {"max_backoff", "50ms"}}},
                    // One lane: the receiver's scripted answers then meet the units in a known order.
                    {"lanes", 1}};

@@ -54,7 +54,7 @@ json subscription(const std::string& name, const std::string& partner, const std
           {"fields", std::move(fields)},
           {"privacy", std::move(privacy)},
           {"delivery",
-           {{"webhook", {{"url", url}, {"secret", webhook_secret}}},
+           {{"webhook", loopback_webhook(url)},
             {"retry", {{"max_attempts", 5}, {"initial_backoff", "50ms"}, {"max_backoff", "200ms"}}}}}};
 }
 

@@ -58,7 +58,7 @@ std::string spring() {
 }
 
 nlohmann::json delivery_to(const receiver_process& r) {
-  return {{"webhook", {{"url", r.url()}, {"secret", webhook_secret}}},
+  return {{"webhook", loopback_webhook(r.url())},
           {"retry", {{"max_attempts", 12}, {"initial_backoff", "50ms"}, {"max_backoff", "200ms"}}}};
 }
 

@@ -95,7 +95,7 @@ json config(const fs::path& data_dir, const tls_files& tls, const receiver_proce
          {"privacy", {{"identity", "aggregate"}, {"purpose", "regional trends for health promotion"}}},
          {"pull_token", pull_token},
          {"delivery",
-          {{"webhook", {{"url", regional.url()}, {"secret", webhook_secret}}},
+          {{"webhook", loopback_webhook(regional.url())},
            {"retry", {{"max_attempts", 12}, {"initial_backoff", "50ms"}, {"max_backoff", "200ms"}}}}}},
         // A row-level partner next to it: it gets the students' signals, the regional one never does.
         {{"name", "zat"},
@@ -104,7 +104,7 @@ json config(const fs::path& data_dir, const tls_files& tls, const receiver_proce
          {"fields", {"type", "subject.student_key", "content.severity"}},
          {"privacy", {{"identity", "identified"}, {"purpose", "care team"}, {"legal_basis", "public_task"}}},
          {"delivery",
-          {{"webhook", {{"url", school_zat.url()}, {"secret", webhook_secret}}},
+          {{"webhook", loopback_webhook(school_zat.url())},
            {"retry", {{"max_attempts", 12}, {"initial_backoff", "50ms"}, {"max_backoff", "200ms"}}}}}}}}};
 }
 

@@ -347,7 +347,10 @@ TEST_F(config_test, checks_the_filter) {
 TEST_F(config_test, checks_webhook_urls) {
   for (const char* ok : {"https://partner.example/hook", "http://127.0.0.1:9000/hook", "http://127.8.9.10/",
                          "http://localhost:8081", "http://[::1]:9000/x", "HTTPS://Partner.Example"}) {
-    EXPECT_NO_THROW(load_config_text(subscription_yaml("", "[id]", hook(ok)), "t.yaml")) << ok;
+    // Loopback is a refused destination unless allowlisted (destinations_test.cpp).
+    const std::string allowing_loopback =
+        "{ url: \"" + std::string(ok) + "\", secret: \"" + secret + "\", allow_destinations: [127.0.0.0/8, \"::1\"] }";
+    EXPECT_NO_THROW(load_config_text(subscription_yaml("", "[id]", allowing_loopback), "t.yaml")) << ok;
   }
   const std::string at = "test.yaml: subscriptions[0].delivery.webhook.url: ";
   EXPECT_EQ(error_of(subscription_yaml("", "[id]", hook("http://partner.example/hook?token=" + secret_marker))),

@@ -47,6 +47,7 @@ class delivery_service_test : public ::testing::Test {
     s.partner = "ggd-test";
     s.delivery.url = "http://127.0.0.1:" + std::to_string(rx_->port()) + "/hooks/schakel";
     s.delivery.secret = std::string(secret);
+    s.delivery.allow_destinations = {*net::parse_cidr("127.0.0.1/32")};  // the receiver runs on this host
     s.delivery.lanes = 1;
     s.delivery.initial_backoff = std::chrono::milliseconds(5);
     s.delivery.max_backoff = std::chrono::milliseconds(20);

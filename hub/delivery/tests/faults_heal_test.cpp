@@ -6,6 +6,7 @@
 #include "delivery/https_client.hpp"
 #include "delivery/standard_webhooks.hpp"
 #include "delivery_fixture.hpp"
+#include "loopback_options.hpp"
 
 namespace schakel::delivery {
 namespace {
@@ -86,8 +87,8 @@ class large_answer_test : public delivery_service_test {
   }
   std::unique_ptr<https_client> client() {
     std::string err;
-    auto c =
-        https_client::create(io_.executor(), "http://127.0.0.1:" + std::to_string(rx_->port()) + "/hooks", {}, &err);
+    auto c = https_client::create(io_.executor(), "http://127.0.0.1:" + std::to_string(rx_->port()) + "/hooks",
+                                  testing::loopback_options(), &err);
     EXPECT_TRUE(c) << err;
     return c;
   }

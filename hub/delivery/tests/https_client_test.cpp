@@ -11,6 +11,7 @@
 #include "common/signal.hpp"
 #include "delivery/standard_webhooks.hpp"
 #include "io_thread.hpp"
+#include "loopback_options.hpp"
 #include "receiver_core.hpp"
 #include "signed_event.hpp"
 #include "support/process.hpp"
@@ -25,6 +26,7 @@ using testing::event;
 using testing::io_thread;
 using testing::secret;
 using testing::signed_headers;
+using testing::loopback_options;
 
 TEST(https_client_url, parses_urls) {
   auto u = parse_url("https://Partner.example:8443/hooks/jgz?x=1#frag");
@@ -115,7 +117,7 @@ class https_client_tls : public ::testing::Test {
 TEST_F(https_client_tls, delivers_over_verified_tls_and_reuses_the_connection) {
   start_receiver(good_);
   for (const std::string host : {"127.0.0.1", "localhost"}) {
-    client_options o;
+    client_options o = loopback_options();
     o.ca_file = good_.ca_cert.string();
     std::string err;
     auto client =
@@ -142,7 +144,7 @@ TEST_F(https_client_tls, delivers_over_verified_tls_and_reuses_the_connection) {
 TEST_F(https_client_tls, refuses_a_certificate_from_an_untrusted_ca) {
   const auto other = schakel::test::make_test_tls(dir_.path(), "other");
   start_receiver(other);
-  client_options o;
+  client_options o = loopback_options();
   o.ca_file = good_.ca_cert.string();  // trusts "good", server presents "other"
   auto client =
       https_client::create(io_.executor(), "https://127.0.0.1:" + std::to_string(rx_->port()) + "/", o, nullptr);
@@ -161,7 +163,7 @@ TEST_F(https_client_tls, refuses_a_certificate_for_another_host) {
   } catch (const std::exception& e) {
     GTEST_SKIP() << "cannot bind 127.0.0.2: " << e.what();
   }
-  client_options o;
+  client_options o = loopback_options();
   o.ca_file = good_.ca_cert.string();
   auto client =
       https_client::create(io_.executor(), "https://127.0.0.2:" + std::to_string(rx_->port()) + "/", o, nullptr);
@@ -173,7 +175,7 @@ TEST_F(https_client_tls, refuses_a_certificate_for_another_host) {
 
 TEST_F(https_client_tls, gives_up_at_the_deadline) {
   start_receiver(good_, "127.0.0.1:0", std::chrono::milliseconds(3000));
-  client_options o;
+  client_options o = loopback_options();
   o.ca_file = good_.ca_cert.string();
   o.timeout = std::chrono::milliseconds(300);
   auto client =
@@ -192,7 +194,8 @@ TEST(https_client, reports_connection_refused_without_content) {
   asio::ip::tcp::acceptor probe(io.context(), {asio::ip::make_address("127.0.0.1"), 0});
   const auto port = probe.local_endpoint().port();
   probe.close();
-  auto client = https_client::create(io.executor(), "http://127.0.0.1:" + std::to_string(port) + "/", {}, nullptr);
+  auto client = https_client::create(io.executor(), "http://127.0.0.1:" + std::to_string(port) + "/",
+                                     loopback_options(), nullptr);
   ASSERT_NE(client, nullptr);
   const auto r = io.run([&]() -> asio::awaitable<http_result> {
     co_return co_await client->post({}, "SECRET-BODY", "application/json");
@@ -213,7 +216,8 @@ TEST(schakel_receiver_binary, accepts_a_signed_event_and_exits_after_max_events)
   const auto port = schakel::test::read_port_file(port_file);
   ASSERT_TRUE(port);
   io_thread io;
-  auto client = https_client::create(io.executor(), "http://127.0.0.1:" + std::to_string(*port) + "/hook", {}, nullptr);
+  auto client = https_client::create(io.executor(), "http://127.0.0.1:" + std::to_string(*port) + "/hook",
+                                     loopback_options(), nullptr);
   ASSERT_NE(client, nullptr);
   auto send = [&](std::vector<std::pair<std::string, std::string>> headers) {
     return io.run([&]() -> asio::awaitable<http_result> {
