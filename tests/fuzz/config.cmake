@@ -4,4 +4,4 @@ schakel_add_fuzzer(config
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/config_fuzz.cpp ${PROJECT_SOURCE_DIR}/hub/config/config.cpp
           ${PROJECT_SOURCE_DIR}/hub/trends/measures.cpp ${PROJECT_SOURCE_DIR}/hub/trends/windows.cpp
           ${PROJECT_SOURCE_DIR}/hub/trends/model.cpp
-  LIBRARIES schakel_schema schakel_common yaml-cpp)
+  LIBRARIES schakel_schema schakel_common yaml-cpp OpenSSL::Crypto)

@@ -141,9 +141,9 @@ void merge(YAML::Node base, const YAML::Node& fragment) {
   }
 }
 
-const std::set<std::string> top_level_keys = {"listen",        "data_dir", "plugin_dir", "admin_token",
-                                              "log_level",     "limits",   "connectors", "processors",
-                                              "subscriptions", "privacy",  "schools",    "trends"};
+const std::set<std::string> top_level_keys = {"listen",    "data_dir", "plugin_dir", "admin_token", "access",
+                                              "log_level", "limits",   "connectors", "processors",  "subscriptions",
+                                              "privacy",   "schools",  "trends"};
 
 /**
  * Places `fragment` in `base`: a whole or partial configuration at the top; a `settings` block, or in
