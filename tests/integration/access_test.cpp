@@ -244,7 +244,7 @@ TEST_F(access_it, a_forwarded_client_address_is_believed_only_from_a_trusted_pro
       << hub.log();
   EXPECT_TRUE(wait_until(
       [&] {
-        return refuse_from("127.0.0.3", "198.51.100.10").starts_with("HTTP/1.1 401") && logged_client("127.0.0.3");
+        return refuse_from("127.0.0.4", "198.51.100.10").starts_with("HTTP/1.1 401") && logged_client("127.0.0.4");
       },
       5s))
       << hub.log();

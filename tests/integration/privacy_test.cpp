@@ -111,6 +111,7 @@ class privacy_fixture : public ::testing::Test {
                           {"plugin", "match-detection"},
                           {"settings", {{"roles", {{"src", "school-attendance"}, {"lvs", "school-care"}}}}}});
     return {{"listen", {{"address", "127.0.0.1"}, {"port", 0}}},
+            {"access", access_section()},
             {"data_dir", hub.data_dir().string()},
             {"log_level", "debug"},
             {"connectors", connectors},
