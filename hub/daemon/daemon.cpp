@@ -697,9 +697,8 @@ class hub {
     if (trends_api::owns(p)) {
       if (who.role != "partner") co_return co_await trends_api_->handle(req, who, {});
       // A pull token reads its own subscription's releases; the trail names its partner.
-      const auto sub = std::find_if(cfg_.subscriptions.begin(), cfg_.subscriptions.end(),
-                                    [&](const config::subscription& s) { return s.name == who.name; });
-      co_return co_await trends_api_->handle(req, grant{"partner", sub->partner}, sub->name);
+      auto partner = partner_actor(who);
+      co_return co_await trends_api_->handle(req, std::move(partner.first), std::move(partner.second));
     }
     if (p == "/v1/consents" || p.starts_with("/v1/consents/")) co_return co_await consent_api_->handle(req, who);
     if (subscriptions_api::owns(p)) co_return co_await subscriptions_api_->handle(req, who);
@@ -810,6 +809,16 @@ class hub {
     }
     purge_wake_.notify_all();
     if (purge_thread_.joinable()) purge_thread_.join();
+  }
+
+  /**
+   * A pull token's grant as the trends API audits it: the subscription's partner as the actor, and
+   * the subscription. Outside the coroutine: g++ 12 miscompiles braced initialisers in coroutine frames.
+   */
+  std::pair<grant, std::string> partner_actor(const grant& who) const {
+    for (const auto& s : cfg_.subscriptions)
+      if (s.name == who.name) return {grant{"partner", s.partner}, s.name};
+    return {who, who.name};
   }
 
   std::vector<audit::entry> dead_letter_audit(const http::request& req, const grant& who,

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <array>
 #include <atomic>
 #include <list>
 #include <map>
@@ -34,6 +35,9 @@ namespace {
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::seconds write_timeout{30};
 constexpr std::chrono::seconds handshake_timeout{10};
+/** What a refused request's unread body may still cost before the connection is closed. */
+constexpr std::size_t linger_bytes = 64 * 1024;
+constexpr std::chrono::milliseconds linger_time{500};
 /**
  * Connections above limits.max_connections that only /healthz, /readyz and /metrics may use: a
  * crowd of idle clients must not hide the hub's health from its monitoring.
@@ -308,6 +312,23 @@ struct server::impl : std::enable_shared_from_this<impl> {
     co_return !ec;
   }
 
+  /**
+   * Closing a socket with unread bytes in it resets the connection, and a client that is still
+   * sending the body of a refused request may then lose the answer before reading it. So a little of
+   * what it sends is taken in and dropped first: at most linger_bytes, for at most linger_time.
+   */
+  template <class Stream>
+  asio::awaitable<void> linger(Stream& stream) {
+    beast::get_lowest_layer(stream).expires_after(linger_time);
+    std::array<char, 8192> scratch{};
+    for (std::size_t taken = 0; taken < linger_bytes;) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), nothrow);
+      if (ec) break;
+      taken += n;
+    }
+    beast::get_lowest_layer(stream).expires_never();
+  }
+
   template <class Stream>
   asio::awaitable<void> serve(Stream& stream, connection& conn, const std::optional<asio::ip::address>& peer,
                               address_claim& claim, bool health_only) {
@@ -385,7 +406,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       const unsigned version = msg.version();
       if (refusal) {
         // The unread body stays in the socket, so the connection cannot carry another request.
-        co_await write_response(stream, version, false, std::move(*refusal));
+        if (co_await write_response(stream, version, false, std::move(*refusal))) co_await linger(stream);
         co_return;
       }
       req.body = std::move(msg.body());

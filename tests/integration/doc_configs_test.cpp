@@ -89,6 +89,7 @@ std::vector<fs::path> documents() {
  */
 const std::map<std::string, std::string> base_of = {
     {"docs/calendars.md", "attendance.yaml"},
+    {"docs/access.md", "quickstart.yaml"},
     {"docs/configuration.md", "quickstart.yaml"},
     {"docs/privacy.md", "quickstart.yaml"},
     {"docs/privacy.md#2", "jgz.yaml"},
