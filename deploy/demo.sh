@@ -38,7 +38,14 @@ trap cleanup EXIT
 
 # Secrets for this run only: random, never printed.
 export SCHAKEL_INGEST_TOKEN=$(openssl rand -hex 24)
-export SCHAKEL_ADMIN_TOKEN=$(openssl rand -hex 24)
+# One token per role (docs/security.md); the CLI reads its token from a file, never from its arguments.
+export SCHAKEL_OPS_TOKEN=$(openssl rand -hex 24) SCHAKEL_PRIVACY_OFFICER_TOKEN=$(openssl rand -hex 24) \
+  SCHAKEL_LINKER_TOKEN=$(openssl rand -hex 24) SCHAKEL_TRENDS_TOKEN=$(openssl rand -hex 24)
+(
+  umask 077
+  printf '%s\n' "$SCHAKEL_PRIVACY_OFFICER_TOKEN" >"$work/privacy-officer.token"
+  printf '%s\n' "$SCHAKEL_TRENDS_TOKEN" >"$work/trends.token"
+)
 # The keys beside the data, never in it: a copy of data/ reveals no BSN behind its hashes.
 export SCHAKEL_DATA_DIR="$work/data" SCHAKEL_KEYS_DIR="$work/keys" SCHAKEL_DROP_DIR="$work/drop" SCHAKEL_PORT=0
 
@@ -85,7 +92,7 @@ finish() {  # config, name of the partner for the report
   "$build/bin/schakel" audit verify --config "$1"
   "$build/bin/schakel" audit export --config "$1" | jq -c '{action, actor, purpose, subject, object_type}' | sed -n '1,4p'
   echo "== hub metrics (excerpt)"
-  curl -sS "http://127.0.0.1:$port/metrics" |
+  curl -sS -H "Authorization: Bearer $SCHAKEL_OPS_TOKEN" "http://127.0.0.1:$port/metrics" |
     grep -E '^schakel_(signals_stored_total|processor_derived_total|deliveries_total)' || true
   echo "== done: stopping; nothing left behind but $work"
 }
@@ -120,12 +127,14 @@ if [ "$scenario" = regional ]; then
   post "$SCHAKEL_SCHOOL_A_TOKEN" /v1/connectors/school-a/records text/csv "$work/school-a.csv"
   post "$SCHAKEL_SCHOOL_B_TOKEN" /v1/connectors/school-b/records text/csv "$work/school-b.csv"
   echo "== the schools' enrolment gives the denominators (schakel enrolment import)"
-  "$build/bin/schakel" enrolment import --config "$config" deploy/examples/regional-enrolment.csv
+  "$build/bin/schakel" enrolment import --config "$config" --token-file "$work/trends.token" \
+    deploy/examples/regional-enrolment.csv
   echo "== the weeks up to 11 Oct have closed: the hub seals and releases them (POST /v1/trends/release)"
-  curl -sS -X POST -H "Authorization: Bearer $SCHAKEL_ADMIN_TOKEN" -d '{"until": "2026-10-11"}' \
+  curl -sS -X POST -H "Authorization: Bearer $SCHAKEL_TRENDS_TOKEN" -H "Content-Type: application/json" \
+    -d '{"until": "2026-10-11"}' \
     "http://127.0.0.1:$port/v1/trends/release"
   echo
-  cells=$(curl -sS -H "Authorization: Bearer $SCHAKEL_ADMIN_TOKEN" "http://127.0.0.1:$port/v1/trends" |
+  cells=$(curl -sS -H "Authorization: Bearer $SCHAKEL_TRENDS_TOKEN" "http://127.0.0.1:$port/v1/trends" |
     jq '[.releases[].cells[]] | length')
   wait_for regional "$cells"
   echo "== the regional partnership received $(received regional) trend cells; class 1A's absence hours per week:"
@@ -147,9 +156,11 @@ if [ "$scenario" = regional ]; then
       "\([.cells[] | select(.status == "released")] | length) cells released, " +
       "\([.cells[] | select(.status == "suppressed")] | length) suppressed"'
   echo "== CSV export (schakel trends export) and an SVG plot (schakel trends plot)"
-  "$build/bin/schakel" trends export --config "$config" --school 99XX00 --window week --out "$work/trends.csv"
+  "$build/bin/schakel" trends export --config "$config" --token-file "$work/trends.token" --school 99XX00 \
+    --window week --out "$work/trends.csv"
   head -3 "$work/trends.csv" | sed 's/^/   /'
-  "$build/bin/schakel" trends plot --config "$config" --school 99XX00 --class 1A --measure absence_hours \
+  "$build/bin/schakel" trends plot --config "$config" --token-file "$work/trends.token" --school 99XX00 --class 1A \
+    --measure absence_hours \
     --window year_to_date --out "$work/1A-absence.svg"
   echo "   $work/1A-absence.svg ($(wc -c <"$work/1A-absence.svg") bytes)"
   finish "$config" regional
@@ -212,7 +223,8 @@ alert=$(jq -r 'select(.event.type == "nl.schakel.attendance.mazl.triggered") | .
 today=$(date -u +%F)
 echo "== the coordinator talks with student and parents, then records the referral"
 echo "   schakel alerts refer $alert --parents-informed-on $today --informed-by mentor"
-"$build/bin/schakel" alerts refer "$alert" --config "$config" --parents-informed-on "$today" --informed-by mentor
+"$build/bin/schakel" alerts refer "$alert" --config "$config" --token-file "$work/privacy-officer.token" \
+  --parents-informed-on "$today" --informed-by mentor
 
 wait_for jgz 1
 echo "== the JGZ doctor received (only the fields its subscription allows):"

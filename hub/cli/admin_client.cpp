@@ -1,7 +1,9 @@
 #include "cli/admin_client.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -77,6 +79,37 @@ admin_reply admin_request(const admin_target& t, const std::string& method, cons
 
 namespace schakel::cli {
 
+namespace {
+std::string token_file_option;  // NOLINT: set once by main before any command runs
+}
+
+void set_token_file(std::string path) {
+  token_file_option = std::move(path);
+}
+
+std::string cli_token(const config::hub_config& cfg, std::ostream& err) {
+  std::string file = token_file_option;
+  if (file.empty())
+    if (const char* env = std::getenv("SCHAKEL_TOKEN_FILE")) file = env;
+  if (file.empty()) {
+    if (!cfg.admin_token.empty()) {
+      err << "schakel: warning: using the deprecated admin_token of the configuration; " << config::admin_token_hint
+          << "\n";
+      return cfg.admin_token;
+    }
+    throw std::runtime_error(
+        "no token: give --token-file PATH or set SCHAKEL_TOKEN_FILE to a file (mode 0600) holding a token of "
+        "access.tokens with the role this command needs");
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(file + ": the token file cannot be read");
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
+  if (token.empty()) throw std::runtime_error(file + ": the token file is empty (the token goes on its first line)");
+  return token;
+}
+
 admin_target admin_target_from(const config::hub_config& cfg, const std::string& ca_file) {
   admin_target t;
   t.host = cfg.listen.address == "0.0.0.0" ? "127.0.0.1" : cfg.listen.address == "::" ? "::1" : cfg.listen.address;
@@ -92,16 +125,23 @@ admin_target admin_target_from(const config::hub_config& cfg, const std::string&
   t.port = std::to_string(port);
   t.tls = cfg.listen.tls.has_value();
   t.ca_file = ca_file;
-  t.token = cfg.admin_token;
+  t.token = cli_token(cfg, std::cerr);
   return t;
 }
 
 std::optional<admin_target> load_admin_target(const std::string& config_file, const std::string& ca_file,
                                               std::ostream& err) {
+  std::optional<config::hub_config> cfg;
   try {
-    return admin_target_from(config::load_config_file(config_file), ca_file);
+    cfg = config::load_config_file(config_file);
   } catch (const std::exception& e) {
     err << "schakel: cannot load the configuration: " << e.what() << "\n";
+    return std::nullopt;
+  }
+  try {
+    return admin_target_from(*cfg, ca_file);
+  } catch (const std::exception& e) {
+    err << "schakel: " << e.what() << "\n";
     return std::nullopt;
   }
 }

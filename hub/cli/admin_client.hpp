@@ -13,7 +13,7 @@ struct admin_target {
   std::string port;
   bool tls = false;
   std::string ca_file;  ///< verifies the daemon's certificate; empty = system CAs
-  std::string token;    ///< admin bearer token, may be empty on loopback
+  std::string token;    ///< bearer token (from a file, never an argument)
 };
 
 struct admin_reply {
@@ -21,9 +21,19 @@ struct admin_reply {
   std::string body;
 };
 
+/** The file the CLI reads its token from (--token-file); empty: $SCHAKEL_TOKEN_FILE. */
+void set_token_file(std::string path);
+
 /**
- * Where the daemon of `cfg` listens, with its admin token. For port 0 the port the daemon wrote to
- * data_dir/port; throws std::runtime_error when that is missing.
+ * The token the CLI sends: the first line of the --token-file or $SCHAKEL_TOKEN_FILE file; without
+ * either, the deprecated admin_token of `cfg` (with a warning on `err`). Throws std::runtime_error
+ * saying how to give one when there is none, or the file cannot be read or is empty.
+ */
+std::string cli_token(const config::hub_config& cfg, std::ostream& err);
+
+/**
+ * Where the daemon of `cfg` listens, with the CLI's token (cli_token). For port 0 the port the
+ * daemon wrote to data_dir/port; throws std::runtime_error when that is missing.
  */
 admin_target admin_target_from(const config::hub_config& cfg, const std::string& ca_file);
 

@@ -69,6 +69,14 @@ int main(int argc, char** argv) {
   ::umask(077);
   CLI::App app{"Schakel: links school signals to youth health care, privacy-filtered and audited"};
   app.require_subcommand(1);
+  // Given anywhere on the line (every subcommand falls through to these): the commands that call the
+  // admin API send the token in this file. A token in argv is readable by every user (ps, /proc).
+  app.fallthrough();
+  std::string token_file;
+  app.add_option("--token-file", token_file,
+                 "File holding the bearer token for the hub's API (else $SCHAKEL_TOKEN_FILE)");
+  std::string token_argument;
+  auto* token_given = app.add_option("--token", token_argument)->group("");  // hidden: only to refuse it clearly
 
   std::string config_file;
   auto* serve = app.add_subcommand("serve", "Run the hub");
@@ -134,6 +142,11 @@ int main(int argc, char** argv) {
   cli::trend_commands trend_cmds(app);
 
   CLI11_PARSE(app, argc, argv);
+  if (token_given->count() > 0)
+    return fail(
+        "--token: a token on the command line is visible to every user of this machine; put it in a file "
+        "(mode 0600) and give --token-file PATH, or set SCHAKEL_TOKEN_FILE");
+  cli::set_token_file(token_file);
 
   try {
     if (privacy_cmds.selected()) return privacy_cmds.run();
@@ -157,6 +170,9 @@ int main(int argc, char** argv) {
       for (const auto& e : destinations.errors) std::cerr << check_file << ": " << e << "\n";
       usable = usable && destinations.errors.empty();
       if (!usable) return 1;
+      if (!cfg.admin_token.empty()) std::cerr << check_file << ": warning: " << config::admin_token_hint << "\n";
+      for (const auto& w : config::access_warnings(cfg, std::chrono::system_clock::now()))
+        std::cerr << check_file << ": warning: " << w << "\n";
       std::cout << check_file << ": ok (" << cfg.connectors.size() << " connector instance(s), "
                 << cfg.processors.size() << " processor(s), " << cfg.schools.size() << " school(s), "
                 << cfg.subscriptions.size() << " subscription(s))\n";

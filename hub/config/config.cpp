@@ -19,6 +19,8 @@
 #include <system_error>
 #include <unordered_set>
 
+#include <openssl/sha.h>
+
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -767,6 +769,63 @@ bool types_may_overlap(const std::string& a, const std::string& b) {
 
 namespace {
 
+/** `YYYY-MM-DDTHH:MM:SSZ` (or a bare date, midnight UTC); nullopt when not that. */
+std::optional<std::chrono::system_clock::time_point> parse_utc_time(const std::string& s) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  char tail = 0;
+  if (s.size() == 10) {
+    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) != 3) return std::nullopt;
+  } else if (s.size() != 20 ||
+             std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%c", &y, &mo, &d, &h, &mi, &sec, &tail) != 6 ||
+             s.back() != 'Z') {
+    return std::nullopt;
+  }
+  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
+                                        std::chrono::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return std::nullopt;
+  return std::chrono::sys_days{ymd} + std::chrono::hours(h) + std::chrono::minutes(mi) + std::chrono::seconds(sec);
+}
+
+/** Whether `s` is an IPv4 or IPv6 network in CIDR notation (address/prefix, prefix within range). */
+bool valid_cidr(const std::string& s) {
+  const auto slash = s.find('/');
+  const std::string addr = s.substr(0, slash);
+  int max_prefix = 0;
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, addr.c_str(), &v4) == 1)
+    max_prefix = 32;
+  else if (inet_pton(AF_INET6, addr.c_str(), &v6) == 1)
+    max_prefix = 128;
+  else
+    return false;
+  if (slash == std::string::npos) return true;
+  int prefix = -1;
+  const std::string p = s.substr(slash + 1);
+  const auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
+  return ec == std::errc() && ptr == p.data() + p.size() && !p.empty() && prefix >= 0 && prefix <= max_prefix;
+}
+
+std::string sha256_of(const std::string& text) {
+  std::string out(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+         reinterpret_cast<unsigned char*>(out.data()));
+  return out;
+}
+
+/** 64 hex digits to 32 bytes; empty when not that. */
+std::string digest_from_hex(const std::string& hex) {
+  if (hex.size() != 2 * SHA256_DIGEST_LENGTH) return {};
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    unsigned v = 0;
+    const auto [ptr, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, v, 16);
+    if (ec != std::errc() || ptr != hex.data() + i + 2) return {};
+    out.push_back(static_cast<char>(v));
+  }
+  return out;
+}
+
 std::string health_types_hint(const subscription_filter& filter) {
   if (filter.types.empty()) return "no filter.types, so every type";
   for (const auto& t : filter.types) {
@@ -791,6 +850,7 @@ class semantic_checker {
       cfg.admin_token = token->get<std::string>();
       if (cfg.admin_token.size() < min_token_chars) errors_.add("admin_token", too_short_message());
     }
+    if (const auto* access = find(doc_, "access")) build_access(*access, cfg.access);
     cfg.log_level = doc_.value("log_level", std::string("info"));
     if (const auto* limits = find(doc_, "limits")) build_limits(*limits, cfg.limits);
     if (const auto* connectors = find(doc_, "connectors")) {
@@ -861,10 +921,83 @@ class semantic_checker {
       }
     }
     check_literal_destinations(cfg);
+    check_tokens_distinct(cfg);
     return cfg;
   }
 
  private:
+  /** Each role's token is its own: the same secret as an ingest or pull token would carry both. */
+  void check_tokens_distinct(const hub_config& cfg) {
+    std::vector<std::pair<std::string, std::string>> others;  // digest, where
+    for (std::size_t i = 0; i < cfg.connectors.size(); ++i)
+      others.emplace_back(sha256_of(cfg.connectors[i].token),
+                          schema::join_path(schema::join_path("connectors", i), "token"));
+    for (std::size_t i = 0; i < cfg.subscriptions.size(); ++i)
+      if (!cfg.subscriptions[i].pull_token.empty())
+        others.emplace_back(sha256_of(cfg.subscriptions[i].pull_token),
+                            schema::join_path(schema::join_path("subscriptions", i), "pull_token"));
+    if (!cfg.admin_token.empty()) others.emplace_back(sha256_of(cfg.admin_token), "admin_token");
+    for (const auto& t : cfg.access.tokens)
+      for (const auto& [digest, where] : others)
+        if (digest == t.sha256) errors_.add(t.at, "the same token as " + where + "; each role needs its own token");
+  }
+
+  void build_access(const json& a, access_settings& out) {
+    if (const auto* hosts = find(a, "public_hosts"))
+      for (std::size_t i = 0; i < hosts->size(); ++i) {
+        std::string h = (*hosts)[i].get<std::string>();
+        std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (h.find_first_of("/ ") != std::string::npos || h.find("://") != std::string::npos)
+          errors_.add(schema::join_path(schema::join_path("access", "public_hosts"), i),
+                      "a host name or host:port as clients send it in Host, without a scheme or path");
+        out.public_hosts.push_back(std::move(h));
+      }
+    if (const auto* proxies = find(a, "trusted_proxies"))
+      for (std::size_t i = 0; i < proxies->size(); ++i) {
+        out.trusted_proxies.push_back((*proxies)[i].get<std::string>());
+        if (!valid_cidr(out.trusted_proxies.back()))
+          errors_.add(schema::join_path(schema::join_path("access", "trusted_proxies"), i),
+                      "must be an IP address or network in CIDR notation (e.g. 10.0.0.5/32)");
+      }
+    out.metrics_open = a.value("metrics_open", false);
+    const auto* tokens = find(a, "tokens");
+    if (tokens == nullptr) return;
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < tokens->size(); ++i) {
+      const json& t = (*tokens)[i];
+      const std::string at = schema::join_path(schema::join_path("access", "tokens"), i);
+      access_token out_token;
+      out_token.at = at;
+      out_token.name = t.at("name").get<std::string>();
+      if (!names.insert(out_token.name).second)
+        errors_.add(schema::join_path(at, "name"), "duplicate token name " + in_quotes(out_token.name));
+      for (const auto& r : t.at("roles")) out_token.roles.push_back(r.get<std::string>());
+      const auto* token = find(t, "token");
+      const auto* digest = find(t, "sha256");
+      if ((token == nullptr) == (digest == nullptr)) {
+        errors_.add(at, "give exactly one of token (the secret, e.g. ${SCHAKEL_OPS_TOKEN}) and sha256 (its digest)");
+      } else if (token != nullptr) {
+        const std::string secret = token->get<std::string>();
+        if (secret.size() < min_token_chars) errors_.add(schema::join_path(at, "token"), too_short_message());
+        out_token.sha256 = sha256_of(secret);  // the secret itself is not kept
+      } else {
+        out_token.sha256 = digest_from_hex(digest->get<std::string>());
+        if (out_token.sha256.empty())
+          errors_.add(schema::join_path(at, "sha256"), "must be the SHA-256 of the token as 64 hex digits");
+      }
+      if (const auto* expires = find(t, "expires")) {
+        out_token.expires = parse_utc_time(expires->get<std::string>());
+        if (!out_token.expires)
+          errors_.add(schema::join_path(at, "expires"),
+                      "must be a UTC time YYYY-MM-DDTHH:MM:SSZ (or a date YYYY-MM-DD)");
+      }
+      for (std::size_t j = 0; j < out.tokens.size(); ++j)
+        if (!out_token.sha256.empty() && out.tokens[j].sha256 == out_token.sha256)
+          errors_.add(at, "the same token as " + out.tokens[j].at + "; give each holder a token of their own");
+      out.tokens.push_back(std::move(out_token));
+    }
+  }
+
   static const json* find(const json& object, const char* key) {
     const auto it = object.find(key);
     return it == object.end() ? nullptr : &*it;
@@ -1434,6 +1567,25 @@ hub_config load(const std::string& text_in, const std::string& origin) {
 }
 
 }  // namespace
+
+const char* const admin_token_hint =
+    "admin_token is deprecated and goes in the next release; it holds every admin role. Move it to access.tokens, "
+    "e.g. `- {name: admin, roles: [operator, privacy_officer, linker, trends, metrics], token: "
+    "${SCHAKEL_ADMIN_TOKEN}}` (better: one token per person, with only the roles they need), and give the CLI "
+    "--token-file";
+
+std::vector<std::string> access_warnings(const hub_config& cfg, std::chrono::system_clock::time_point now) {
+  std::vector<std::string> out;
+  for (const auto& t : cfg.access.tokens) {
+    if (!t.expires) continue;
+    if (*t.expires <= now)
+      out.push_back(t.at + " (" + t.name + ") has expired and is refused; remove it or give it a new token");
+    else if (*t.expires - now <= std::chrono::days(14))
+      out.push_back(t.at + " (" + t.name +
+                    ") expires within 14 days; add its successor now (two tokens may hold a role)");
+  }
+  return out;
+}
 
 hub_config load_config_text(const std::string& text, const std::string& origin) {
   try {

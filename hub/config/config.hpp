@@ -3,6 +3,7 @@
  * The daemon's configuration, validated once into immutable typed values. Nothing else in the hub
  * reads raw configuration text.
  */
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -185,6 +186,30 @@ struct privacy_settings {
   retention_settings retention;
 };
 
+/**
+ * Roles of the HTTP API (docs/access.md). `ingest` belongs to a connector instance's own token and
+ * `partner` to an aggregate subscription's pull_token; the others are given to `access.tokens`.
+ */
+inline constexpr std::array<const char*, 5> admin_roles{"operator", "privacy_officer", "linker", "trends", "metrics"};
+
+/** One named bearer token of the admin API; only its SHA-256 digest is kept. */
+struct access_token {
+  std::string name;                ///< names the holder in the audit trail
+  std::vector<std::string> roles;  ///< from admin_roles
+  std::string sha256;              ///< 32 raw bytes: the digest of the token
+  std::optional<std::chrono::system_clock::time_point> expires;
+  std::string at;  ///< where it was configured (e.g. access.tokens[1]), for messages
+};
+
+struct access_settings {
+  /// Host (and Origin) names the admin API answers to, host or host:port. Empty: the listener's own
+  /// names (localhost, 127.0.0.1, [::1], listen.address), with and without the bound port.
+  std::vector<std::string> public_hosts;
+  std::vector<std::string> trusted_proxies;  ///< CIDRs whose Forwarded / X-Forwarded-For is believed
+  bool metrics_open = false;                 ///< /metrics without a token (it carries no personal data)
+  std::vector<access_token> tokens;
+};
+
 struct hub_config {
   std::string source_file;
   listener listen;
@@ -193,8 +218,10 @@ struct hub_config {
   /// loading. Default default_keys_dir(data_dir); neither inside data_dir nor containing it, so a
   /// backup of the data directory never holds the key that reverses its BSN hashes.
   std::string keys_dir;
-  std::string plugin_dir;   ///< empty = <dir of executable>/../lib/schakel/plugins
-  std::string admin_token;  ///< for /v1/deadletters from non-loopback clients; optional
+  std::string plugin_dir;  ///< empty = <dir of executable>/../lib/schakel/plugins
+  /// Deprecated: a token named "admin_token" holding every admin role (not ingest, not partner).
+  std::string admin_token;
+  access_settings access;
   std::string log_level = "info";
   limit_settings limits;
   std::vector<connector_instance> connectors;
@@ -216,6 +243,16 @@ struct hub_config {
  * Empty when data_dir has no parent ("/"): such a config must name keys_dir itself.
  */
 std::string default_keys_dir(const std::string& data_dir);
+
+/**
+ * What an operator should hear about access.tokens at `now`: expired ones (refused, like an unknown
+ * token) and ones expiring within 14 days. One line each. A warning, not an error: a hub must not stop
+ * taking in signals because one person's token ran out.
+ */
+std::vector<std::string> access_warnings(const hub_config& cfg, std::chrono::system_clock::time_point now);
+
+/** How to move from the deprecated admin_token to access.tokens (logged as config.admin_token_deprecated). */
+extern const char* const admin_token_hint;
 
 /** Signal types known to carry health data (AVG art. 9), as exact types or prefixes ending in '*'. */
 const std::vector<std::string>& health_signal_types();

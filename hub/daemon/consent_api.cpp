@@ -50,14 +50,14 @@ const char* kind_name(privacy::consent_kind k) {
   return "?";
 }
 
-audit::entry consent_audit(const std::string& action, const std::string& actor, const std::string& subject,
+audit::entry consent_audit(const std::string& action, const grant& actor, const std::string& subject,
                            const std::string& detail) {
   audit::entry e;
   e.time_ms = now_ms();
   e.action = action;
   e.outcome = "success";
-  e.actor = actor;
-  e.actor_role = "admin";
+  e.actor = actor.name;
+  e.actor_role = actor.role;
   e.purpose = "consent registry (AVG art. 7: demonstrate consent; art. 21: objections)";
   e.subject = subject;
   e.object_type = "consent";
@@ -112,7 +112,7 @@ void consent_api::load() {
   log::info("consent.loaded", {{"records", registry_.size()}});
 }
 
-asio::awaitable<http::response> consent_api::handle(http::request& req, std::string actor) {
+asio::awaitable<http::response> consent_api::handle(http::request& req, grant actor) {
   if (req.method != "POST") {
     auto r = http::problem(405, "method-not-allowed", "Method not allowed", "use POST", req.path);
     r.headers.emplace_back("Allow", "POST");
@@ -123,7 +123,7 @@ asio::awaitable<http::response> consent_api::handle(http::request& req, std::str
   co_return http::problem(404, "not-found", "Not found", "no such endpoint", req.path);
 }
 
-asio::awaitable<http::response> consent_api::record(http::request& req, std::string actor) {
+asio::awaitable<http::response> consent_api::record(http::request& req, grant actor) {
   const auto body = json::parse(req.body, nullptr, false);
   if (!body.is_object())
     co_return http::problem(400, "invalid-body", "Invalid body", "send a JSON object (see docs/privacy.md)", req.path);
@@ -157,7 +157,7 @@ asio::awaitable<http::response> consent_api::record(http::request& req, std::str
   co_return json_response(201, record_json(parsed->record));
 }
 
-asio::awaitable<http::response> consent_api::lookup(http::request& req, std::string actor) {
+asio::awaitable<http::response> consent_api::lookup(http::request& req, grant actor) {
   const auto body = json::parse(req.body, nullptr, false);
   if (!body.is_object() || !body.contains("school") || !body["school"].is_string() || !body.contains("student_key") ||
       !body["student_key"].is_string())

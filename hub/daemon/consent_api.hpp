@@ -15,6 +15,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "daemon/access.hpp"
 #include "http/server.hpp"
 #include "privacy/consent.hpp"
 #include "privacy/gate.hpp"
@@ -35,11 +36,11 @@ class consent_api {
   void load();
 
   /** Handles /v1/consents and /v1/consents/lookup; `actor` names the caller for the audit trail. */
-  boost::asio::awaitable<http::response> handle(http::request& req, std::string actor);
+  boost::asio::awaitable<http::response> handle(http::request& req, grant actor);
 
  private:
-  boost::asio::awaitable<http::response> record(http::request& req, std::string actor);
-  boost::asio::awaitable<http::response> lookup(http::request& req, std::string actor);
+  boost::asio::awaitable<http::response> record(http::request& req, grant actor);
+  boost::asio::awaitable<http::response> lookup(http::request& req, grant actor);
 
   storage::store& store_;
   const privacy::gate& gate_;

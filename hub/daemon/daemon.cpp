@@ -44,6 +44,7 @@
 #include "common/private_path.hpp"
 #include "common/signal.hpp"
 #include "config/allowlists.hpp"
+#include "daemon/access.hpp"
 #include "daemon/completion.hpp"
 #include "daemon/consent_api.hpp"
 #include "daemon/link_api.hpp"
@@ -125,29 +126,6 @@ nlohmann::json accepted_json(const std::vector<pipeline::accepted_signal>& accep
     out.push_back(std::move(one));
   }
   return out;
-}
-
-/** Compares digests, so the time taken tells nothing about the token, not even its length. */
-bool token_equals(std::string_view given, std::string_view expected) {
-  unsigned char a[SHA256_DIGEST_LENGTH];
-  unsigned char b[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
-  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
-  return CRYPTO_memcmp(a, b, sizeof a) == 0 && !expected.empty();
-}
-
-/** Whether a verified client certificate is the one a connector instance's configuration names. */
-bool certificate_matches(const config::certificate_match& match, const http::peer_certificate& peer) {
-  using field = config::certificate_match::field;
-  const auto& names = match.by == field::san_dns ? peer.san_dns : peer.san_uri;
-  if (match.by == field::subject) return peer.subject == match.value;
-  return std::find(names.begin(), names.end(), match.value) != names.end();
-}
-
-std::string bearer(const http::request& req) {
-  const auto& h = req.header("authorization");
-  if (h.size() > 7 && (h.compare(0, 7, "Bearer ") == 0 || h.compare(0, 7, "bearer ") == 0)) return h.substr(7);
-  return {};
 }
 
 nlohmann::json rejections_json(const std::vector<plugin_host::rejection>& rejected) {
@@ -352,7 +330,7 @@ class hub {
     open_drop_folders();
     server_ = std::make_unique<http::server>(
         ioc_.get_executor(), cfg_.listen, cfg_.limits, [this](http::request& req) { return handle(req); },
-        [this](const http::request& req) { return authorize(req); });
+        [this](const http::request& req) { return authorize(req); }, cfg_.access.trusted_proxies);
   }
 
   void start() {
@@ -371,6 +349,7 @@ class hub {
       bound.port = port;
       delivery_->set_own_listeners(config::listen_endpoints(bound));
     }
+    access_.set_port(port);
     std::ofstream(fs::path(cfg_.data_dir) / "port") << port << "\n";
     log::info("hub.listening",
               {{"address", cfg_.listen.address}, {"port", port}, {"tls", cfg_.listen.tls.has_value()}});
@@ -685,83 +664,51 @@ class hub {
   }
 
   /**
-   * Who may use which route, decided from the method, path and headers alone: the server asks this
-   * before it reads a body (and handle() asks it again), so a request without a valid token costs
-   * the hub no more than its header. nullopt: go on.
+   * Who may use which route (daemon/access.hpp), decided from the method, path and headers alone: the
+   * server asks this before it reads a body (and handle() asks again for the grant), so a request
+   * without a valid token costs the hub no more than its header. nullopt: go on.
    */
   std::optional<http::response> authorize(const http::request& req) const {
-    const std::string& p = req.path;
-    if (req.method == "GET" && p == "/metrics") {
-      if (!req.from_loopback && !admin_ok(req))
-        return refused_auth("metrics", http::problem(401, "unauthorized", "Unauthorized",
-                                                     "metrics need the admin token off loopback", p));
-      return std::nullopt;
-    }
-    if (auto target = ingest_target(req)) {
-      if (auto* refused = std::get_if<http::response>(&*target)) return std::move(*refused);
-      // An unknown instance answers exactly like a wrong token: names cannot be probed one by one.
-      // Its token or its client certificate: either alone authenticates the source. A certificate that
-      // speaks for another instance is refused like a wrong token.
-      auto it = instances_.find(std::get<std::string>(*target));
-      if (it == instances_.end() ||
-          !(token_equals(bearer(req), it->second->config.token) || certificate_instance(req) == it->first)) {
-        auto r =
-            http::problem(401, "unauthorized", "Unauthorized", "a valid bearer token for this instance is required", p);
-        r.headers.emplace_back("WWW-Authenticate", "Bearer");
-        return refused_auth("ingest", std::move(r));
-      }
-      return std::nullopt;
-    }
-    if (trends_api::owns(p)) {
-      // An aggregate partner reads its own released trends with its pull token, and nothing else.
-      if (admin_or_local(req) || pull_subscription(req) != nullptr) return std::nullopt;
-      return refused_auth("trends",
-                          http::problem(401, "unauthorized", "Unauthorized",
-                                        "the admin token, or an aggregate subscription's pull token, is required", p));
-    }
-    if (admin_route(p) && !admin_or_local(req))
-      return refused_auth("admin",
-                          http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p));
+    auto d = access_.decide(req, std::chrono::system_clock::now());
+    if (auto* refused = std::get_if<refusal>(&d)) return refused_request(req, std::move(*refused));
     return std::nullopt;
   }
 
   /**
-   * A refused authentication is counted and logged — at most once a second, never with the token — so
-   * an operator sees someone guessing without the log becoming the attacker's amplifier.
+   * A refused authentication is counted; every refusal but an unknown route is logged — at most once a
+   * second, never with the token, with the client's address — so an operator sees someone guessing
+   * without the log becoming the attacker's amplifier.
    */
-  http::response refused_auth(const char* area, http::response r) const {
-    if (auth_failures_ != nullptr) auth_failures_->add();
+  http::response refused_request(const http::request& req, refusal r) const {
+    if (r.authentication && auth_failures_ != nullptr) auth_failures_->add();
+    if (r.reason == "route") return std::move(r.response);
     const auto now =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
             .count();
     auto last = last_auth_log_ms_.load();
     if (now - last >= 1000 && last_auth_log_ms_.compare_exchange_strong(last, now))
-      log::warn("http.auth_failed", {{"area", area}, {"status", r.status}});
-    return r;
-  }
-
-  static bool admin_route(const std::string& p) {
-    constexpr std::string_view alerts_prefix = "/v1/alerts/";
-    return p == "/v1/deadletters" || p.starts_with("/v1/deadletters/") || p == "/v1/links" || p == "/v1/parked" ||
-           p == "/v1/consents" || p.starts_with("/v1/consents/") || subscriptions_api::owns(p) ||
-           p == "/v1/processors" || p.starts_with(alerts_prefix);
+      log::warn("http.auth_failed",
+                {{"area", r.area}, {"reason", r.reason}, {"status", r.response.status}, {"client", req.client}});
+    return std::move(r.response);
   }
 
   asio::awaitable<http::response> handle(http::request& req) {
     http_requests_->add();
     const std::string& p = req.path;
+    auto decided = access_.decide(req, std::chrono::system_clock::now());
+    if (auto* refused = std::get_if<refusal>(&decided)) co_return refused_request(req, std::move(*refused));
+    const grant who = std::get<grant>(std::move(decided));
     if (req.method == "GET" && p == "/healthz") co_return json_response(200, {{"status", "ok"}});
     if (req.method == "GET" && p == "/readyz") co_return readiness();
-    if (auto refused = authorize(req)) co_return std::move(*refused);
     if (req.method == "GET" && p == "/metrics") {
       http::response r;
       r.content_type = "text/plain; version=0.0.4";
       r.body = metrics_.render();
       co_return r;
     }
-    if (auto target = ingest_target(req)) {
-      if (auto* refused = std::get_if<http::response>(&*target)) co_return std::move(*refused);
-      co_return co_await ingest(req, std::get<std::string>(std::move(*target)));
+    if (who.role == "ingest") {
+      if (req.method != "POST") co_return method_not_allowed(p, "POST");
+      co_return co_await ingest(req, who.name);
     }
     // Every other body is JSON for the admin API: refused before parsing when nested too deeply.
     if (!req.body.empty())
@@ -770,22 +717,22 @@ class hub {
       auto r = dead_letters(req);
       if (r.status >= 300) co_return r;
       // Who looked at or replayed which dead letters is audited; no audit record, no answer.
-      auto audit = dead_letter_audit(req, r);
+      auto audit = dead_letter_audit(req, who, r);
       if (co_await await_audit(*store_, audit))
         co_return http::problem(503, "store-unavailable", "Not available", "the access could not be audited; retry", p);
       co_return r;
     }
     if (p == "/v1/links" || p == "/v1/parked") {
-      co_return co_await link_api_->handle(req, actor_of(req));
+      co_return co_await link_api_->handle(req, who);
     }
     if (trends_api::owns(p)) {
-      if (admin_or_local(req)) co_return co_await trends_api_->handle(req, actor_of(req), {});
-      const auto* sub = pull_subscription(req);  // authorize() has made sure there is one
-      co_return co_await trends_api_->handle(req, sub->partner, sub->name);
+      if (who.role != "partner") co_return co_await trends_api_->handle(req, who, {});
+      // A pull token reads its own subscription's releases; the trail names its partner.
+      auto partner = partner_actor(who);
+      co_return co_await trends_api_->handle(req, std::move(partner.first), std::move(partner.second));
     }
-    if (p == "/v1/consents" || p.starts_with("/v1/consents/"))
-      co_return co_await consent_api_->handle(req, actor_of(req));
-    if (subscriptions_api::owns(p)) co_return co_await subscriptions_api_->handle(req, actor_of(req));
+    if (p == "/v1/consents" || p.starts_with("/v1/consents/")) co_return co_await consent_api_->handle(req, who);
+    if (subscriptions_api::owns(p)) co_return co_await subscriptions_api_->handle(req, who);
     if (p == "/v1/processors") {
       if (req.method != "GET") co_return method_not_allowed(p, "GET");
       co_return processors_status();
@@ -895,27 +842,25 @@ class hub {
     if (purge_thread_.joinable()) purge_thread_.join();
   }
 
-  /** The aggregate subscription whose pull token the request carries; null when none. */
-  const config::subscription* pull_subscription(const http::request& req) const {
-    const std::string token = bearer(req);
-    const config::subscription* found = nullptr;
-    for (const auto& sub : cfg_.subscriptions)  // every token compared, in constant time each
-      if (!sub.pull_token.empty() && token_equals(token, sub.pull_token)) found = &sub;
-    return found;
+  /**
+   * A pull token's grant as the trends API audits it: the subscription's partner as the actor, and
+   * the subscription. Outside the coroutine: g++ 12 miscompiles braced initialisers in coroutine frames.
+   */
+  std::pair<grant, std::string> partner_actor(const grant& who) const {
+    for (const auto& s : cfg_.subscriptions)
+      if (s.name == who.name) return {grant{"partner", s.partner}, s.name};
+    return {who, who.name};
   }
 
-  std::string actor_of(const http::request& req) const {
-    return admin_ok(req) ? "admin" : "local";
-  }
-
-  std::vector<audit::entry> dead_letter_audit(const http::request& req, const http::response& r) const {
+  std::vector<audit::entry> dead_letter_audit(const http::request& req, const grant& who,
+                                              const http::response& r) const {
     std::vector<audit::entry> out;
     const auto body = nlohmann::json::parse(r.body, nullptr, false);
     audit::entry e;
     e.time_ms = now_ms();
     e.outcome = "success";
-    e.actor = actor_of(req);
-    e.actor_role = "admin";
+    e.actor = who.name;
+    e.actor_role = who.role;
     e.purpose = "delivery operations";
     e.object_type = "dead_letter";
     e.access_point = "api";
@@ -938,10 +883,6 @@ class hub {
     auto r = http::problem(405, "method-not-allowed", "Method not allowed", "use " + allow, path);
     r.headers.emplace_back("Allow", allow);
     return r;
-  }
-
-  bool admin_ok(const http::request& req) const {
-    return !cfg_.admin_token.empty() && token_equals(bearer(req), cfg_.admin_token);
   }
 
   /**
@@ -1069,66 +1010,6 @@ class hub {
     co_return std::move(*out.second);
   }
 
-  /**
-   * The connector instance a request writes to: /v1/connectors/<instance>/records names it,
-   * /v1/observations takes the observations instance (one per staff system) whose token it carries.
-   * A refusal for those paths; nullopt for every other path.
-   */
-  std::optional<std::variant<std::string, http::response>> ingest_target(const http::request& req) const {
-    const std::string& p = req.path;
-    constexpr std::string_view connectors_prefix = "/v1/connectors/";
-    constexpr std::string_view records_suffix = "/records";
-    if (p.starts_with(connectors_prefix) && p.ends_with(records_suffix) &&
-        p.size() > connectors_prefix.size() + records_suffix.size()) {
-      if (req.method != "POST") return method_not_allowed(p, "POST");
-      return p.substr(connectors_prefix.size(), p.size() - connectors_prefix.size() - records_suffix.size());
-    }
-    if (p != "/v1/observations") return std::nullopt;
-    if (req.method != "POST") return method_not_allowed(p, "POST");
-    std::string instance = observation_instance(req);
-    if (!instance.empty()) return instance;
-    auto r = http::problem(401, "unauthorized", "Unauthorized",
-                           "a staff system's bearer token (an instance of the observations connector) is required", p);
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return r;
-  }
-
-  /** The observations instance whose token (or else client certificate) the request carries; empty when none. */
-  std::string observation_instance(const http::request& req) const {
-    const std::string token = bearer(req);
-    std::string found;
-    for (const auto& [name, slot] : instances_)  // every token compared, in constant time each
-      if (slot->config.plugin == "observations" && token_equals(token, slot->config.token)) found = name;
-    if (found.empty()) {
-      std::string by_certificate = certificate_instance(req);
-      if (!by_certificate.empty() && instances_.at(by_certificate)->config.plugin == "observations")
-        found = std::move(by_certificate);
-    }
-    return found;
-  }
-
-  /**
-   * The connector instance the request's verified client certificate speaks for; empty without one,
-   * or when it matches several (a subject mapped to one instance, a SAN to another): a certificate
-   * speaks for exactly one instance or for none.
-   */
-  std::string certificate_instance(const http::request& req) const {
-    if (!req.peer) return {};
-    std::string found;
-    for (const auto& [name, slot] : instances_) {
-      const auto& match = slot->config.client_certificate;
-      if (!match || !certificate_matches(*match, *req.peer)) continue;
-      if (!found.empty()) return {};
-      found = name;
-    }
-    return found;
-  }
-
-  /** The admin token, or a loopback client when no admin token is configured (the demo). */
-  bool admin_or_local(const http::request& req) const {
-    return admin_ok(req) || (req.from_loopback && cfg_.admin_token.empty());
-  }
-
   http::response processors_status() const {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& r : runners_) {
@@ -1243,8 +1124,6 @@ class hub {
 
   http::response dead_letters(const http::request& req) {
     const std::string& p = req.path;
-    if (!admin_or_local(req))
-      return http::problem(401, "unauthorized", "Unauthorized", "the admin token is required", p);
     if (p == "/v1/deadletters") {
       if (req.method != "GET") return method_not_allowed(p, "GET");
       std::string subscription;
@@ -1283,6 +1162,7 @@ class hub {
 
   const config::hub_config& cfg_;
   asio::io_context& ioc_;
+  access_policy access_{cfg_};
   schema::signal_validator validator_;
   privacy::consent_registry consents_;
   privacy::link_registry links_;
@@ -1357,6 +1237,9 @@ int serve(const config::hub_config& config) {
   // A signal that arrives before async_wait below is queued by the set, not lost.
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   raise_descriptor_limit();
+  if (!config.admin_token.empty()) log::warn("config.admin_token_deprecated", {{"how", config::admin_token_hint}});
+  for (const auto& w : config::access_warnings(config, std::chrono::system_clock::now()))
+    log::warn("config.token_expiry", {{"problem", w}});
   try {
     h.open();
     h.start();

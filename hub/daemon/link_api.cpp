@@ -74,13 +74,13 @@ http::response invalid(const std::string& path, const std::string& error) {
   return http::problem(422, "invalid-link", "Invalid link", error, path, {{"errors", errors}});
 }
 
-audit::entry link_audit(const std::string& actor, const std::string& subject, std::size_t waiting) {
+audit::entry link_audit(const grant& actor, const std::string& subject, std::size_t waiting) {
   audit::entry e;
   e.time_ms = now_ms();
   e.action = "link.recorded";
   e.outcome = "success";
-  e.actor = actor;
-  e.actor_role = "admin";
+  e.actor = actor.name;
+  e.actor_role = actor.role;
   e.purpose = "link JGZ reports to the school's student (BSN used only to link)";
   e.subject = subject;
   e.object_type = "student_link";
@@ -100,7 +100,7 @@ link_api::link_api(storage::store& store, const privacy::gate& gate, const pipel
                    privacy::link_registry& links, std::function<void(const std::vector<std::string>&)> on_unparked)
     : store_(store), gate_(gate), pipeline_(pipeline), links_(links), on_unparked_(std::move(on_unparked)) {}
 
-asio::awaitable<http::response> link_api::handle(http::request& req, std::string actor) {
+asio::awaitable<http::response> link_api::handle(http::request& req, grant actor) {
   if (req.path == "/v1/links" && req.method == "POST") co_return co_await record(req, std::move(actor));
   if (req.path == "/v1/parked" && req.method == "GET") co_return parked(req);
   auto r = http::problem(405, "method-not-allowed", "Method not allowed",
@@ -109,7 +109,7 @@ asio::awaitable<http::response> link_api::handle(http::request& req, std::string
   co_return r;
 }
 
-asio::awaitable<http::response> link_api::record(http::request& req, std::string actor) {
+asio::awaitable<http::response> link_api::record(http::request& req, grant actor) {
   const auto body = json::parse(req.body, nullptr, false);
   if (!body.is_object())
     co_return http::problem(400, "invalid-body", "Invalid body", "send a JSON object (see docs/linking.md)", req.path);

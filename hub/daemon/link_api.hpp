@@ -13,6 +13,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "daemon/access.hpp"
 #include "http/server.hpp"
 #include "pipeline/ingest_pipeline.hpp"
 #include "privacy/gate.hpp"
@@ -27,10 +28,10 @@ class link_api {
   link_api(storage::store& store, const privacy::gate& gate, const pipeline::ingest_pipeline& pipeline,
            privacy::link_registry& links, std::function<void(const std::vector<std::string>&)> on_unparked);
 
-  boost::asio::awaitable<http::response> handle(http::request& req, std::string actor);
+  boost::asio::awaitable<http::response> handle(http::request& req, grant actor);
 
  private:
-  boost::asio::awaitable<http::response> record(http::request& req, std::string actor);
+  boost::asio::awaitable<http::response> record(http::request& req, grant actor);
   http::response parked(const http::request& req) const;
 
   storage::store& store_;

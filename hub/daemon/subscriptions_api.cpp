@@ -35,14 +35,13 @@ json status_json(const config::subscription& sub, const storage::subscription_st
   return out;
 }
 
-std::vector<audit::entry> enabled_audit(const std::string& name, const std::string& actor,
-                                        const std::string& was_reason) {
+std::vector<audit::entry> enabled_audit(const std::string& name, const grant& actor, const std::string& was_reason) {
   audit::entry e;
   e.time_ms = now_ms();
   e.action = "subscription.enabled";
   e.outcome = "success";
-  e.actor = actor;
-  e.actor_role = "admin";
+  e.actor = actor.name;
+  e.actor_role = actor.role;
   e.purpose = "delivery operations";
   e.object_type = "subscription";
   e.object_id = name;
@@ -89,7 +88,7 @@ bool subscriptions_api::owns(const std::string& path) {
   return path == prefix || (path.starts_with(prefix) && path.size() > prefix.size() && path[prefix.size()] == '/');
 }
 
-asio::awaitable<http::response> subscriptions_api::handle(http::request& req, std::string actor) {
+asio::awaitable<http::response> subscriptions_api::handle(http::request& req, grant actor) {
   const std::string& p = req.path;
   if (p == prefix) {
     if (req.method != "GET") co_return method_not_allowed(p, "GET");
@@ -111,7 +110,7 @@ http::response subscriptions_api::list(const http::request&) const {
   return json_response(200, {{"subscriptions", out}});
 }
 
-asio::awaitable<http::response> subscriptions_api::enable(http::request& req, std::string name, std::string actor) {
+asio::awaitable<http::response> subscriptions_api::enable(http::request& req, std::string name, grant actor) {
   const std::string was = store_.read_subscription_status(name).disabled_reason;
   auto audit = enabled_audit(name, actor, was);
   delivery::delivery_service::enable_outcome outcome = delivery::delivery_service::enable_outcome::unknown;

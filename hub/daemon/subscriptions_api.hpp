@@ -15,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "config/config.hpp"
+#include "daemon/access.hpp"
 #include "delivery/delivery_service.hpp"
 #include "http/server.hpp"
 #include "storage/store.hpp"
@@ -27,11 +28,11 @@ class subscriptions_api {
                     delivery::delivery_service& delivery);
 
   static bool owns(const std::string& path);
-  boost::asio::awaitable<http::response> handle(http::request& req, std::string actor);
+  boost::asio::awaitable<http::response> handle(http::request& req, grant actor);
 
  private:
   http::response list(const http::request& req) const;
-  boost::asio::awaitable<http::response> enable(http::request& req, std::string name, std::string actor);
+  boost::asio::awaitable<http::response> enable(http::request& req, std::string name, grant actor);
 
   const std::vector<config::subscription>& subscriptions_;
   storage::store& store_;

@@ -61,14 +61,14 @@ http::response not_configured(const std::string& path) {
                        "this hub has no trends section in its configuration (docs/trends.md)", path);
 }
 
-audit::entry viewed(const std::string& actor, const std::string& subscription, const std::string& what,
+audit::entry viewed(const grant& actor, const std::string& subscription, const std::string& what,
                     std::size_t releases) {
   audit::entry e;
   e.time_ms = now_ms();
   e.action = "trends.viewed";
   e.outcome = "success";
-  e.actor = actor;
-  e.actor_role = subscription.empty() ? "admin" : "partner";
+  e.actor = actor.name;
+  e.actor_role = actor.role;
   e.purpose = "regional trends: anonymised aggregates after disclosure control";
   e.object_type = "trend_release";
   e.sensitivity = "ordinary";
@@ -94,7 +94,7 @@ bool trends_api::owns(const std::string& path) {
   return path == "/v1/enrolment" || path == "/v1/trends" || path == "/v1/trends/plot" || path == "/v1/trends/release";
 }
 
-asio::awaitable<http::response> trends_api::handle(http::request& req, std::string actor, std::string subscription) {
+asio::awaitable<http::response> trends_api::handle(http::request& req, grant actor, std::string subscription) {
   const std::string& p = req.path;
   if (releaser_ == nullptr) co_return not_configured(p);
   if (!subscription.empty() && (req.method != "GET" || p == "/v1/enrolment" || p == "/v1/trends/release"))

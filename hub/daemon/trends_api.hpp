@@ -15,6 +15,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "daemon/access.hpp"
 #include "http/server.hpp"
 #include "storage/store.hpp"
 #include "trend_release/release.hpp"
@@ -33,7 +34,7 @@ class trends_api {
    * aggregate subscription: then only GET /v1/trends and /v1/trends/plot answer, with only the
    * releases routed to it.
    */
-  boost::asio::awaitable<http::response> handle(http::request& req, std::string actor, std::string subscription);
+  boost::asio::awaitable<http::response> handle(http::request& req, grant actor, std::string subscription);
 
  private:
   http::response enrolment(const http::request& req);

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <array>
 #include <atomic>
 #include <list>
 #include <map>
@@ -23,6 +24,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "common/log.hpp"
+#include "http/forwarded.hpp"
 
 namespace schakel::http {
 namespace asio = boost::asio;
@@ -35,6 +37,9 @@ namespace {
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::seconds write_timeout{30};
 constexpr std::chrono::seconds handshake_timeout{10};
+/** What a refused request's unread body may still cost before the connection is closed. */
+constexpr std::size_t linger_bytes = 64 * 1024;
+constexpr std::chrono::milliseconds linger_time{500};
 /**
  * Connections above limits.max_connections that only /healthz, /readyz and /metrics may use: a
  * crowd of idle clients must not hide the hub's health from its monitoring.
@@ -161,6 +166,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   config::limit_settings limits;
   handler handle;
   precheck check;
+  network_list trusted_proxies;
   std::optional<asio::ssl::context> tls;
   tcp::acceptor acceptor;
   std::atomic<std::size_t> connections{0};
@@ -170,8 +176,36 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::list<std::shared_ptr<connection>> registry;
   std::map<asio::ip::address, std::size_t> per_address;  ///< open connections by client address (registry_mutex)
 
-  impl(asio::any_io_executor ex, config::listener l, config::limit_settings lim, handler h, precheck c)
-      : executor(ex), listen(std::move(l)), limits(lim), handle(std::move(h)), check(std::move(c)), acceptor(ex) {}
+  impl(asio::any_io_executor ex, config::listener l, config::limit_settings lim, handler h, precheck c,
+       const std::vector<std::string>& proxies)
+      : executor(ex),
+        listen(std::move(l)),
+        limits(lim),
+        handle(std::move(h)),
+        check(std::move(c)),
+        trusted_proxies(proxies),
+        acceptor(ex) {}
+
+  /**
+   * A connection's place in the per-address count: taken for the peer at accept, or, for a connection
+   * from a trusted proxy (which carries many clients), for the client it names in its first request.
+   */
+  struct address_claim {
+    impl* owner;
+    std::optional<asio::ip::address> address;
+    /** Counts the connection against `a`; returns how many connections `a` now has. */
+    std::size_t take(const asio::ip::address& a) {
+      std::lock_guard lock(owner->registry_mutex);
+      address = a;
+      return ++owner->per_address[a];
+    }
+    ~address_claim() {
+      if (!address) return;
+      std::lock_guard lock(owner->registry_mutex);
+      auto it = owner->per_address.find(*address);
+      if (it != owner->per_address.end() && --it->second == 0) owner->per_address.erase(it);
+    }
+  };
 
   void setup_tls() {
     if (!listen.tls) return;
@@ -237,7 +271,6 @@ struct server::impl : std::enable_shared_from_this<impl> {
     auto self = shared_from_this();
     boost::system::error_code ec;
     auto remote = socket.remote_endpoint(ec);
-    const bool loopback = !ec && remote.address().is_loopback();
     socket.set_option(tcp::no_delay(true), ec);
 
     const std::size_t open = ++connections;
@@ -248,27 +281,23 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
     auto conn = std::make_shared<connection>();
     conn->strand = socket.get_executor();
-    std::optional<asio::ip::address> address;
-    if (!ec) address = remote.address();
-    std::size_t from_address = 0;
     {
       std::lock_guard lock(registry_mutex);
       registry.push_back(conn);
-      if (address) from_address = ++per_address[*address];
     }
     struct unregister {
       impl* owner;
       std::shared_ptr<connection> c;
-      std::optional<asio::ip::address> address;
       ~unregister() {
         std::lock_guard lock(owner->registry_mutex);
         owner->registry.remove(c);
-        if (address) {
-          auto it = owner->per_address.find(*address);
-          if (it != owner->per_address.end() && --it->second == 0) owner->per_address.erase(it);
-        }
       }
-    } unregister_guard{this, conn, address};
+    } unregister_guard{this, conn};
+    std::optional<asio::ip::address> peer;
+    if (!ec) peer = remote.address();
+    address_claim claim{this, std::nullopt};
+    std::size_t from_address = 0;
+    if (peer && !trusted_proxies.contains(*peer)) from_address = claim.take(*peer);
 
     // Above the cap, a few connections are kept for health checks; serve() refuses anything else on them.
     const bool health_only = open > limits.max_connections;
@@ -297,21 +326,21 @@ struct server::impl : std::enable_shared_from_this<impl> {
         log::debug("http.tls_handshake_failed", {{"error", hec.message()}});
         co_return;
       }
-      co_await serve(stream, *conn, loopback, health_only, verified_peer(stream.native_handle()));
+      co_await serve(stream, *conn, peer, claim, health_only, verified_peer(stream.native_handle()));
       conn->socket = nullptr;
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
       co_await stream.async_shutdown(nothrow);
     } else {
       beast::tcp_stream stream(std::move(socket));
       conn->socket = &stream.socket();
-      co_await serve(stream, *conn, loopback, health_only);
+      co_await serve(stream, *conn, peer, claim, health_only);
       conn->socket = nullptr;
       stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     }
   }
 
-  static request header_of(const bhttp::request<bhttp::string_body>& msg, bool loopback,
-                           const std::optional<peer_certificate>& peer) {
+  request header_of(const bhttp::request<bhttp::string_body>& msg, const std::optional<asio::ip::address>& peer,
+                    const std::optional<peer_certificate>& certificate) const {
     request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -323,8 +352,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       req.headers.emplace_back(std::move(name), std::string(field.value()));
     }
-    req.from_loopback = loopback;
-    req.peer = peer;
+    if (peer) req.client = believed_client(*peer, req, trusted_proxies).to_string();
+    req.peer = certificate;
     return req;
   }
 
@@ -343,9 +372,27 @@ struct server::impl : std::enable_shared_from_this<impl> {
     co_return !ec;
   }
 
+  /**
+   * Closing a socket with unread bytes in it resets the connection, and a client that is still
+   * sending the body of a refused request may then lose the answer before reading it. So a little of
+   * what it sends is taken in and dropped first: at most linger_bytes, for at most linger_time.
+   */
   template <class Stream>
-  asio::awaitable<void> serve(Stream& stream, connection& conn, bool loopback, bool health_only,
-                              std::optional<peer_certificate> peer = std::nullopt) {
+  asio::awaitable<void> linger(Stream& stream) {
+    beast::get_lowest_layer(stream).expires_after(linger_time);
+    std::array<char, 8192> scratch{};
+    for (std::size_t taken = 0; taken < linger_bytes;) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), nothrow);
+      if (ec) break;
+      taken += n;
+    }
+    beast::get_lowest_layer(stream).expires_never();
+  }
+
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream, connection& conn, const std::optional<asio::ip::address>& peer,
+                              address_claim& claim, bool health_only,
+                              std::optional<peer_certificate> certificate = std::nullopt) {
     beast::flat_buffer buffer;
     asio::steady_timer read_deadline(conn.strand);
     for (;;) {
@@ -369,8 +416,18 @@ struct server::impl : std::enable_shared_from_this<impl> {
       request req;
       std::optional<response> refusal;
       if (!ec) {
-        req = header_of(parser.get(), loopback, peer);
-        if (health_only && !health_path(req.path)) {
+        req = header_of(parser.get(), peer, certificate);
+        // Through a trusted proxy the limit applies to the client it names, from its first request on.
+        std::size_t from_client = 0;
+        if (peer && !claim.address) {
+          boost::system::error_code bad;
+          from_client = claim.take(asio::ip::make_address(req.client, bad));
+        }
+        if (from_client > limits.max_connections_per_address) {
+          refusal =
+              problem(503, "overloaded", "Too many connections", "this client has too many connections open", req.path);
+          refusal->headers.emplace_back("Retry-After", "1");
+        } else if (health_only && !health_path(req.path)) {
           refusal = problem(503, "overloaded", "Too many connections",
                             "every connection is in use; only health checks are answered now", req.path);
           refusal->headers.emplace_back("Retry-After", "1");
@@ -410,7 +467,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       const unsigned version = msg.version();
       if (refusal) {
         // The unread body stays in the socket, so the connection cannot carry another request.
-        co_await write_response(stream, version, false, std::move(*refusal));
+        if (co_await write_response(stream, version, false, std::move(*refusal))) co_await linger(stream);
         co_return;
       }
       req.body = std::move(msg.body());
@@ -435,8 +492,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
 };
 
 server::server(asio::any_io_executor executor, config::listener listen, config::limit_settings limits, handler h,
-               precheck check)
-    : impl_(std::make_shared<impl>(executor, std::move(listen), limits, std::move(h), std::move(check))) {}
+               precheck check, std::vector<std::string> trusted_proxies)
+    : impl_(std::make_shared<impl>(executor, std::move(listen), limits, std::move(h), std::move(check),
+                                   trusted_proxies)) {}
 
 server::~server() {
   stop();

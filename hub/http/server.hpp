@@ -36,7 +36,9 @@ struct request {
   std::string query;
   std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
   std::string body;
-  bool from_loopback = false;
+  /// The client's address: the TCP peer, or the one a trusted proxy names (http/forwarded.hpp). It
+  /// grants nothing; it is for the per-address connection limit and the logs.
+  std::string client;
   std::optional<peer_certificate> peer;  ///< set only when the handshake verified a client certificate
 
   /** First header of that (lower-case) name, or empty. */
@@ -65,8 +67,9 @@ using precheck = std::function<std::optional<response>(const request&)>;
 
 class server {
  public:
+  /** `trusted_proxies`: networks whose Forwarded / X-Forwarded-For is believed (already validated). */
   server(boost::asio::any_io_executor executor, config::listener listen, config::limit_settings limits, handler h,
-         precheck check = {});
+         precheck check = {}, std::vector<std::string> trusted_proxies = {});
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

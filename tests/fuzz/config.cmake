@@ -6,4 +6,4 @@ schakel_add_fuzzer(config
           ${PROJECT_SOURCE_DIR}/hub/config/tls_files.cpp
           ${PROJECT_SOURCE_DIR}/hub/trends/measures.cpp ${PROJECT_SOURCE_DIR}/hub/trends/windows.cpp
           ${PROJECT_SOURCE_DIR}/hub/trends/model.cpp ${PROJECT_SOURCE_DIR}/hub/common/destination_guard.cpp
-  LIBRARIES schakel_schema schakel_common yaml-cpp)
+  LIBRARIES schakel_schema schakel_common yaml-cpp OpenSSL::Crypto)

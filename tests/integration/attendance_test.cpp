@@ -147,7 +147,7 @@ TEST_F(attendance_fixture, bad_lines_are_quarantined_with_their_line_numbers_and
   // Neither the report nor the log quotes a student number.
   EXPECT_EQ(report.dump().find("1001"), std::string::npos);
   EXPECT_EQ(hub.log().find("1001"), std::string::npos);
-  const auto metrics = send(hub.port(), http_call{"GET", "/metrics"}).body;
+  const auto metrics = metrics_text(hub.port(), {}, admin_token);
   EXPECT_NE(metrics.find("schakel_signals_stored_total{connector=\"attendance\"} 2"), std::string::npos) << metrics;
 }
 
@@ -164,7 +164,7 @@ TEST_F(attendance_fixture, a_file_committed_just_before_a_crash_is_not_ingested_
   ASSERT_TRUE(wait_until([&] { return archived("export-1.csv"); })) << hub.log();
   EXPECT_NE(hub.log().find("drop.already_ingested"), std::string::npos);
   ASSERT_TRUE(wait_until([&] { return processors_caught_up(); }));
-  const auto metrics = send(hub.port(), http_call{"GET", "/metrics"}).body;
+  const auto metrics = metrics_text(hub.port(), {}, admin_token);
   EXPECT_NE(metrics.find("schakel_signals_stored_total{connector=\"attendance\"} 0\n"), std::string::npos) << metrics;
   EXPECT_EQ(coordinator.distinct_events(), 2u);
 }

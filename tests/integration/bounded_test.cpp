@@ -25,54 +25,6 @@ using namespace std::chrono_literals;
 
 const std::string admin_token = "admin-token-0123456789abcdefghijklmnop";
 
-/** A plain TCP connection to the hub from the loopback address `source` (127.0.0.2 acts as a second client). */
-class raw_connection {
- public:
-  raw_connection(std::uint16_t port, const char* source = "127.0.0.1") {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in from{};
-    from.sin_family = AF_INET;
-    ::inet_pton(AF_INET, source, &from.sin_addr);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
-    connected_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0 &&
-                 ::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
-  }
-  ~raw_connection() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  raw_connection(raw_connection&& o) noexcept : fd_(o.fd_), connected_(o.connected_), got_(std::move(o.got_)) {
-    o.fd_ = -1;
-  }
-  raw_connection(const raw_connection&) = delete;
-  raw_connection& operator=(const raw_connection&) = delete;
-
-  bool connected() const { return connected_; }
-  bool write(const std::string& bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size());
-  }
-  /** Reads what has arrived without blocking; true once the hub has closed the connection. */
-  bool poll_closed() {
-    char buf[4096];
-    for (;;) {
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
-      if (n > 0) {
-        got_.append(buf, static_cast<std::size_t>(n));
-        continue;
-      }
-      return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-    }
-  }
-  const std::string& received() const { return got_; }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string got_;
-};
-
 /** `n` connections from `source`; they send nothing. */
 std::vector<raw_connection> idle_connections(std::uint16_t port, const char* source, int n) {
   std::vector<raw_connection> out;
@@ -86,14 +38,6 @@ std::size_t refused(std::vector<raw_connection>& conns) {
   for (auto& c : conns)
     if (c.poll_closed() && c.received().starts_with("HTTP/1.1 503")) ++n;
   return n;
-}
-
-/** One request from `source` on its own connection; the raw answer once the hub closes it (5 s at most). */
-std::string exchange_from(std::uint16_t port, const char* source, const std::string& request) {
-  raw_connection c(port, source);
-  if (!c.connected() || !c.write(request)) return {};
-  (void)wait_until([&] { return c.poll_closed(); }, 5s);
-  return c.received();
 }
 
 std::size_t count(const std::string& text, const std::string& what) {
@@ -127,8 +71,8 @@ TEST_F(bounded_test, a_request_without_a_valid_token_is_refused_before_its_body_
       "POST /v1/connectors/src/records HTTP/1.1\r\nHost: x\r\n" + large,
       "POST /v1/connectors/src/records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n" + large,
       "POST /v1/observations HTTP/1.1\r\nHost: x\r\n" + large,
-      "POST /v1/consents HTTP/1.1\r\nHost: x\r\n" + large,
-      "POST /v1/links HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ingest_token + "\r\n" + large,
+      "POST /v1/consents HTTP/1.1\r\nHost: 127.0.0.1\r\n" + large,
+      "POST /v1/links HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + ingest_token + "\r\n" + large,
   };
   for (const auto& request : requests) {
     const auto started = std::chrono::steady_clock::now();
@@ -161,8 +105,9 @@ TEST_F(bounded_test, an_unknown_connector_answers_like_a_wrong_token_and_refusal
     EXPECT_NE(answer->find("WWW-Authenticate: Bearer"), std::string::npos) << *answer;
     EXPECT_NE(answer->find("a valid bearer token for this instance is required"), std::string::npos) << *answer;
   }
-  const std::string metrics =
-      exchange_from(hub.port(), "127.0.0.1", "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string metrics = exchange_from(hub.port(), "127.0.0.1",
+                                            "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                                                role_token("metrics") + "\r\nConnection: close\r\n\r\n");
   EXPECT_NE(metrics.find("schakel_auth_failures_total 2"), std::string::npos) << metrics;
   // Logged once for the two refusals within a second, and never with the token.
   ASSERT_TRUE(wait_until([&] { return hub.log().find("http.auth_failed") != std::string::npos; }, 5s)) << hub.log();
@@ -236,8 +181,8 @@ TEST_F(bounded_test, one_address_cannot_take_every_connection) {
       exchange_from(hub.port(), "127.0.0.2", "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << answer.substr(0, 300);
   const auto again = exchange_from(hub.port(), "127.0.0.2",
-                                   "GET /v1/processors HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + admin_token +
-                                       "\r\nConnection: close\r\n\r\n");
+                                   "GET /v1/processors HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                                       admin_token + "\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(again.starts_with("HTTP/1.1 200")) << again.substr(0, 300);
 }
 
@@ -251,12 +196,13 @@ TEST_F(bounded_test, health_checks_have_connections_kept_above_the_cap) {
   ASSERT_TRUE(wait_until([&] { return refused(first) == 1 && refused(second) == 1; }, 10s));
   for (const char* path : {"/healthz", "/readyz", "/metrics"}) {
     const auto answer = exchange_from(hub.port(), "127.0.0.3",
-                                      "GET " + std::string(path) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                                      "GET " + std::string(path) + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                                          role_token("metrics") + "\r\nConnection: close\r\n\r\n");
     EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << path << ": " << answer.substr(0, 300);
   }
   const auto busy = exchange_from(hub.port(), "127.0.0.3",
-                                  "GET /v1/processors HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + admin_token +
-                                      "\r\nConnection: close\r\n\r\n");
+                                  "GET /v1/processors HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                                      admin_token + "\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(busy.starts_with("HTTP/1.1 503")) << busy.substr(0, 300);
   EXPECT_NE(busy.find("Retry-After"), std::string::npos) << busy;
 }

@@ -140,11 +140,12 @@ TEST_F(daemon_test, bad_input_gets_specific_problem_answers) {
   EXPECT_NE(raw.find("HTTP/1.1 400"), std::string::npos) << raw.substr(0, 200);
   // 404 on unknown paths, dead-letter API bad ids.
   EXPECT_EQ(send(port, {"GET", "/nope"}).status, 404u);
-  EXPECT_EQ(send(port, {"POST", "/v1/deadletters/abc/replay"}).status, 400u);
-  EXPECT_EQ(send(port, {"POST", "/v1/deadletters/999999/replay"}).status, 404u);
-  EXPECT_EQ(send(port, {"DELETE", "/v1/deadletters"}).status, 405u);
+  EXPECT_EQ(send(port, as_role("operator", "POST", "/v1/deadletters/abc/replay")).status, 400u);
+  EXPECT_EQ(send(port, as_role("operator", "POST", "/v1/deadletters/999999/replay")).status, 404u);
+  EXPECT_EQ(send(port, as_role("operator", "DELETE", "/v1/deadletters")).status, 405u);
   // Still serving after all of that, with keep-alive.
-  auto replies = send_keep_alive(port, {{"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/metrics"}});
+  auto replies =
+      send_keep_alive(port, {{"GET", "/healthz"}, {"GET", "/readyz"}, as_role("metrics", "GET", "/metrics")});
   ASSERT_EQ(replies.size(), 3u);
   EXPECT_EQ(replies[0].status, 200u);
   EXPECT_EQ(replies[1].status, 200u);
@@ -168,7 +169,7 @@ TEST_F(daemon_test, a_500_then_200_is_retried_with_the_same_webhook_id_and_body)
   // The receiver has the event before the hub has read the 200: wait for the hub to count it.
   std::string metrics;
   EXPECT_TRUE(wait_until([&] {
-    metrics = send(hub.port(), {"GET", "/metrics"}).body;
+    metrics = metrics_text(hub.port());
     return metrics.find("schakel_deliveries_total{subscription=\"partner\",outcome=\"ok\"} 1") != std::string::npos;
   })) << metrics;
   EXPECT_NE(metrics.find("schakel_deliveries_total{subscription=\"partner\",outcome=\"retried\"} 1"), std::string::npos)
@@ -189,7 +190,7 @@ TEST_F(daemon_test, dead_letter_then_replay_from_api_and_cli) {
   nlohmann::json list;
   ASSERT_TRUE(wait_until(
       [&] {
-        list = nlohmann::json::parse(send(hub.port(), {"GET", "/v1/deadletters"}).body);
+        list = nlohmann::json::parse(send(hub.port(), as_role("operator", "GET", "/v1/deadletters")).body);
         return list["dead_letters"].size() == 1;
       },
       20s))
@@ -201,12 +202,14 @@ TEST_F(daemon_test, dead_letter_then_replay_from_api_and_cli) {
   EXPECT_EQ(receiver.distinct_events(), 0u);
 
   // The CLI lists it too, then replays it.
-  auto ls = child_process::spawn({SCHAKEL_BIN, "deadletters", "list", "--config", hub.config_file().string()}, {},
-                                 dir / "cli.log");
+  const auto operator_token = token_file(dir.path(), "operator").string();
+  auto ls = child_process::spawn(
+      {SCHAKEL_BIN, "deadletters", "list", "--config", hub.config_file().string(), "--token-file", operator_token}, {},
+      dir / "cli.log");
   ASSERT_EQ(ls.wait_for_exit(20s), 0);
   auto replay = child_process::spawn({SCHAKEL_BIN, "deadletters", "replay", std::to_string(dl["id"].get<long long>()),
                                       "--config", hub.config_file().string()},
-                                     {}, dir / "cli.log");
+                                     {{"SCHAKEL_TOKEN_FILE", operator_token}}, dir / "cli.log");
   ASSERT_EQ(replay.wait_for_exit(20s), 0);
   std::ifstream in(dir / "cli.log");
   std::string cli_out((std::istreambuf_iterator<char>(in)), {});
@@ -215,7 +218,7 @@ TEST_F(daemon_test, dead_letter_then_replay_from_api_and_cli) {
 
   ASSERT_TRUE(wait_until([&] { return receiver.distinct_events() == 1; }, 20s)) << hub.log();
   EXPECT_EQ(receiver.events()[0]["webhook_id"], dl["webhook_id"]) << "a replay keeps the webhook id";
-  list = nlohmann::json::parse(send(hub.port(), {"GET", "/v1/deadletters"}).body);
+  list = nlohmann::json::parse(send(hub.port(), as_role("operator", "GET", "/v1/deadletters")).body);
   EXPECT_TRUE(list["dead_letters"].empty());
 }
 

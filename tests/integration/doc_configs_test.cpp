@@ -89,6 +89,7 @@ std::vector<fs::path> documents() {
  */
 const std::map<std::string, std::string> base_of = {
     {"docs/calendars.md", "attendance.yaml"},
+    {"docs/access.md", "quickstart.yaml"},
     {"docs/configuration.md", "quickstart.yaml"},
     {"docs/privacy.md", "quickstart.yaml"},
     {"docs/privacy.md#2", "jgz.yaml"},
@@ -141,7 +142,7 @@ void merge(YAML::Node base, const YAML::Node& fragment) {
   }
 }
 
-const std::set<std::string> top_level_keys = {"listen",    "data_dir", "keys_dir",   "plugin_dir", "admin_token",
+const std::set<std::string> top_level_keys = {"listen",    "data_dir", "keys_dir",   "plugin_dir", "admin_token", "access",
                                               "log_level", "limits",   "connectors", "processors", "subscriptions",
                                               "privacy",   "schools",  "trends"};
 

@@ -82,7 +82,7 @@ struct drop_fixture : ::testing::Test {
     hub.start(drop_config(hub.data_dir(), drop_dir), env);
   }
   fs::path db() const { return hub.data_dir() / "schakel.db"; }
-  std::string metrics() { return send(hub.port(), http_call{"GET", "/metrics"}).body; }
+  std::string metrics() { return metrics_text(hub.port(), {}, admin_token); }
   bool has_metric(const std::string& line) { return metrics().find(line + "\n") != std::string::npos; }
 };
 

@@ -38,12 +38,11 @@ TEST_F(heal_test, a_partner_answering_200_with_a_large_body_gets_each_event_once
   // Each of the five arrives once, and the hub counts five successes, no retry.
   ASSERT_TRUE(wait_until(
       [&] {
-        return send(hub.port(), {"GET", "/metrics"})
-                   .body.find("schakel_deliveries_total{subscription=\"partner\",outcome=\"ok\"} 5\n") !=
+        return metrics_text(hub.port()).find("schakel_deliveries_total{subscription=\"partner\",outcome=\"ok\"} 5\n") !=
                std::string::npos;
       },
       10s))
-      << send(hub.port(), {"GET", "/metrics"}).body;
+      << metrics_text(hub.port());
   EXPECT_EQ(receiver.events().size(), 5u);
   EXPECT_EQ(receiver.distinct_events(), 5u);
   const std::string log = hub.log();

@@ -1,12 +1,57 @@
 #include "hub_fixture.hpp"
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 
 namespace schakel::test {
 namespace fs = std::filesystem;
+
+nlohmann::json access_section() {
+  nlohmann::json tokens = nlohmann::json::array();
+  for (const char* role : {"operator", "privacy_officer", "linker", "trends", "metrics"})
+    tokens.push_back({{"name", std::string("test-") + role}, {"roles", {role}}, {"token", role_token(role)}});
+  return {{"tokens", tokens}};
+}
+
+const std::string& role_token(const std::string& role) {
+  static const std::map<std::string, std::string> tokens = [] {
+    std::map<std::string, std::string> out;
+    for (const char* role : {"operator", "privacy_officer", "linker", "trends", "metrics"})
+      out[role] = std::string("test-") + role + "-token-0123456789abcdefghijklmn";
+    return out;
+  }();
+  return tokens.at(role);
+}
+
+std::pair<std::string, std::string> bearer_of(const std::string& role) {
+  return {"Authorization", "Bearer " + role_token(role)};
+}
+
+http_call as_role(const std::string& role, std::string method, std::string target, std::string body) {
+  std::vector<std::pair<std::string, std::string>> headers{bearer_of(role)};
+  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+  return http_call{std::move(method), std::move(target), std::move(body), std::move(headers)};
+}
+
+fs::path token_file(const fs::path& dir, const std::string& role) {
+  const auto path = dir / (role + ".token");
+  std::ofstream(path) << role_token(role) << "\n";
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+  return path;
+}
+
+std::string metrics_text(std::uint16_t port, const fs::path& ca_file, const std::string& token) {
+  return send(port,
+              http_call{"GET",
+                        "/metrics",
+                        {},
+                        {{"Authorization", "Bearer " + (token.empty() ? role_token("metrics") : token)}}},
+              ca_file)
+      .body;
+}
 
 std::string absence_records(int n, int first) {
   nlohmann::json arr = nlohmann::json::array();
@@ -48,6 +93,7 @@ nlohmann::json hub_config(const fs::path& data_dir, const hub_options& o) {
           {"data_dir", data_dir.string()},
           // Beside the data directory, inside the test's own temp folder (never the user's home).
           {"keys_dir", (data_dir.parent_path() / "keys").string()},
+          {"access", access_section()},
           {"log_level", "info"},
           {"limits",
            {{"max_body_bytes", o.max_body_bytes},

@@ -27,6 +27,22 @@ inline nlohmann::json loopback_webhook(const std::string& url) {
   return {{"url", url}, {"secret", webhook_secret}, {"allow_destinations", loopback_allowlist}};
 }
 
+/**
+ * The fixture's `access` section: one token per admin role (operator, privacy_officer, linker, trends,
+ * metrics), each named test-<role>. hub_config() includes it; configs built by hand add it.
+ */
+nlohmann::json access_section();
+/** The fixture's token for `role` (one of config::admin_roles). */
+const std::string& role_token(const std::string& role);
+/** An Authorization header carrying the fixture's token for `role`. */
+std::pair<std::string, std::string> bearer_of(const std::string& role);
+/** An admin call as `role`: its bearer token, and Content-Type: application/json when it has a body. */
+http_call as_role(const std::string& role, std::string method, std::string target, std::string body = {});
+/** Writes the fixture's token for `role` to dir/<role>.token (0600) for the CLI's --token-file; returns its path. */
+std::filesystem::path token_file(const std::filesystem::path& dir, const std::string& role);
+/** GET /metrics with the fixture's metrics token (or `token`). */
+std::string metrics_text(std::uint16_t port, const std::filesystem::path& ca_file = {}, const std::string& token = {});
+
 /** `n` absence records as a JSON array; student keys S-<first+i>. */
 std::string absence_records(int n, int first = 0);
 

@@ -126,7 +126,7 @@ TEST_F(jgz_fixture, an_sdq_by_bsn_is_scored_parked_linked_and_reaches_the_care_t
   EXPECT_EQ(data["content"]["evidence"]["version"], "self_11_17");
 
   // The BSN and the name never leave the JGZ's document: not in the log, the answers, the event, the metrics.
-  const std::string metrics = send(hub.port(), http_call{"GET", "/metrics"}, tls.ca_cert).body;
+  const std::string metrics = metrics_text(hub.port(), tls.ca_cert, admin_token);
   for (const auto& text : {hub.log(), metrics, reply.body, care.events()[0].dump()}) {
     EXPECT_EQ(text.find(bsn), std::string::npos);
     EXPECT_EQ(text.find(patient_name), std::string::npos);

@@ -49,7 +49,8 @@ cli_run run_cli(const fs::path& dir, const std::vector<std::string>& args, const
 struct linking_cli_fixture : linking_hub {
   cli_run cli(const std::vector<std::string>& args, const std::string& name) {
     std::vector<std::string> all = args;
-    all.insert(all.end(), {"--config", hub.config_file().string(), "--ca-file", tls.ca_cert.string()});
+    all.insert(all.end(), {"--config", hub.config_file().string(), "--ca-file", tls.ca_cert.string(), "--token-file",
+                           token_file(dir.path(), "linker").string()});
     return run_cli(dir.path(), all, name);
   }
 

@@ -93,7 +93,7 @@ TEST_F(linking_fixture, a_report_by_bsn_waits_for_its_link_and_is_then_delivered
   EXPECT_EQ(partner.distinct_events(), 2u);
 
   // The BSN appears nowhere: not in the log, not in what the partner received, not in the metrics.
-  const std::string metrics = send(hub.port(), http_call{"GET", "/metrics"}, tls.ca_cert).body;
+  const std::string metrics = metrics_text(hub.port(), tls.ca_cert);
   for (const auto& text : {hub.log(), metrics, partner.events()[0].dump(), partner.events()[1].dump()}) {
     EXPECT_EQ(text.find(bsn), std::string::npos);
     EXPECT_EQ(text.find(other_bsn), std::string::npos);

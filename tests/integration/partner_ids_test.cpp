@@ -199,6 +199,7 @@ class partner_ids_test : public ::testing::Test {
          {"settings",
           {{"roles", {{"src", "school-attendance"}, {"lvs", "school-care"}}}, {"retract_on_withdrawal", true}}}});
     return {{"listen", {{"address", "127.0.0.1"}, {"port", 0}}},
+            {"access", access_section()},
             {"data_dir", hub.data_dir().string()},
             {"connectors", connectors},
             {"processors", processors},
@@ -234,24 +235,24 @@ TEST_F(partner_ids_test, a_pseudonymous_partner_receives_no_hub_id_student_key_o
   json dead;
   ASSERT_TRUE(wait_until(
       [&] {
-        dead = json::parse(send(hub.port(), {"GET", "/v1/deadletters"}).body)["dead_letters"];
+        dead = json::parse(send(hub.port(), as_role("operator", "GET", "/v1/deadletters")).body)["dead_letters"];
         return dead.size() == 1;
       },
       20s))
       << hub.log();
   EXPECT_EQ(dead[0]["subscription"], "wijk");
   const std::string dead_webhook_id = dead[0]["webhook_id"];
-  ASSERT_EQ(send(hub.port(), {"POST", "/v1/deadletters/" + std::to_string(dead[0]["id"].get<long long>()) + "/replay"})
+  ASSERT_EQ(send(hub.port(), as_role("operator", "POST",
+                                     "/v1/deadletters/" + std::to_string(dead[0]["id"].get<long long>()) + "/replay"))
                     .status /
                 100,
             2u);
 
   // The school informs the parents: the referral names the alert. The care system withdraws its
   // concern: the match no longer holds and is retracted.
-  const auto referred = send(hub.port(), {"POST",
-                                          "/v1/alerts/" + alert_id + "/referral",
-                                          json{{"parents_informed_on", "2024-01-08"}, {"informed_by", "mentor"}}.dump(),
-                                          {{"Content-Type", "application/json"}}});
+  const auto referred =
+      send(hub.port(), as_role("privacy_officer", "POST", "/v1/alerts/" + alert_id + "/referral",
+                               json{{"parents_informed_on", "2024-01-08"}, {"informed_by", "mentor"}}.dump()));
   ASSERT_EQ(referred.status, 202u) << referred.body;
   auto withdrawal = record("L-2", absence_retracted, anna, "laag");
   withdrawal["retracts"] = care_id;

@@ -111,6 +111,7 @@ class privacy_fixture : public ::testing::Test {
                           {"plugin", "match-detection"},
                           {"settings", {{"roles", {{"src", "school-attendance"}, {"lvs", "school-care"}}}}}});
     return {{"listen", {{"address", "127.0.0.1"}, {"port", 0}}},
+            {"access", access_section()},
             {"data_dir", hub.data_dir().string()},
             {"log_level", "debug"},
             {"connectors", connectors},
@@ -127,7 +128,8 @@ class privacy_fixture : public ::testing::Test {
 
   cli_result consent(const std::string& verb, const student& s, const std::string& birth) {
     return run_schakel(dir.path(),
-                       {"consent", verb, "--config", hub.config_file().string(), "--school", "12AB", "--subject-file",
+                       {"consent", verb, "--config", hub.config_file().string(), "--token-file",
+                        token_file(dir.path(), "privacy_officer").string(), "--school", "12AB", "--subject-file",
                         subject_file(s, birth), "--given-by", "student", "--partner", "Zorg- en adviesteam"},
                        "consent-" + verb + "-" + s.first);
   }
@@ -173,7 +175,7 @@ TEST_F(privacy_fixture, consent_pseudonyms_matches_audit_and_no_personal_data_in
   std::string metrics;
   ASSERT_TRUE(wait_until(
       [&] {
-        metrics = send(hub.port(), {"GET", "/metrics"}).body;
+        metrics = metrics_text(hub.port());
         return metrics.find("schakel_deliveries_total{subscription=\"zat\",outcome=\"dropped\"} 2") !=
                std::string::npos;
       },
@@ -192,13 +194,14 @@ TEST_F(privacy_fixture, consent_pseudonyms_matches_audit_and_no_personal_data_in
   const auto bad_reply = hub.post_records(bad.dump());
   EXPECT_EQ(bad_reply.body.find(bram.key), std::string::npos) << bad_reply.body;
   // The consent list and dead-letter view are audited admin reads.
-  c = run_schakel(dir.path(),
-                  {"consent", "list", "--config", hub.config_file().string(), "--school", "12AB", "--subject-file",
-                   subject_file(anna)},
-                  "consent-list");
+  c = run_schakel(
+      dir.path(),
+      {"consent", "list", "--config", hub.config_file().string(), "--token-file",
+       token_file(dir.path(), "privacy_officer").string(), "--school", "12AB", "--subject-file", subject_file(anna)},
+      "consent-list");
   ASSERT_EQ(c.exit, 0) << c.output;
   EXPECT_NE(c.output.find("2 record(s)"), std::string::npos) << c.output;
-  ASSERT_EQ(send(hub.port(), {"GET", "/v1/deadletters"}).status, 200u);
+  ASSERT_EQ(send(hub.port(), as_role("operator", "GET", "/v1/deadletters")).status, 200u);
 
   // The audit trail: intact, and it says who got what about whom (by pseudonym), and what was dropped.
   auto verify = run_schakel(dir.path(), {"audit", "verify", "--config", hub.config_file().string()}, "verify");
@@ -224,7 +227,7 @@ TEST_F(privacy_fixture, consent_pseudonyms_matches_audit_and_no_personal_data_in
   EXPECT_EQ(actions["deadletter.viewed"], 1) << exported.output;
 
   // Now the search: no key, name or BSN in any log line, metric, CLI output or audit record.
-  metrics = send(hub.port(), {"GET", "/metrics"}).body;
+  metrics = metrics_text(hub.port());
   hub.process().terminate(SIGTERM, 10s);
   std::string everything = hub.log() + metrics + verify.output + exported.output;
   for (const auto& entry : fs::recursive_directory_iterator(dir.path()))

@@ -16,7 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 
 nlohmann::json subscription(std::uint16_t port) {
-  const auto reply = send(port, {"GET", "/v1/subscriptions"});
+  const auto reply = send(port, as_role("operator", "GET", "/v1/subscriptions"));
   EXPECT_EQ(reply.status, 200u) << reply.body;
   const auto body = nlohmann::json::parse(reply.body, nullptr, false);
   if (!body.is_object() || body["subscriptions"].size() != 1) return {};
@@ -30,7 +30,7 @@ bool disabled_and_recorded(std::uint16_t port) {
 }
 
 bool gauge_is(std::uint16_t port, int value) {
-  const auto metrics = send(port, {"GET", "/metrics"}).body;
+  const auto metrics = metrics_text(port);
   return metrics.find("schakel_subscription_disabled{subscription=\"partner\"} " + std::to_string(value)) !=
          std::string::npos;
 }
@@ -99,16 +99,20 @@ TEST_F(subscriptions_test, gone_disables_until_enabled_then_the_partner_gets_wha
   hub->start(cfg);
   EXPECT_TRUE(gauge_is(hub->port(), 1));
   EXPECT_EQ(subscription(hub->port())["state"], "disabled");
-  const auto listed =
-      run_schakel(dir.path(), {"subscriptions", "list", "--config", hub->config_file().string()}, "list");
+  const auto listed = run_schakel(dir.path(),
+                                  {"subscriptions", "list", "--config", hub->config_file().string(), "--token-file",
+                                   token_file(dir.path(), "operator").string()},
+                                  "list");
   ASSERT_EQ(listed.exit, 0) << listed.output;
   EXPECT_NE(listed.output.find("partner\tdisabled\t3\t"), std::string::npos) << listed.output;
   EXPECT_NE(listed.output.find("HTTP 410 Gone"), std::string::npos) << listed.output;
   EXPECT_EQ(receiver.distinct_events(), 0u);
 
   // The CLI enables it: the partner receives what it missed, in order.
-  const auto enabled = run_schakel(
-      dir.path(), {"subscriptions", "enable", "partner", "--config", hub->config_file().string()}, "enable");
+  const auto enabled = run_schakel(dir.path(),
+                                   {"subscriptions", "enable", "partner", "--config", hub->config_file().string(),
+                                    "--token-file", token_file(dir.path(), "operator").string()},
+                                   "enable");
   ASSERT_EQ(enabled.exit, 0) << enabled.output;
   ASSERT_TRUE(wait_until([&] { return receiver.distinct_events() >= 3; }, 20s)) << hub->log();
   EXPECT_EQ(received_ids(receiver), sent) << "what it missed, in order, once each";
@@ -124,13 +128,13 @@ TEST_F(subscriptions_test, gone_disables_until_enabled_then_the_partner_gets_wha
   post(*hub, 1, 3, sent);
   ASSERT_TRUE(wait_until([&] { return gauge_is(hub->port(), 1); }, 20s)) << hub->log();
   ASSERT_TRUE(wait_until([&] { return subscription(hub->port())["state"] == "disabled"; }, 20s)) << hub->log();
-  EXPECT_EQ(send(hub->port(), {"POST", "/v1/subscriptions/nobody/enable"}).status, 404u);
-  const auto api = send(hub->port(), {"POST", "/v1/subscriptions/partner/enable"});
+  EXPECT_EQ(send(hub->port(), as_role("operator", "POST", "/v1/subscriptions/nobody/enable")).status, 404u);
+  const auto api = send(hub->port(), as_role("operator", "POST", "/v1/subscriptions/partner/enable"));
   ASSERT_EQ(api.status, 200u) << api.body;
   ASSERT_TRUE(wait_until([&] { return receiver.distinct_events() >= 4; }, 20s)) << hub->log();
   EXPECT_EQ(received_ids(receiver), sent);
   EXPECT_TRUE(gauge_is(hub->port(), 0));
-  const auto again = send(hub->port(), {"POST", "/v1/subscriptions/partner/enable"});
+  const auto again = send(hub->port(), as_role("operator", "POST", "/v1/subscriptions/partner/enable"));
   EXPECT_EQ(again.status, 409u) << again.body;
   EXPECT_NE(again.body.find("not-disabled"), std::string::npos) << again.body;
 
@@ -145,7 +149,9 @@ TEST_F(subscriptions_test, gone_disables_until_enabled_then_the_partner_gets_wha
     if (r.value("action", "") == "subscription.enabled") {
       ++enables;
       EXPECT_EQ(r.value("object_id", ""), "partner") << line;
-      EXPECT_EQ(r.value("actor_role", ""), "admin") << line;
+      // The role the token was used in, and the token's name: who did it, not merely "an admin".
+      EXPECT_EQ(r.value("actor_role", ""), "operator") << line;
+      EXPECT_EQ(r.value("actor", ""), "test-operator") << line;
       EXPECT_FALSE(r.contains("subject")) << line;
     }
     if (r.value("action", "") == "subscription.disabled") ++disables;

@@ -250,7 +250,7 @@ TEST_F(tracking_fixture, measurement_rounds_become_alerts_and_staff_observations
   // Only a staff system's token opens /v1/observations; the tracking system's does not.
   EXPECT_EQ(post("/v1/observations", lvs_token, sleeves.dump(), "application/json").status, 401u);
   EXPECT_EQ(post("/v1/observations", "", sleeves.dump(), "application/json").status, 401u);
-  EXPECT_EQ(send(hub.port(), http_call{"GET", "/v1/observations"}, tls.ca_cert).status, 405u);
+  EXPECT_EQ(send(hub.port(), http_call{"GET", "/v1/observations"}, tls.ca_cert).status, 401u);
 
   ASSERT_TRUE(wait_until([&] {
     return mentor.of_type("nl.schakel.observation.recorded").size() == 3 &&
@@ -279,7 +279,7 @@ TEST_F(tracking_fixture, measurement_rounds_become_alerts_and_staff_observations
 
   // No student key, note or refused free text in the daemon's log or metrics.
   const std::string log = hub.log();
-  const std::string metrics = send(hub.port(), http_call{"GET", "/metrics"}, tls.ca_cert).body;
+  const std::string metrics = metrics_text(hub.port(), tls.ca_cert, admin_token);
   for (const std::string& secret : {quiet, sliding, at_risk, std::string("LL-77340"), std::string("Eet alleen"),
                                     std::string("vrije tekst"), std::string("28 graden")}) {
     EXPECT_EQ(log.find(secret), std::string::npos) << secret;

@@ -182,7 +182,11 @@ struct trends_fixture : ::testing::Test {
                   const std::string& token = admin_token) {
     std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"}};
     if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-    return send(hub->port(), http_call{method, target, body, headers}, tls.ca_cert);
+    try {
+      return send(hub->port(), http_call{method, target, body, headers}, tls.ca_cert);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(method + " " + target + ": " + e.what());
+    }
   }
 
   void post(const json& recs, const std::string& instance, const std::string& token) {
