@@ -713,6 +713,18 @@ class semantic_checker {
     cfg.source_file = errors_.origin();
     if (const auto* listen = find(doc_, "listen")) build_listener(*listen, cfg.listen);
     cfg.data_dir = doc_.at("data_dir").get<std::string>();
+    cfg.keys_dir = doc_.value("keys_dir", std::string());
+    if (cfg.keys_dir.empty()) {
+      auto dir = std::filesystem::path(cfg.data_dir);
+      if (!dir.has_filename()) dir = dir.parent_path();  // "data/" names the same folder as "data"
+      cfg.keys_dir = dir.string() + "-keys";
+    }
+    if (const auto* a = find(doc_, "audit")) {
+      cfg.audit.checkpoint_interval_seconds =
+          a->value("checkpoint_interval_seconds", cfg.audit.checkpoint_interval_seconds);
+      cfg.audit.checkpoint_file = a->value("checkpoint_file", std::string());
+      cfg.audit.node = a->value("node", std::string());
+    }
     cfg.plugin_dir = doc_.value("plugin_dir", std::string());
     if (const auto* token = find(doc_, "admin_token")) {
       cfg.admin_token = token->get<std::string>();

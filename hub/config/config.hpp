@@ -156,10 +156,21 @@ struct privacy_settings {
   retention_settings retention;
 };
 
+/** Signed checkpoints of the audit chain (docs/privacy.md). */
+struct audit_settings {
+  std::int64_t checkpoint_interval_seconds = 300;
+  std::string checkpoint_file;  ///< empty = <keys_dir>/audit-checkpoints.log
+  std::string node;             ///< empty = the host name
+};
+
 struct hub_config {
   std::string source_file;
   listener listen;
   std::string data_dir;
+  /// Secrets and audit checkpoints, apart from data_dir (never in a database backup). Empty in the
+  /// file = <data_dir>-keys; load_config fills it in.
+  std::string keys_dir;
+  audit_settings audit;
   std::string plugin_dir;   ///< empty = <dir of executable>/../lib/schakel/plugins
   std::string admin_token;  ///< for /v1/deadletters from non-loopback clients; optional
   std::string log_level = "info";
