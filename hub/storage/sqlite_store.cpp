@@ -508,16 +508,24 @@ class sqlite_store final : public store {
 
   std::optional<audit_head> read_audit_head() override {
     // Committed records only (the reader's snapshot): a checkpoint must never vouch for a record a
-    // rollback could still take back.
+    // rollback could still take back. A failed read is no head at all, never the default anchor's.
     std::optional<audit_head> head;
-    read_rows("read_audit_head", "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", no_parameters,
-              [&](statement& st) {
-                head = audit_head{st.int64(0), st.text(1)};
-                return false;
-              });
+    if (read_rows("read_audit_head", "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", no_parameters,
+                  [&](statement& st) {
+                    head = audit_head{st.int64(0), st.text(1)};
+                    return false;
+                  }))
+      return std::nullopt;
     if (head) return head;
-    const auto a = read_audit_anchor();
-    return audit_head{a.next_seq - 1, a.prev_hash};
+    std::optional<audit_anchor> a;
+    if (read_rows("read_audit_head", "SELECT next_seq, prev_hash FROM audit_anchor WHERE id = 1", no_parameters,
+                  [&](statement& st) {
+                    a = audit_anchor{st.int64(0), st.text(1)};
+                    return false;
+                  }) ||
+        !a)
+      return std::nullopt;
+    return audit_head{a->next_seq - 1, a->prev_hash};
   }
 
   void append_consent(consent_row row, std::vector<audit::entry> audit,
