@@ -888,8 +888,7 @@ class hub {
     try {
       const auto head = store_->read_audit_head();
       if (!head) return;
-      const auto keyed_from = store_->read_audit_anchor().keyed_from;
-      if (const auto c = checkpoints_->write_if_moved(head->seq, head->hash, keyed_from, now_ms()))
+      if (const auto c = checkpoints_->write_if_moved(head->seq, head->hash, head->keyed_from, now_ms()))
         // Also a line in the journal when the hub runs under systemd: a second copy elsewhere.
         log::info("audit.checkpoint_written",
                   {{"seq", c->seq}, {"head", c->head}, {"keyed_from", c->keyed_from}, {"signature", c->signature}});

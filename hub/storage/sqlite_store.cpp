@@ -508,24 +508,24 @@ class sqlite_store final : public store {
 
   std::optional<audit_head> read_audit_head() override {
     // Committed records only (the reader's snapshot): a checkpoint must never vouch for a record a
-    // rollback could still take back. A failed read is no head at all, never the default anchor's.
+    // rollback could still take back. A failed read is no head at all, never a default one.
     std::optional<audit_head> head;
+    if (read_rows("read_audit_head", "SELECT next_seq - 1, prev_hash, keyed_from FROM audit_anchor WHERE id = 1",
+                  no_parameters,
+                  [&](statement& st) {
+                    head = audit_head{st.int64(0), st.text(1), st.int64(2)};
+                    return false;
+                  }) ||
+        !head)
+      return std::nullopt;
     if (read_rows("read_audit_head", "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", no_parameters,
                   [&](statement& st) {
-                    head = audit_head{st.int64(0), st.text(1)};
+                    head->seq = st.int64(0);
+                    head->hash = st.text(1);
                     return false;
                   }))
       return std::nullopt;
-    if (head) return head;
-    std::optional<audit_anchor> a;
-    if (read_rows("read_audit_head", "SELECT next_seq, prev_hash FROM audit_anchor WHERE id = 1", no_parameters,
-                  [&](statement& st) {
-                    a = audit_anchor{st.int64(0), st.text(1)};
-                    return false;
-                  }) ||
-        !a)
-      return std::nullopt;
-    return audit_head{a->next_seq - 1, a->prev_hash};
+    return head;
   }
 
   void append_consent(consent_row row, std::vector<audit::entry> audit,

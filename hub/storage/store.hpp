@@ -221,6 +221,7 @@ struct audit_anchor {
 struct audit_head {
   std::int64_t seq = 0;  ///< 0: an empty chain
   std::string hash;
+  std::int64_t keyed_from = 0;  ///< as audit_anchor::keyed_from, read with the head
 };
 
 /** How a subscription's pending events are grouped into delivery units. */

@@ -43,9 +43,9 @@ class audit_verify_keyed : public ::testing::Test {
   void checkpoint_now() {
     auto s = storage::open_sqlite_store({.path = db_.string()});
     const auto head = s->read_audit_head();
-    const auto keyed_from = s->read_audit_anchor().keyed_from;
     s->close();
     ASSERT_TRUE(head);
+    const auto keyed_from = head->keyed_from;
     checkpoint_writer w(
         checkpoint_signer::load_or_create(keys_ / "audit-checkpoint.key", keys_ / "audit-checkpoint.pub"), log_,
         "hub-1");
