@@ -1,5 +1,8 @@
 #include "audit/audit.hpp"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <array>
 #include <utility>
 
@@ -30,6 +33,19 @@ constexpr std::array<text_field, 11> optional_fields{{
 
 std::string seq_text(std::int64_t seq) {
   return std::to_string(seq);
+}
+
+// prev_hash and seq never contain '\n', and the text comes last: the framing is unambiguous.
+std::string framed(const std::string& prev_hash, std::int64_t seq, const std::string& text) {
+  std::string out;
+  const auto s = seq_text(seq);
+  out.reserve(prev_hash.size() + s.size() + text.size() + 2);
+  out += prev_hash;
+  out += '\n';
+  out += s;
+  out += '\n';
+  out += text;
+  return out;
 }
 
 }  // namespace
@@ -81,20 +97,36 @@ const std::string& genesis_hash() {
 }
 
 std::string chain_hash(const std::string& prev_hash, std::int64_t seq, const std::string& text) {
-  // prev_hash and seq never contain '\n', and the text comes last: the framing is unambiguous.
-  std::string framed;
-  const auto s = seq_text(seq);
-  framed.reserve(prev_hash.size() + s.size() + text.size() + 2);
-  framed += prev_hash;
-  framed += '\n';
-  framed += s;
-  framed += '\n';
-  framed += text;
-  return encoding::sha256_hex(framed);
+  return encoding::sha256_hex(framed(prev_hash, seq, text));
 }
 
-verifier::verifier(std::string start_hash, std::int64_t start_seq)
-    : expected_prev_(std::move(start_hash)), expected_seq_(start_seq) {}
+std::string keyed_chain_hash(std::string_view key, const std::string& prev_hash, std::int64_t seq,
+                             const std::string& text) {
+  if (key.empty()) return {};
+  const auto message = framed(prev_hash, seq, text);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len) == nullptr)
+    return {};
+  return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(mac), len));
+}
+
+entry chain_keyed_marker(std::int64_t time_ms, std::int64_t keyed_from) {
+  auto e = by_system(time_ms, std::string(chain_keyed_action),
+                     "records from seq " + std::to_string(keyed_from) + " on are HMAC-SHA256 under the audit key");
+  e.object_type = "audit_trail";
+  return e;
+}
+
+std::string record_hash(const chain_keying& keying, const std::string& prev_hash, std::int64_t seq,
+                        const std::string& text) {
+  if (keying.keyed_from > 0 && seq >= keying.keyed_from) return keyed_chain_hash(keying.key, prev_hash, seq, text);
+  return chain_hash(prev_hash, seq, text);
+}
+
+verifier::verifier(std::string start_hash, std::int64_t start_seq, chain_keying keying)
+    : expected_prev_(std::move(start_hash)), expected_seq_(start_seq), keying_(std::move(keying)) {}
 
 void verifier::add(const record& r) {
   ++result_.records;
@@ -118,8 +150,20 @@ void verifier::add(const record& r) {
          "changed before it)");
     return;
   }
-  if (chain_hash(r.prev_hash, r.seq, r.text) != r.hash) {
-    fail(r.seq, "text does not match its hash (changed record or changed hash)");
+  const bool keyed = keying_.keyed_from > 0 && r.seq >= keying_.keyed_from;
+  if (keyed && keying_.key.empty()) {
+    fail(r.seq, "is keyed but no audit key was given to check it");
+    return;
+  }
+  if (record_hash(keying_, r.prev_hash, r.seq, r.text) != r.hash) {
+    // A plain SHA-256 that matches where a keyed hash belongs is the signature of a rewrite by
+    // someone without the key: say so, it is what an auditor needs to know.
+    if (keyed && chain_hash(r.prev_hash, r.seq, r.text) == r.hash)
+      fail(r.seq, "hash is plain SHA-256 where the chain is keyed (rewritten without the audit key)");
+    else if (keyed)
+      fail(r.seq, "text does not match its keyed hash (changed, or rewritten with another key)");
+    else
+      fail(r.seq, "text does not match its hash (changed record or changed hash)");
     return;
   }
   // The time column is what export selects on; it must agree with the hashed text.
@@ -131,6 +175,15 @@ void verifier::add(const record& r) {
   }
   if (e->time_ms != r.time_ms) {
     fail(r.seq, "time column does not match the hashed text (changed)");
+    return;
+  }
+  // Exactly one marker, right before the keyed part: a marker moved later would turn keyed records
+  // back into plain ones that anyone can recompute.
+  const bool marker = e->action == chain_keyed_action && e->actor_role == "system";
+  const bool marker_expected = keying_.keyed_from > 0 && r.seq == keying_.keyed_from - 1;
+  if (marker != marker_expected) {
+    fail(r.seq, marker ? "is a chain-keyed marker where the keyed chain does not start"
+                       : "should be the chain-keyed marker (the keyed chain starts after it)");
     return;
   }
   expected_prev_ = r.hash;

@@ -5,6 +5,12 @@
  * record's hash covers the previous record's hash and the record's own canonical text, so a changed,
  * removed or reordered record breaks the chain from that point on, and `verify` names the first one.
  *
+ * The chain is keyed: a record's hash is HMAC-SHA256 under the audit key, which lives in keys_dir and
+ * never in the database, so write access to the database alone cannot recompute the hashes after a
+ * changed record. A chain begun before keying stays plain SHA-256 up to and including one marker
+ * record (action audit.chain_keyed); every record after it is keyed. A fresh database writes the
+ * marker as its first record, so every chain has the same shape.
+ *
  * A record never holds personal data in the clear: the subject is the hub's own keyed pseudonym
  * (privacy::subject_ref), never a student key, a name or a BSN; `detail` holds reasons and status
  * codes, never content.
@@ -13,6 +19,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -58,6 +65,26 @@ const std::string& genesis_hash();
 /** SHA-256 (lowercase hex) over prev_hash, the sequence number and the text, unambiguously framed. */
 std::string chain_hash(const std::string& prev_hash, std::int64_t seq, const std::string& text);
 
+/** HMAC-SHA256 (lowercase hex) under `key` over the same framing as chain_hash. */
+std::string keyed_chain_hash(std::string_view key, const std::string& prev_hash, std::int64_t seq,
+                             const std::string& text);
+
+/** The action of the last plain record: every record after it is keyed. */
+inline constexpr std::string_view chain_keyed_action = "audit.chain_keyed";
+
+/** The marker record the hub appends when it first keys a chain; records from `keyed_from` on are keyed. */
+entry chain_keyed_marker(std::int64_t time_ms, std::int64_t keyed_from);
+
+/** Where the keyed part of a chain starts, and the key to check it. keyed_from 0: a plain chain. */
+struct chain_keying {
+  std::int64_t keyed_from = 0;  ///< first keyed seq (the marker is keyed_from - 1)
+  std::string key;              ///< the audit key; needed only when keyed_from > 0
+};
+
+/** The hash record `seq` must carry: keyed when keying.keyed_from <= seq, plain SHA-256 before. */
+std::string record_hash(const chain_keying& keying, const std::string& prev_hash, std::int64_t seq,
+                        const std::string& text);
+
 /**
  * Walks records in seq order and checks the chain. Feed every record through `add`, then `finish`.
  * The first failure sticks: which seq, and why (changed, missing/reordered, bad hash).
@@ -65,7 +92,7 @@ std::string chain_hash(const std::string& prev_hash, std::int64_t seq, const std
 class verifier {
  public:
   /** start_hash: the anchor left by retention purges (genesis_hash() when none); start_seq: first expected seq. */
-  verifier(std::string start_hash, std::int64_t start_seq);
+  verifier(std::string start_hash, std::int64_t start_seq, chain_keying keying = {});
   void add(const record& r);
   struct result {
     bool ok = true;
@@ -78,6 +105,7 @@ class verifier {
  private:
   std::string expected_prev_;
   std::int64_t expected_seq_;
+  chain_keying keying_;
   result result_;
 };
 

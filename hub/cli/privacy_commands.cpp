@@ -12,6 +12,7 @@
 #include "cli/audit_cli.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
+#include "privacy/audit_key.hpp"
 #include "privacy/report.hpp"
 
 namespace schakel::cli {
@@ -110,7 +111,18 @@ int privacy_commands::run_audit() {
   log::set_level(log::level::warn);
   const std::string db = (std::filesystem::path(cfg.data_dir) / "schakel.db").string();
   if (!std::filesystem::exists(db)) return fail(db + ": no database (has the hub ever run with this data_dir?)");
-  if (audit_verify_->parsed()) return audit::run_audit_verify(db, std::cout, std::cerr);
+  if (audit_verify_->parsed()) {
+    const auto files = privacy::audit_files_of(cfg);
+    audit::verify_keys keys{
+        .chain_key_file = files.chain_key, .public_key = files.public_key, .checkpoints = files.checkpoints};
+    try {
+      keys.chain_key = privacy::audit_chain_key(cfg, false);
+    } catch (const std::exception& e) {
+      std::cerr << "schakel: " << e.what() << "\n";
+      return 2;  // as for a database that cannot be read: nothing was verified
+    }
+    return audit::run_audit_verify(db, keys, std::cout, std::cerr);
+  }
   std::int64_t from = INT64_MIN, to = INT64_MAX;
   if (!from_.empty() && !day_start_ms(from_, from)) return fail("--from: not a date YYYY-MM-DD");
   if (!to_.empty()) {

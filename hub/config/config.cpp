@@ -845,6 +845,12 @@ class semantic_checker {
     if (const auto* listen = find(doc_, "listen")) build_listener(*listen, cfg.listen);
     cfg.data_dir = doc_.at("data_dir").get<std::string>();
     build_keys_dir(cfg);
+    if (const auto* a = find(doc_, "audit")) {
+      cfg.audit.checkpoint_interval_seconds =
+          a->value("checkpoint_interval_seconds", cfg.audit.checkpoint_interval_seconds);
+      cfg.audit.checkpoint_file = a->value("checkpoint_file", std::string());
+      cfg.audit.node = a->value("node", std::string());
+    }
     cfg.plugin_dir = doc_.value("plugin_dir", std::string());
     if (const auto* token = find(doc_, "admin_token")) {
       cfg.admin_token = token->get<std::string>();

@@ -210,6 +210,13 @@ struct access_settings {
   std::vector<access_token> tokens;
 };
 
+/** Signed checkpoints of the audit chain (docs/privacy.md). */
+struct audit_settings {
+  std::int64_t checkpoint_interval_seconds = 300;
+  std::string checkpoint_file;  ///< empty = <keys_dir>/audit-checkpoints.log
+  std::string node;             ///< empty = the host name
+};
+
 struct hub_config {
   std::string source_file;
   listener listen;
@@ -222,6 +229,7 @@ struct hub_config {
   /// Deprecated: a token named "admin_token" holding every admin role (not ingest, not partner).
   std::string admin_token;
   access_settings access;
+  audit_settings audit;
   std::string log_level = "info";
   limit_settings limits;
   std::vector<connector_instance> connectors;

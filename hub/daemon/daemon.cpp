@@ -6,6 +6,7 @@
 #endif
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -39,6 +40,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "audit/checkpoint.hpp"
 #include "calendar/calendar.hpp"
 #include "common/log.hpp"
 #include "common/private_path.hpp"
@@ -57,6 +59,7 @@
 #include "metrics/metrics.hpp"
 #include "pipeline/ingest_pipeline.hpp"
 #include "plugin_host/plugin_host.hpp"
+#include "privacy/audit_key.hpp"
 #include "privacy/bsn.hpp"
 #include "privacy/consent.hpp"
 #include "privacy/gate.hpp"
@@ -276,9 +279,13 @@ class hub {
     for (const auto& f : database_files) require_private(f);
     calendars_ = std::make_shared<const calendar::calendar_registry>(
         calendar::registry_from_config(cfg_.schools, cfg_.config_dir));
-    store_ = storage::open_sqlite_store({db.string()});
+    // Every key comes from keys_dir through the key provider, out of the database administrator's
+    // reach: the hub key first (it may have to be moved there), then the audit chain's key.
+    const std::string hub_key = open_hub_key();
+    store_ = storage::open_sqlite_store({.path = db.string(), .audit_key = keys_->key("audit")});
     for (const auto& f : database_files) require_private(f);  // what SQLite created just now
-    gate_ = std::make_unique<privacy::gate>(cfg_, open_hub_key(), consents_, &metrics_);
+    open_checkpoints();
+    gate_ = std::make_unique<privacy::gate>(cfg_, hub_key, consents_, &metrics_);
     // JGZ reports linked by BSN (docs/linking.md): the links recorded so far.
     for (auto& l : store_->load_links()) links_.put(l.link_hash, {l.brin, l.vestiging, l.student_key});
     pipeline_ = std::make_unique<pipeline::ingest_pipeline>(validator_, *gate_, &links_);
@@ -379,6 +386,7 @@ class hub {
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     }
     stop_purge();
+    write_checkpoint();  // everything that appends has stopped: this one covers the final head
     store_->close();
     log::info("hub.stopped");
   }
@@ -756,6 +764,8 @@ class hub {
   void purge_loop() {
     std::unique_lock lock(purge_mutex_);
     auto next_purge = std::chrono::steady_clock::now();
+    const auto checkpoint_every = std::chrono::seconds(cfg_.audit.checkpoint_interval_seconds);
+    auto next_checkpoint = std::chrono::steady_clock::now() + checkpoint_every;
     while (!purge_stop_) {
       if (std::chrono::steady_clock::now() >= next_purge) {
         lock.unlock();
@@ -763,7 +773,14 @@ class hub {
         lock.lock();
         next_purge = std::chrono::steady_clock::now() + std::chrono::hours(1);
       }
-      purge_wake_.wait_for(lock, memory_trim_step, [this] { return purge_stop_; });
+      if (std::chrono::steady_clock::now() >= next_checkpoint) {
+        lock.unlock();
+        write_checkpoint();
+        lock.lock();
+        next_checkpoint = std::chrono::steady_clock::now() + checkpoint_every;
+      }
+      purge_wake_.wait_until(lock, std::min(std::chrono::steady_clock::now() + memory_trim_step, next_checkpoint),
+                             [this] { return purge_stop_; });
       if (purge_stop_) break;
       lock.unlock();
       trim_memory_if_due();
@@ -831,6 +848,43 @@ class hub {
     if (audit.empty()) return;
     if (const auto ec = store_wait([&](auto done) { store_->append_audit(std::move(audit), std::move(done)); }))
       log::error("retention.audit_failed", {{"what", "drop_files"}, {"error", ec.message()}});
+  }
+
+  /**
+   * Signed checkpoints (docs/privacy.md#a-trail-that-survives-its-administrator). A database behind the last one is
+   * reported but does not stop the hub: restoring a backup after a disaster is legitimate, and `schakel audit verify`
+   * keeps naming the records it lost.
+   */
+  void open_checkpoints() {
+    const auto files = privacy::audit_files_of(cfg_);
+    std::string node = cfg_.audit.node;
+    if (node.empty()) {
+      std::array<char, 256> host{};
+      node = ::gethostname(host.data(), host.size() - 1) == 0 ? std::string(host.data()) : "schakel";
+    }
+    checkpoints_ = std::make_unique<audit::checkpoint_writer>(
+        audit::checkpoint_signer::load_or_create(files.signing_key, files.public_key), files.checkpoints, node);
+    const auto head = store_->read_audit_head();
+    if (const auto& last = checkpoints_->last();
+        head && last && (head->seq < last->seq || (head->seq == last->seq && head->hash != last->head)))
+      log::error("audit.behind_checkpoint", {{"database_seq", head->seq},
+                                             {"checkpoint_seq", last->seq},
+                                             {"checkpoint_file", files.checkpoints.string()}});
+    write_checkpoint();
+  }
+
+  void write_checkpoint() {
+    if (!checkpoints_ || !store_) return;
+    try {
+      const auto head = store_->read_audit_head();
+      if (!head) return;
+      if (const auto c = checkpoints_->write_if_moved(head->seq, head->hash, head->keyed_from, now_ms()))
+        // Also a line in the journal when the hub runs under systemd: a second copy elsewhere.
+        log::info("audit.checkpoint_written",
+                  {{"seq", c->seq}, {"head", c->head}, {"keyed_from", c->keyed_from}, {"signature", c->signature}});
+    } catch (const std::exception& e) {
+      log::error("audit.checkpoint_failed", {{"error", e.what()}});
+    }
   }
 
   void stop_purge() {
@@ -1175,6 +1229,7 @@ class hub {
   std::unique_ptr<trends_api> trends_api_;
   metrics::registry metrics_;
   std::unique_ptr<storage::store> store_;
+  std::unique_ptr<audit::checkpoint_writer> checkpoints_;
   std::map<std::string, std::unique_ptr<instance_slot>> instances_;
   std::unique_ptr<delivery::delivery_service> delivery_;
   std::unique_ptr<subscriptions_api> subscriptions_api_;

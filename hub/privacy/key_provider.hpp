@@ -15,7 +15,7 @@ namespace schakel::privacy {
 /**
  * A source of named secrets. A name is 1–64 characters of [a-z0-9_-] ("hub", "audit"); what it
  * holds is at least 32 bytes. Names in use: "hub" (subject references, BSN hashes, partners'
- * stand-ins for hub ids).
+ * stand-ins for hub ids), "audit" (the audit chain's HMAC key).
  */
 class key_provider {
  public:

@@ -29,7 +29,7 @@ using detail::connection;
 using detail::from_sqlite;
 using detail::statement;
 
-constexpr int current_schema = 6;
+constexpr int current_schema = 7;
 constexpr std::string_view single_content_type = "application/cloudevents+json";
 constexpr std::string_view batch_content_type = "application/cloudevents-batch+json";
 constexpr std::size_t max_error_text = 1024;   // last_error / dead reason: status lines, not documents
@@ -179,6 +179,11 @@ CREATE TABLE purged_records (
   until_ms    INTEGER NOT NULL,
   PRIMARY KEY (instance, record_hash)
 ) WITHOUT ROWID;
+)sql",
+    // 6 -> 7: where the keyed part of the audit chain starts (0: not keyed yet). Kept with the anchor
+    // so it outlives the marker record when retention purges it; signed checkpoints vouch for it.
+    R"sql(
+ALTER TABLE audit_anchor ADD COLUMN keyed_from INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 static_assert(std::size(migrations) == current_schema);
@@ -491,13 +496,36 @@ class sqlite_store final : public store {
   audit_anchor read_audit_anchor() override {
     audit_anchor a;
     a.prev_hash = audit::genesis_hash();
-    read_rows("read_audit_anchor", "SELECT next_seq, prev_hash FROM audit_anchor WHERE id = 1", no_parameters,
-              [&](statement& st) {
+    read_rows("read_audit_anchor", "SELECT next_seq, prev_hash, keyed_from FROM audit_anchor WHERE id = 1",
+              no_parameters, [&](statement& st) {
                 a.next_seq = st.int64(0);
                 a.prev_hash = st.text(1);
+                a.keyed_from = st.int64(2);
                 return false;
               });
     return a;
+  }
+
+  std::optional<audit_head> read_audit_head() override {
+    // Committed records only (the reader's snapshot): a checkpoint must never vouch for a record a
+    // rollback could still take back. A failed read is no head at all, never a default one.
+    std::optional<audit_head> head;
+    if (read_rows("read_audit_head", "SELECT next_seq - 1, prev_hash, keyed_from FROM audit_anchor WHERE id = 1",
+                  no_parameters,
+                  [&](statement& st) {
+                    head = audit_head{st.int64(0), st.text(1), st.int64(2)};
+                    return false;
+                  }) ||
+        !head)
+      return std::nullopt;
+    if (read_rows("read_audit_head", "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", no_parameters,
+                  [&](statement& st) {
+                    head->seq = st.int64(0);
+                    head->hash = st.text(1);
+                    return false;
+                  }))
+      return std::nullopt;
+    return head;
   }
 
   void append_consent(consent_row row, std::vector<audit::entry> audit,
@@ -948,6 +976,7 @@ class sqlite_store final : public store {
     check(writer_.exec("PRAGMA temp_store = FILE"), writer_, "temp_store");
     check(writer_.exec(staging_schema), writer_, "staging tables");
     load_memory_state();
+    if (!options_.audit_key.empty() && audit_keyed_from_ == 0) key_audit_chain();
 
     if (auto ec = reader_.open(options_.path, false, why)) fail_open(ec, why);
     configure(reader_);
@@ -1018,12 +1047,46 @@ class sqlite_store final : public store {
         audit_prev_hash_ = rc == SQLITE_ROW ? an->text(1) : audit::genesis_hash();
       }
     }
+    audit_keyed_from_ = query_int(writer_, "SELECT coalesce(max(keyed_from), 0) FROM audit_anchor", "audit keyed_from");
     log::info("storage.opened", {{"path", options_.path},
                                  {"schema", current_schema},
                                  {"signals", signal_count_.load()},
                                  {"outbox_depth", depth_total_.load()},
                                  {"disabled_subscriptions", disabled_.size()},
                                  {"audit_next_seq", audit_next_seq_}});
+  }
+
+  /**
+   * The first start with an audit key: one plain marker record closes the plain chain (or opens a
+   * fresh one) and every record after it is keyed. Before the store thread runs, so nothing else
+   * appends meanwhile; in one transaction with keyed_from, so a crash leaves neither or both.
+   */
+  void key_audit_chain() {
+    const auto marker_seq = audit_next_seq_;
+    const auto keyed_from = marker_seq + 1;
+    const auto text = audit::to_json(audit::chain_keyed_marker(schakel::now_ms(), keyed_from)).dump();
+    const auto e = audit::from_json(nlohmann::json::parse(text));
+    auto hash = audit::chain_hash(audit_prev_hash_, marker_seq, text);
+    if (hash.empty()) fail_open(storage_errc::internal, "SHA-256 failed");
+    check(writer_.exec("BEGIN IMMEDIATE"), writer_, "audit keying begin");
+    int rc = SQLITE_OK;
+    auto ins =
+        writer_.prepare("INSERT INTO audit_log (seq, time_ms, text, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)", rc);
+    if (ins)
+      rc = ins->bind(1, marker_seq).bind(2, e->time_ms).bind(3, text).bind(4, audit_prev_hash_).bind(5, hash).step();
+    auto upd =
+        rc == SQLITE_DONE ? writer_.prepare("UPDATE audit_anchor SET keyed_from = ?1 WHERE id = 1", rc) : std::nullopt;
+    if (upd) rc = upd->bind(1, keyed_from).step();
+    if (rc != SQLITE_DONE || writer_.changes() != 1) {
+      const auto msg = writer_.last_error();
+      writer_.exec("ROLLBACK");
+      fail_open(storage_errc::io_error, "keying the audit chain: " + msg);
+    }
+    check(writer_.exec("COMMIT"), writer_, "audit keying commit");
+    audit_next_seq_ = keyed_from;
+    audit_prev_hash_ = std::move(hash);
+    audit_keyed_from_ = keyed_from;
+    log::info("audit.chain_keyed", {{"marker_seq", marker_seq}, {"keyed_from", keyed_from}});
   }
 
   // ---- the store thread ------------------------------------------------------------------------
@@ -1685,6 +1748,11 @@ class sqlite_store final : public store {
         return storage_errc::invalid_argument;
       }
     }
+    // A keyed chain continued without its key would be plain again from here: refuse instead.
+    if (audit_keyed_from_ > 0 && options_.audit_key.empty()) {
+      fx.detail = "the audit chain is keyed but this store was opened without the audit key";
+      return storage_errc::invalid_argument;
+    }
     int rc = SQLITE_OK;
     auto st =
         writer_.prepare("INSERT INTO audit_log (seq, time_ms, text, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)", rc);
@@ -1699,9 +1767,9 @@ class sqlite_store final : public store {
       // replace: a stray invalid UTF-8 byte in a reason must not cost the record.
       const auto text = audit::to_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       const auto seq = audit_next_seq_;
-      auto hash = audit::chain_hash(audit_prev_hash_, seq, text);
+      auto hash = audit::record_hash({audit_keyed_from_, options_.audit_key}, audit_prev_hash_, seq, text);
       if (hash.empty()) {
-        fx.detail = "SHA-256 failed";
+        fx.detail = "audit hash failed";
         return storage_errc::internal;
       }
       if (auto ec =
@@ -2181,6 +2249,7 @@ class sqlite_store final : public store {
   std::unordered_map<std::int64_t, std::string> in_flight_units_;
   std::int64_t audit_next_seq_ = 1;  // the chain head: next record's seq and its prev_hash
   std::string audit_prev_hash_;
+  std::int64_t audit_keyed_from_ = 0;  // first keyed seq; 0 while the chain is plain
 
   std::mutex disabled_mu_;
   std::unordered_set<std::string> disabled_;

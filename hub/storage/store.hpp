@@ -213,7 +213,15 @@ struct purge_result {
 /** Where a purge of the audit trail left the chain: verification starts here. */
 struct audit_anchor {
   std::int64_t next_seq = 1;
-  std::string prev_hash;  ///< audit::genesis_hash() when nothing was purged
+  std::string prev_hash;        ///< audit::genesis_hash() when nothing was purged
+  std::int64_t keyed_from = 0;  ///< first keyed seq (audit::chain_keying); 0 while the chain is plain
+};
+
+/** The last committed audit record (or, with none left, where the anchor says the chain stands). */
+struct audit_head {
+  std::int64_t seq = 0;  ///< 0: an empty chain
+  std::string hash;
+  std::int64_t keyed_from = 0;  ///< as audit_anchor::keyed_from, read with the head
 };
 
 /** How a subscription's pending events are grouped into delivery units. */
@@ -306,6 +314,8 @@ class store {
                           const std::function<bool(const audit::record&)>& fn) = 0;
   /** Where the chain starts after retention purges. Blocking. */
   virtual audit_anchor read_audit_anchor() = 0;
+  /** The head a signed checkpoint vouches for; nullopt from a store that keeps no audit trail. */
+  virtual std::optional<audit_head> read_audit_head() { return std::nullopt; }
 
   /** Records a consent/withdrawal/objection with its audit record in one transaction; `done` gets the id. */
   virtual void append_consent(consent_row row, std::vector<audit::entry> audit,
@@ -425,6 +435,9 @@ class store {
 struct sqlite_options {
   std::string path;                   ///< the database file; its WAL sits beside it
   std::size_t max_batch_jobs = 4096;  ///< jobs folded into one transaction at most
+  /// The audit key (keys_dir, never the database). Given: a plain chain gets its marker on open and
+  /// every new record is HMAC-keyed. Empty: read-only use (audit verify); appending to a keyed chain fails.
+  std::string audit_key = {};
 };
 
 /**

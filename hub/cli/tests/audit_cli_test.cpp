@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "audit/audit.hpp"
+#include "cli/tests/audit_db.hpp"
 #include "storage/store.hpp"
 #include "support/temp_dir.hpp"
 
@@ -33,24 +34,12 @@ class audit_cli_test : public ::testing::Test {
       e.subject = "ps_" + std::to_string(i);
       es.push_back(e);
     }
-    std::promise<std::error_code> p;
-    auto f = p.get_future();
-    s->append_audit(std::move(es), [&p](std::error_code ec) { p.set_value(ec); });
-    ASSERT_EQ(f.wait_for(std::chrono::seconds(20)), std::future_status::ready);
-    ASSERT_FALSE(f.get());
+    db_test::append_and_wait(*s, std::move(es));
     s->close();
   }
 
   /** Tampering as someone with the sqlite3 shell would. */
-  void sql(const std::string& text) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    char* msg = nullptr;
-    const int rc = sqlite3_exec(db, text.c_str(), nullptr, nullptr, &msg);
-    EXPECT_EQ(rc, SQLITE_OK) << (msg ? msg : "");
-    sqlite3_free(msg);
-    sqlite3_close(db);
-  }
+  void sql(const std::string& text) { db_test::run_sql(path_, text); }
 
   std::pair<int, std::string> verify() {
     std::ostringstream out, err;

@@ -474,7 +474,7 @@ TEST_F(privacy_store_test, a_version_2_database_migrates_to_the_newest) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 6);  // and on to the newest schema
+  EXPECT_EQ(sqlite3_column_int(st, 0), 7);  // and on to the newest schema
   sqlite3_finalize(st);
   sqlite3_close(db);
 }

@@ -62,7 +62,7 @@ TEST_F(sqlite_store_test, opens_in_wal_mode_with_versioned_schema) {
     return out;
   };
   EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(pragma("PRAGMA user_version"), "6");
+  EXPECT_EQ(pragma("PRAGMA user_version"), "7");
   ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   try {
