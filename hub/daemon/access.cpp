@@ -113,8 +113,8 @@ access_policy::access_policy(const config::hub_config& cfg) : metrics_open_(cfg.
                        sha256_of(cfg.admin_token),
                        std::nullopt});
   for (const auto& c : cfg.connectors)
-    ingest_.push_back(
-        {c.name, c.token.empty() ? std::string() : sha256_of(c.token), c.plugin == "observations", c.client_certificate});
+    ingest_.push_back({c.name, c.token.empty() ? std::string() : sha256_of(c.token), c.plugin == "observations",
+                       c.client_certificate});
   for (const auto& s : cfg.subscriptions)
     if (!s.pull_token.empty()) partners_.push_back({s.name, sha256_of(s.pull_token), false, std::nullopt});
   configured_hosts_ = cfg.access.public_hosts;
@@ -231,16 +231,16 @@ decision access_policy::ingest(const http::request& req, const route_rule& rule)
   }
   if (found == nullptr) {
     const keyed* by_certificate = certificate_instance(req);
-    if (by_certificate != nullptr &&
-        (for_path ? by_certificate->name == rule.instance : by_certificate->observations))
+    if (by_certificate != nullptr && (for_path ? by_certificate->name == rule.instance : by_certificate->observations))
       found = by_certificate;
   }
   if (found == nullptr)
     return authentication_refused(
         "ingest", given.empty() && !req.peer ? "no token" : "unknown token",
-        unauthorized(req.path, for_path ? "a valid bearer token for this instance is required"
-                                        : "a staff system's bearer token (an instance of the observations connector) is "
-                                          "required"));
+        unauthorized(req.path, for_path
+                                   ? "a valid bearer token for this instance is required"
+                                   : "a staff system's bearer token (an instance of the observations connector) is "
+                                     "required"));
   return grant{"ingest", found->name};
 }
 

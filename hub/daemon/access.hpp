@@ -67,7 +67,7 @@ class access_policy {
     std::optional<std::chrono::system_clock::time_point> expires;
   };
   struct keyed {
-    std::string name;  ///< instance or subscription
+    std::string name;    ///< instance or subscription
     std::string sha256;  ///< empty when the instance has no token (its certificate is its only key)
     bool observations = false;
     std::optional<config::certificate_match> certificate;

@@ -16,25 +16,22 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string admin = "test-admin-token-0123456789abcdefghijklmnopqrst";
-
 struct audit_checkpoint_test : ::testing::Test {
   temp_dir dir{"schakel-audit-cp"};
   hub_process hub{dir.path()};
-  fs::path keys_dir = dir.path() / "data-keys";
+  fs::path keys_dir = hub.data_dir().parent_path() / "keys";  // where hub_config() puts it
   fs::path checkpoints = keys_dir / "audit-checkpoints.log";
 
   nlohmann::json config(std::int64_t interval_seconds = 3600) {
     auto cfg = hub_config(hub.data_dir(), {});
     cfg.erase("subscriptions");  // nothing is delivered here: the trail's records are admin reads
-    cfg["admin_token"] = admin;
     cfg["audit"] = {{"checkpoint_interval_seconds", interval_seconds}};
     return cfg;
   }
 
   /** An audited admin read: one record on the trail. */
   void audited_read() {
-    const auto r = send(hub.port(), {"GET", "/v1/deadletters", {}, {{"Authorization", "Bearer " + admin}}});
+    const auto r = send(hub.port(), as_role("operator", "GET", "/v1/deadletters"));
     ASSERT_EQ(r.status, 200u) << r.body;
   }
 
@@ -55,7 +52,7 @@ TEST_F(audit_checkpoint_test, a_clean_shutdown_signs_the_final_head_and_verify_c
   audited_read();
   audited_read();
   ASSERT_EQ(hub.process().terminate(), 0) << hub.log();
-  // keys_dir defaults to <data_dir>-keys, apart from the data directory, with everything the chain needs.
+  // keys_dir, apart from the data directory, holds everything the chain needs.
   for (const char* f : {"audit.key", "audit-checkpoint.key", "audit-checkpoint.pub", "audit-checkpoints.log"})
     EXPECT_TRUE(fs::exists(keys_dir / f)) << f;
   EXPECT_EQ(permission_bits(keys_dir / "audit.key"), 0600u);

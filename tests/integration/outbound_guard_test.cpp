@@ -26,7 +26,7 @@ struct outbound_guard_test : ::testing::Test {
     return probe.local_endpoint().port();
   }
 
-  static std::string metrics(std::uint16_t port) { return send(port, {"GET", "/metrics"}).body; }
+  static std::string metrics(std::uint16_t port) { return metrics_text(port); }
 
   static bool refused_at_least(std::uint16_t port, int n) {
     const std::string m = metrics(port);

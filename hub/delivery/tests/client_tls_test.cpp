@@ -7,6 +7,7 @@
 
 #include "delivery/https_client.hpp"
 #include "io_thread.hpp"
+#include "loopback_options.hpp"
 #include "receiver_core.hpp"
 #include "signed_event.hpp"
 #include "support/temp_dir.hpp"
@@ -59,7 +60,7 @@ class client_tls : public ::testing::Test {
 };
 
 TEST_F(client_tls, presents_the_configured_certificate_to_a_partner_that_requires_one) {
-  client_options o;
+  client_options o = testing::loopback_options();
   o.ca_file = partner_.ca_cert.string();
   o.client_certificate_file = hub_.cert.string();
   o.client_key_file = hub_.key.string();
@@ -70,7 +71,7 @@ TEST_F(client_tls, presents_the_configured_certificate_to_a_partner_that_require
 }
 
 TEST_F(client_tls, without_a_certificate_the_partner_refuses_the_handshake_and_receives_nothing) {
-  client_options o;
+  client_options o = testing::loopback_options();
   o.ca_file = partner_.ca_cert.string();
   const auto r = post(o);
   EXPECT_FALSE(r.transport_ok());
