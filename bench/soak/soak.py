@@ -292,13 +292,15 @@ def main():
     ap.add_argument("--drain-timeout", type=float, default=1200)
     a = ap.parse_args()
 
+    # The config holds the run's token and webhook secret.
+    os.umask(0o077)
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     data_dir = work / "data"
     if data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(mode=0o700)
-    for f in work.glob("*.jsonl"):
+    for f in [*work.glob("*.jsonl"), *work.glob("*.log")]:
         f.unlink()
     token = secrets.token_hex(24)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
