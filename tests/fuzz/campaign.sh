@@ -17,7 +17,8 @@
 # reached the fuzzer gets SIGINT, on which libFuzzer prints its final statistics and exits.
 #
 # Output: one log per target in <build>/campaign/, a crash reproducer (if any) beside it, and a
-# table on stdout and in <build>/campaign/summary.tsv. The exit status is 1 if any target crashed.
+# table on stdout and appended to <build>/campaign/summary.tsv. The exit status is 1 if any target
+# crashed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -56,8 +57,10 @@ cpu_seconds() {
 count_files() { find "$1" -maxdepth 1 -type f | wc -l; }
 count_bytes() { find "$1" -maxdepth 1 -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
 
-printf 'target\tcpu_s\texecs\tcov\tft\tcorpus_before\tbytes_before\tcorpus_after\tbytes_after\tcrashes\tstopped\n' \
-  >"$out/summary.tsv"
+# Appended to, so a campaign finished in several sittings keeps one table.
+[ -s "$out/summary.tsv" ] ||
+  printf 'target\tcpu_s\texecs\tcov\tft\tcorpus_before\tbytes_before\tcorpus_after\tbytes_after\tcrashes\tstopped\n' \
+    >"$out/summary.tsv"
 failed=0
 for name in "${targets[@]}"; do
   if [ "$deadline" -gt 0 ] && [ "$(date +%s)" -ge "$deadline" ]; then
