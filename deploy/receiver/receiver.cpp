@@ -25,6 +25,11 @@ int main(int argc, char** argv) {
                  "PEM CA: with --tls-cert, refuse any client (hub) without a certificate it signs");
   app.add_option("--fail-first", opts.fail_first, "answer 500 to the first N verified requests");
   app.add_option("--status-sequence", status_sequence, "statuses to answer in order after --fail-first, e.g. 500,200");
+  app.add_option("--fail-rate", opts.fail_rate,
+                 "then answer 500 to this fraction of verified requests, at random (a flaky partner)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--fail-seed", opts.fail_seed, "seed of --fail-rate's choice, so a run can be repeated")
+      ->capture_default_str();
   app.add_option("--retry-after", opts.retry_after, "Retry-After value sent with non-2xx answers");
   app.add_option("--delay-ms", delay_ms, "wait this long before each answer (slow partner)");
   app.add_option("--ok-body-bytes", opts.ok_body_bytes, "answer 2xx with a body of this many bytes");

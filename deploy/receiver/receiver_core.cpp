@@ -66,6 +66,18 @@ void check_tls_files(const std::string& cert, const std::string& key) {
 
 }  // namespace
 
+status_script::status_script(const options& o)
+    : fail_first_(o.fail_first), sequence_(o.status_sequence), fail_rate_(o.fail_rate), rng_(o.fail_seed) {}
+
+unsigned status_script::next() {
+  const std::uint64_t n = ++count_;
+  if (n <= fail_first_) return 500;
+  const std::uint64_t idx = n - fail_first_ - 1;
+  if (idx < sequence_.size()) return sequence_[idx];
+  if (fail_rate_ > 0 && std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < fail_rate_) return 500;
+  return 200;
+}
+
 bool split_listen(const std::string& text, std::string& host, std::uint16_t& port) {
   std::string p;
   if (!text.empty() && text.front() == '[') {
@@ -94,7 +106,7 @@ namespace {
  */
 struct endpoint_state {
   endpoint_state(asio::any_io_executor e, options o, delivery::signing_key k)
-      : ex(std::move(e)), opts(std::move(o)), key(std::move(k)) {}
+      : ex(std::move(e)), opts(std::move(o)), key(std::move(k)), script(opts) {}
 
   const asio::any_io_executor ex;
   const options opts;
@@ -104,7 +116,7 @@ struct endpoint_state {
 
   // The server runs each connection on its own strand, so everything mutable sits under one mutex.
   mutable std::mutex mutex;
-  std::uint64_t verified_count = 0;
+  status_script script;
   std::function<void()> max_events_cb;
   bool max_events_fired = false;
   std::vector<received_request> log;
@@ -113,10 +125,7 @@ struct endpoint_state {
 
   unsigned scripted_status() {
     std::lock_guard lock(mutex);
-    const std::uint64_t n = ++verified_count;
-    if (n <= opts.fail_first) return 500;
-    const std::uint64_t idx = n - opts.fail_first - 1;
-    return idx < opts.status_sequence.size() ? opts.status_sequence[idx] : 200;
+    return script.next();
   }
 
   asio::awaitable<http::response> handle(http::request& req) {

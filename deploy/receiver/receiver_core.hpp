@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,10 +27,14 @@ struct options {
   std::string client_ca;         ///< with tls_cert: require a client certificate signed by this CA (mutual TLS)
   std::uint32_t fail_first = 0;  ///< answer 500 to the first N verified requests
   std::vector<unsigned> status_sequence;  ///< then these statuses in order, then 200
-  std::string retry_after;                ///< Retry-After value sent with every non-2xx answer
-  std::chrono::milliseconds delay{0};     ///< wait before answering (slow partner)
-  std::size_t ok_body_bytes = 0;          ///< pad each 2xx answer's body to this many bytes (a chatty partner)
-  std::string out_file;                   ///< append one JSON line per accepted event
+  /// After the sequence, answer 500 to this fraction (0..1) of verified requests, at random but
+  /// repeatably (seeded by fail_seed): a flaky partner for soak runs.
+  double fail_rate = 0;
+  std::uint64_t fail_seed = 1;
+  std::string retry_after;             ///< Retry-After value sent with every non-2xx answer
+  std::chrono::milliseconds delay{0};  ///< wait before answering (slow partner)
+  std::size_t ok_body_bytes = 0;       ///< pad each 2xx answer's body to this many bytes (a chatty partner)
+  std::string out_file;                ///< append one JSON line per accepted event
   /// Append one JSON line per request, whatever the answer: every header and the body as received,
   /// and the status answered (what a privacy officer reads to see all that reaches the partner).
   std::string raw_out_file;
@@ -41,6 +46,23 @@ struct options {
   /// Keep every request (body included) for requests()/accepted_event_ids(): in-process tests want
   /// it; the standalone receiver turns it off so a long demo or load run does not grow without bound.
   bool keep_requests = true;
+};
+
+/**
+ * The status to answer each verified request with: 500 for the first `fail_first`, then the
+ * `status_sequence`, then 200 except for a `fail_rate` share of 500s. Not thread-safe.
+ */
+class status_script {
+ public:
+  explicit status_script(const options& o);
+  unsigned next();
+
+ private:
+  std::uint32_t fail_first_;
+  std::vector<unsigned> sequence_;
+  double fail_rate_;
+  std::mt19937_64 rng_;
+  std::uint64_t count_ = 0;
 };
 
 /** What one request carried and how it was answered. */
