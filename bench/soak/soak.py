@@ -31,7 +31,9 @@ from pathlib import Path
 def hub_config(data_dir, flaky_port, outage_port, token, secret):
     def delivery(port, path):
         return {
-            "webhook": {"url": f"http://127.0.0.1:{port}/{path}", "secret": secret},
+            # The partners run on this host: loopback is refused unless the subscription allowlists it.
+            "webhook": {"url": f"http://127.0.0.1:{port}/{path}", "secret": secret,
+                        "allow_destinations": ["127.0.0.1/32"]},
             # Generous retries: a 10-minute outage must not dead-letter anything.
             "retry": {"max_attempts": 1000, "max_age": "24h", "initial_backoff": "500ms", "max_backoff": "15s"},
             "request_timeout": "10s",
@@ -45,7 +47,10 @@ def hub_config(data_dir, flaky_port, outage_port, token, secret):
     return {
         "listen": {"address": "127.0.0.1", "port": 0},
         "data_dir": str(data_dir),
+        "keys_dir": str(data_dir) + "-keys",
         "log_level": "warn",
+        # /metrics carries no personal data; the soak reads it without a token.
+        "access": {"metrics_open": True},
         # The outage partner's backlog (rate x outage) must fit under the outbox cap, or ingest
         # answers 503 by design; the soak is about memory and delivery, not back-pressure.
         "limits": {"max_body_bytes": 8 * 1024 * 1024, "max_header_bytes": 8192, "read_timeout": "30s",
