@@ -88,7 +88,7 @@ post() {  # token, path, content type, file: prints accepted/rejected
 finish() {  # config, name of the partner for the report
   echo "== the privacy officer's view (schakel privacy report)"
   "$build/bin/schakel" privacy report "$1" 2>/dev/null | grep -E "^\| $2" | cut -d'|' -f2,3,6,9,10 || true
-  echo "== every disclosure is in the hash-chained audit trail (schakel audit verify / export)"
+  echo "== every disclosure is in the keyed, hash-chained audit trail, its head signed into keys_dir (schakel audit verify / export)"
   "$build/bin/schakel" audit verify --config "$1"
   "$build/bin/schakel" audit export --config "$1" | jq -c '{action, actor, purpose, subject, object_type}' | sed -n '1,4p'
   echo "== hub metrics (excerpt)"
