@@ -15,11 +15,15 @@ std::string hex_encode(std::string_view bytes) {
   return out;
 }
 
-std::string sha256_hex(std::string_view bytes) {
+std::string sha256(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned n = 0;
   if (EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr) != 1) return {};
-  return hex_encode(std::string_view(reinterpret_cast<const char*>(md), n));
+  return std::string(reinterpret_cast<const char*>(md), n);
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  return hex_encode(sha256(bytes));
 }
 
 std::string base64_encode(std::string_view bytes) {

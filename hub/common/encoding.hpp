@@ -9,6 +9,8 @@ namespace schakel::encoding {
 /** Lowercase hexadecimal, two digits a byte (digests, keys, tokens). */
 std::string hex_encode(std::string_view bytes);
 
+/** SHA-256 of `bytes`: the 32 raw bytes (token digests compared in constant time); "" only if OpenSSL fails. */
+std::string sha256(std::string_view bytes);
 /** SHA-256 of `bytes` in lowercase hex (64 digits); "" only if OpenSSL fails. */
 std::string sha256_hex(std::string_view bytes);
 

@@ -24,6 +24,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/encoding.hpp"
 #include "common/private_path.hpp"
 #include "config/tls_files.hpp"
 #include "schema/embedded.hpp"
@@ -786,33 +787,6 @@ std::optional<std::chrono::system_clock::time_point> parse_utc_time(const std::s
   return std::chrono::sys_days{ymd} + std::chrono::hours(h) + std::chrono::minutes(mi) + std::chrono::seconds(sec);
 }
 
-/** Whether `s` is an IPv4 or IPv6 network in CIDR notation (address/prefix, prefix within range). */
-bool valid_cidr(const std::string& s) {
-  const auto slash = s.find('/');
-  const std::string addr = s.substr(0, slash);
-  int max_prefix = 0;
-  in_addr v4{};
-  in6_addr v6{};
-  if (inet_pton(AF_INET, addr.c_str(), &v4) == 1)
-    max_prefix = 32;
-  else if (inet_pton(AF_INET6, addr.c_str(), &v6) == 1)
-    max_prefix = 128;
-  else
-    return false;
-  if (slash == std::string::npos) return true;
-  int prefix = -1;
-  const std::string p = s.substr(slash + 1);
-  const auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
-  return ec == std::errc() && ptr == p.data() + p.size() && !p.empty() && prefix >= 0 && prefix <= max_prefix;
-}
-
-std::string sha256_of(const std::string& text) {
-  std::string out(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
-         reinterpret_cast<unsigned char*>(out.data()));
-  return out;
-}
-
 /** 64 hex digits to 32 bytes; empty when not that. */
 std::string digest_from_hex(const std::string& hex) {
   if (hex.size() != 2 * SHA256_DIGEST_LENGTH) return {};
@@ -936,13 +910,13 @@ class semantic_checker {
   void check_tokens_distinct(const hub_config& cfg) {
     std::vector<std::pair<std::string, std::string>> others;  // digest, where
     for (std::size_t i = 0; i < cfg.connectors.size(); ++i)
-      others.emplace_back(sha256_of(cfg.connectors[i].token),
+      others.emplace_back(encoding::sha256(cfg.connectors[i].token),
                           schema::join_path(schema::join_path("connectors", i), "token"));
     for (std::size_t i = 0; i < cfg.subscriptions.size(); ++i)
       if (!cfg.subscriptions[i].pull_token.empty())
-        others.emplace_back(sha256_of(cfg.subscriptions[i].pull_token),
+        others.emplace_back(encoding::sha256(cfg.subscriptions[i].pull_token),
                             schema::join_path(schema::join_path("subscriptions", i), "pull_token"));
-    if (!cfg.admin_token.empty()) others.emplace_back(sha256_of(cfg.admin_token), "admin_token");
+    if (!cfg.admin_token.empty()) others.emplace_back(encoding::sha256(cfg.admin_token), "admin_token");
     for (const auto& t : cfg.access.tokens)
       for (const auto& [digest, where] : others)
         if (digest == t.sha256) errors_.add(t.at, "the same token as " + where + "; each role needs its own token");
@@ -961,9 +935,10 @@ class semantic_checker {
     if (const auto* proxies = find(a, "trusted_proxies"))
       for (std::size_t i = 0; i < proxies->size(); ++i) {
         out.trusted_proxies.push_back((*proxies)[i].get<std::string>());
-        if (!valid_cidr(out.trusted_proxies.back()))
+        // The same strict parser as allow_destinations and the server's list, so what loads here is what it uses.
+        if (std::string why; !net::parse_cidr(out.trusted_proxies.back(), &why))
           errors_.add(schema::join_path(schema::join_path("access", "trusted_proxies"), i),
-                      "must be an IP address or network in CIDR notation (e.g. 10.0.0.5/32)");
+                      "must be an IP address or network in CIDR notation (e.g. 10.0.0.5/32): " + why);
       }
     out.metrics_open = a.value("metrics_open", false);
     const auto* tokens = find(a, "tokens");
@@ -985,7 +960,7 @@ class semantic_checker {
       } else if (token != nullptr) {
         const std::string secret = token->get<std::string>();
         if (secret.size() < min_token_chars) errors_.add(schema::join_path(at, "token"), too_short_message());
-        out_token.sha256 = sha256_of(secret);  // the secret itself is not kept
+        out_token.sha256 = encoding::sha256(secret);  // the secret itself is not kept
       } else {
         out_token.sha256 = digest_from_hex(digest->get<std::string>());
         if (out_token.sha256.empty())

@@ -7,19 +7,14 @@
 #include <cctype>
 #include <string_view>
 
+#include "common/encoding.hpp"
+
 namespace schakel::daemon {
 
 namespace {
 
 constexpr std::string_view connectors_prefix = "/v1/connectors/";
 constexpr std::string_view records_suffix = "/records";
-
-std::string sha256_of(std::string_view text) {
-  std::string out(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
-         reinterpret_cast<unsigned char*>(out.data()));
-  return out;
-}
 
 /** Digests compared in constant time; an empty `expected` (no digest) never matches. */
 bool same_digest(const std::string& given, const std::string& expected) {
@@ -110,13 +105,13 @@ access_policy::access_policy(const config::hub_config& cfg) : metrics_open_(cfg.
   if (!cfg.admin_token.empty())
     tokens_.push_back({"admin_token",
                        {config::admin_roles.begin(), config::admin_roles.end()},
-                       sha256_of(cfg.admin_token),
+                       encoding::sha256(cfg.admin_token),
                        std::nullopt});
   for (const auto& c : cfg.connectors)
-    ingest_.push_back({c.name, c.token.empty() ? std::string() : sha256_of(c.token), c.plugin == "observations",
+    ingest_.push_back({c.name, c.token.empty() ? std::string() : encoding::sha256(c.token), c.plugin == "observations",
                        c.client_certificate});
   for (const auto& s : cfg.subscriptions)
-    if (!s.pull_token.empty()) partners_.push_back({s.name, sha256_of(s.pull_token), false, std::nullopt});
+    if (!s.pull_token.empty()) partners_.push_back({s.name, encoding::sha256(s.pull_token), false, std::nullopt});
   configured_hosts_ = cfg.access.public_hosts;
   std::string own = lower(cfg.listen.address);
   if (own.find(':') != std::string::npos && own.front() != '[') own = "[" + own + "]";
@@ -169,7 +164,7 @@ decision access_policy::admin(const http::request& req, const route_rule& rule,
       " is required";
   const std::string given = bearer(req);
   if (given.empty()) return authentication_refused(area, "no token", unauthorized(p, wanted));
-  const std::string digest = sha256_of(given);
+  const std::string digest = encoding::sha256(given);
   const token_entry* found = nullptr;
   for (const auto& t : tokens_)  // every digest compared, in constant time each
     if (same_digest(digest, t.sha256)) found = &t;
@@ -221,7 +216,7 @@ const access_policy::keyed* access_policy::certificate_instance(const http::requ
  */
 decision access_policy::ingest(const http::request& req, const route_rule& rule) const {
   const std::string given = bearer(req);
-  const std::string digest = sha256_of(given);
+  const std::string digest = encoding::sha256(given);
   const bool for_path = rule.what == route_rule::kind::ingest;
   const keyed* found = nullptr;
   for (const auto& i : ingest_) {

@@ -15,6 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "common/ip_address_asio.hpp"
 #include "common/signal.hpp"
 #include "delivery/client_tls.hpp"
 
@@ -41,19 +42,6 @@ bool is_ip_literal(const std::string& host) {
   boost::system::error_code ec;
   asio::ip::make_address(host, ec);
   return !ec;
-}
-
-net::ip_address to_guarded(const asio::ip::address& a) {
-  net::ip_address out;
-  if (a.is_v4()) {
-    out.v4 = true;
-    const auto b = a.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), out.bytes.begin());
-  } else {
-    const auto b = a.to_v6().to_bytes();
-    std::copy(b.begin(), b.end(), out.bytes.begin());
-  }
-  return out;
 }
 
 std::string phase_error(std::string_view phase, const boost::system::error_code& ec) {
@@ -191,7 +179,7 @@ struct https_client::impl {
       const auto& address = entry.endpoint().address();
       // Plain http is for loopback only; a name that resolves elsewhere must not leak events.
       if (!url.tls && !address.is_loopback()) continue;
-      const net::ip_address candidate = to_guarded(address);
+      const net::ip_address candidate = net::from_asio(address);
       const net::refusal why = opts.destination ? opts.destination(candidate, entry.endpoint().port())
                                                 : net::check_destination(candidate, entry.endpoint().port(), {});
       if (why != net::refusal::none) {

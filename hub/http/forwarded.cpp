@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "common/ip_address_asio.hpp"
 #include "http/server.hpp"
 
 namespace schakel::http {
@@ -78,48 +79,16 @@ std::vector<std::string_view> hops_of(const request& req) {
 
 network_list::network_list(const std::vector<std::string>& cidrs) {
   for (const auto& c : cidrs) {
-    const auto slash = c.find('/');
-    boost::system::error_code ec;
-    const auto a = plain(asio::ip::make_address(c.substr(0, slash), ec));
-    if (ec) throw std::invalid_argument(c + ": not an IP address or network");
-    net n;
-    n.v4 = a.is_v4();
-    if (n.v4) {
-      const auto b = a.to_v4().to_bytes();
-      std::copy(b.begin(), b.end(), n.bytes.begin());
-    } else {
-      n.bytes = a.to_v6().to_bytes();
-    }
-    const unsigned max = n.v4 ? 32 : 128;
-    n.prefix = max;
-    if (slash != std::string::npos) {
-      const char* first = c.data() + slash + 1;
-      const char* last = c.data() + c.size();
-      const auto [ptr, err] = std::from_chars(first, last, n.prefix);
-      if (err != std::errc() || ptr != last || first == last || n.prefix > max)
-        throw std::invalid_argument(c + ": the prefix length must be 0 to " + std::to_string(max));
-    }
-    nets_.push_back(n);
+    std::string why;
+    auto block = net::parse_cidr(c, &why);
+    if (!block) throw std::invalid_argument(c + ": " + why);
+    nets_.push_back(*block);
   }
 }
 
 bool network_list::contains(const asio::ip::address& in) const {
-  const auto a = plain(in);
-  std::array<unsigned char, 16> bytes{};
-  if (a.is_v4()) {
-    const auto b = a.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), bytes.begin());
-  } else {
-    bytes = a.to_v6().to_bytes();
-  }
-  for (const auto& n : nets_) {
-    if (n.v4 != a.is_v4()) continue;
-    const unsigned whole = n.prefix / 8, rest = n.prefix % 8;
-    if (!std::equal(bytes.begin(), bytes.begin() + whole, n.bytes.begin())) continue;
-    const auto mask = static_cast<unsigned char>(0xff << (8 - rest));
-    if (rest == 0 || (bytes[whole] & mask) == (n.bytes[whole] & mask)) return true;
-  }
-  return false;
+  const auto a = net::from_asio(plain(in));
+  return std::any_of(nets_.begin(), nets_.end(), [&](const net::cidr& n) { return net::contains(n, a); });
 }
 
 asio::ip::address believed_client(const asio::ip::address& peer, const request& req,

@@ -10,11 +10,13 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "common/destination_guard.hpp"
+
 namespace schakel::http {
 
 struct request;
 
-/** Networks in CIDR notation (or bare addresses), e.g. 10.0.0.5/32 or fd00::/8. */
+/** Networks in CIDR notation (or bare addresses), e.g. 10.0.0.5/32 or fd00::/8, parsed by net::parse_cidr. */
 class network_list {
  public:
   network_list() = default;
@@ -24,12 +26,7 @@ class network_list {
   bool empty() const { return nets_.empty(); }
 
  private:
-  struct net {
-    std::array<unsigned char, 16> bytes{};
-    unsigned prefix = 0;
-    bool v4 = false;
-  };
-  std::vector<net> nets_;
+  std::vector<net::cidr> nets_;
 };
 
 /**

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "hub_fixture.hpp"
+#include "support/admin_routes.hpp"
 
 namespace schakel::test {
 namespace {
@@ -17,30 +18,6 @@ using json = nlohmann::json;
 
 const std::string legacy_token = "legacy-admin-token-0123456789abcdefghij";
 
-struct route {
-  const char* method;
-  const char* path;
-  const char* role;
-};
-
-// Every admin endpoint with the role it needs (docs/security.md has the same table).
-const std::vector<route> admin_routes{
-    {"GET", "/v1/deadletters", "operator"},
-    {"POST", "/v1/deadletters/7/replay", "operator"},
-    {"GET", "/v1/subscriptions", "operator"},
-    {"POST", "/v1/subscriptions/partner/enable", "operator"},
-    {"GET", "/v1/processors", "operator"},
-    {"POST", "/v1/consents", "privacy_officer"},
-    {"POST", "/v1/consents/lookup", "privacy_officer"},
-    {"POST", "/v1/alerts/01JDZ3K7Q8M2X4V6N8P0R2T4W6/referral", "privacy_officer"},
-    {"POST", "/v1/links", "linker"},
-    {"GET", "/v1/parked", "linker"},
-    {"POST", "/v1/enrolment", "trends"},
-    {"POST", "/v1/trends/release", "trends"},
-    {"GET", "/v1/trends", "trends"},
-    {"GET", "/v1/trends/plot", "trends"},
-    {"GET", "/metrics", "metrics"},
-};
 const std::vector<std::string> roles{"operator", "privacy_officer", "linker", "trends", "metrics"};
 
 struct access_it : ::testing::Test {
@@ -56,7 +33,7 @@ struct access_it : ::testing::Test {
     hub.start(cfg, env);
   }
 
-  http_reply call(const route& r, const std::vector<std::pair<std::string, std::string>>& headers) {
+  http_reply call(const admin_route& r, const std::vector<std::pair<std::string, std::string>>& headers) {
     const bool has_body = std::string(r.method) == "POST" && std::string(r.path).find("/replay") == std::string::npos &&
                           std::string(r.path).find("/enable") == std::string::npos;
     auto h = headers;
@@ -99,7 +76,7 @@ TEST_F(access_it, a_cross_site_text_plain_consent_from_loopback_without_a_token_
 
 TEST_F(access_it, every_admin_route_answers_its_role_and_refuses_every_other) {
   start();
-  for (const auto& r : admin_routes) {
+  for (const auto& r : test::admin_routes()) {
     for (const auto& role : roles) {
       const auto reply = call(r, {bearer_of(role)});
       if (role == r.role) {
@@ -266,7 +243,7 @@ TEST_F(access_it, the_deprecated_admin_token_holds_every_admin_role_and_says_how
     cfg["admin_token"] = legacy_token;
   });
   const std::vector<std::pair<std::string, std::string>> legacy{{"Authorization", "Bearer " + legacy_token}};
-  for (const auto& r : admin_routes) {
+  for (const auto& r : test::admin_routes()) {
     const auto reply = call(r, legacy);
     EXPECT_NE(reply.status, 401u) << r.path << ": " << reply.body;
     EXPECT_NE(reply.status, 403u) << r.path << ": " << reply.body;

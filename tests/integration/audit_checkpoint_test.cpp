@@ -3,7 +3,6 @@
 // find an older copy of the database put back in place.
 #include <chrono>
 #include <fstream>
-#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -81,10 +80,7 @@ TEST_F(audit_checkpoint_test, checkpoints_follow_the_head_at_the_interval) {
   hub.start(config(1));
   audited_read();
   // The head moved to record 2; within a few intervals a checkpoint covers it, without a shutdown.
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < deadline && (lines().empty() || lines().back().seq < 2))
-    std::this_thread::sleep_for(50ms);
-  ASSERT_FALSE(lines().empty());
+  ASSERT_TRUE(wait_until([&] { return !lines().empty() && lines().back().seq >= 2; }, 20s));
   EXPECT_EQ(lines().back().seq, 2);
   const auto count = lines().size();
   ASSERT_EQ(hub.process().terminate(), 0) << hub.log();

@@ -1,6 +1,6 @@
 // The `access` section: role tokens kept as digests, their expiry, host names and trusted proxies,
 // each refused with the path of what is wrong and never with a token.
-#include <openssl/sha.h>
+#include "common/encoding.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "config/tests/error_of.hpp"
 
 namespace schakel::config {
 namespace {
@@ -16,26 +17,10 @@ namespace {
 const std::string ops_token = "ops-token-0123456789abcdefghijklmnop";
 const std::string ops_token_2 = "ops-token-2-0123456789abcdefghijklmno";
 
-std::string error_of(const std::string& text) {
-  try {
-    load_config_text(text, "test.yaml");
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no config_error for:\n" << text;
-  return {};
-}
+using testing::error_of;
 
 std::string hex_sha256(const std::string& s) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
-  std::string out;
-  char two[3];
-  for (unsigned char c : d) {
-    std::snprintf(two, sizeof two, "%02x", c);
-    out += two;
-  }
-  return out;
+  return encoding::sha256_hex(s);
 }
 
 TEST(access_config, tokens_are_kept_as_digests_with_their_roles_and_expiry) {

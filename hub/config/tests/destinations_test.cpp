@@ -1,6 +1,7 @@
 // Webhook destinations check-config refuses: the cloud metadata address, private networks, loopback
 // and the hub's own admin API, each unless allowlisted per subscription (the hub itself never).
 #include "config/config.hpp"
+#include "config/tests/error_of.hpp"
 
 #include <string>
 
@@ -22,15 +23,7 @@ std::string config_yaml(const std::string& url, const std::string& allow = "",
          url + "\", secret: \"" + secret + "\"" + (allow.empty() ? "" : ", allow_destinations: " + allow) + " }\n";
 }
 
-std::string error_of(const std::string& text) {
-  try {
-    load_config_text(text, "test.yaml");
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no config_error for:\n" << text;
-  return {};
-}
+using testing::error_of;
 
 const std::string at = "test.yaml: subscriptions[0].delivery.webhook.url: ";
 

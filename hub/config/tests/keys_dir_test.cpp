@@ -8,21 +8,14 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "config/tests/error_of.hpp"
 
 namespace schakel::config {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string error_of(const std::string& text) {
-  try {
-    load_config_text(text, "test.yaml");
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no config_error for:\n" << text;
-  return {};
-}
+using testing::error_of;
 
 bool same_or_below(const fs::path& inner, const fs::path& outer) {
   const auto rel = inner.lexically_normal().lexically_relative(outer.lexically_normal());

@@ -2,7 +2,7 @@
 // and no other, loopback grants nothing, and cross-site requests are refused before any token is read.
 #include "daemon/access.hpp"
 
-#include <openssl/sha.h>
+#include "common/encoding.hpp"
 
 #include <string>
 #include <vector>
@@ -11,6 +11,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "http/forwarded.hpp"
+#include "support/admin_routes.hpp"
 
 namespace schakel::daemon {
 namespace {
@@ -18,9 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::string digest(const std::string& s) {
-  std::string out(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), reinterpret_cast<unsigned char*>(out.data()));
-  return out;
+  return encoding::sha256(s);
 }
 
 std::string token_for(const std::string& name) {
@@ -90,31 +89,6 @@ unsigned status_of(const decision& d) {
   return 0;  // granted
 }
 
-struct route {
-  const char* method;
-  const char* path;
-  const char* role;
-};
-
-// Every admin route of the hub, with the role it needs.
-const std::vector<route> admin_routes{
-    {"GET", "/v1/deadletters", "operator"},
-    {"POST", "/v1/deadletters/7/replay", "operator"},
-    {"GET", "/v1/subscriptions", "operator"},
-    {"POST", "/v1/subscriptions/partner/enable", "operator"},
-    {"GET", "/v1/processors", "operator"},
-    {"POST", "/v1/consents", "privacy_officer"},
-    {"POST", "/v1/consents/lookup", "privacy_officer"},
-    {"POST", "/v1/alerts/01JDZ3K7Q8M2X4V6N8P0R2T4W6/referral", "privacy_officer"},
-    {"POST", "/v1/links", "linker"},
-    {"GET", "/v1/parked", "linker"},
-    {"POST", "/v1/enrolment", "trends"},
-    {"POST", "/v1/trends/release", "trends"},
-    {"GET", "/v1/trends", "trends"},
-    {"GET", "/v1/trends/plot", "trends"},
-    {"GET", "/metrics", "metrics"},
-};
-
 // The token (by name) that holds each role.
 const std::vector<std::pair<const char*, const char*>> holders{{"operator", "ops-a"},
                                                                {"privacy_officer", "privacy"},
@@ -125,7 +99,7 @@ const std::vector<std::pair<const char*, const char*>> holders{{"operator", "ops
 TEST(access_policy, each_role_reaches_its_routes_and_is_refused_403_on_every_other) {
   access_policy policy(base_config());
   policy.set_port(8080);
-  for (const auto& r : admin_routes) {
+  for (const auto& r : test::admin_routes()) {
     for (const auto& [role, holder] : holders) {
       const auto d = policy.decide(request(r.method, r.path, holder), now);
       if (std::string(role) == r.role) {
@@ -278,7 +252,7 @@ TEST(access_policy, a_pull_token_reads_its_own_trends_and_nothing_else) {
   EXPECT_EQ(std::get<grant>(d).role, "partner");
   EXPECT_EQ(std::get<grant>(d).name, "regional");
   EXPECT_EQ(status_of(policy.decide(request("GET", "/v1/trends/plot", "regional"), now)), 0u);
-  for (const auto& r : admin_routes) {
+  for (const auto& r : test::admin_routes()) {
     if (std::string(r.path).starts_with("/v1/trends") && std::string(r.method) == "GET") continue;
     EXPECT_EQ(status_of(policy.decide(request(r.method, r.path, "regional"), now)), 403u) << r.path;
   }
@@ -288,7 +262,7 @@ TEST(access_policy, the_deprecated_admin_token_holds_every_admin_role_but_not_in
   auto cfg = base_config();
   cfg.admin_token = token_for("legacy");
   access_policy policy(cfg);
-  for (const auto& r : admin_routes) {
+  for (const auto& r : test::admin_routes()) {
     const auto d = policy.decide(request(r.method, r.path, "legacy"), now);
     ASSERT_EQ(status_of(d), 0u) << r.path;
     EXPECT_EQ(std::get<grant>(d).name, "admin_token");
