@@ -211,8 +211,13 @@ bool write_durably(const fs::path& target, const std::string& text, std::string&
  * A kept export is readable by the hub's user only. Best effort: a file written by another user
  * stays that user's (only root may chmod it), but it lies in a 0700 folder nobody else can enter.
  */
+// Called on the file before it is renamed into archive/ or quarantine/, so it is never seen there
+// with the mode it arrived with. Only a regular file is changed: chmod follows a symbolic link, and
+// a link dropped in the folder (symbolic or hard) must not make the hub change the mode of another
+// file; the folder it lands in is 0700 either way.
 void keep_private(const fs::path& file) {
-  (void)::chmod(file.c_str(), 0600);
+  struct stat st {};
+  if (::lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) (void)::chmod(file.c_str(), 0600);
 }
 
 /** Regular files in `dir` whose status changed before `cutoff`, removed; how many. */
@@ -607,6 +612,7 @@ bool drop_folder::move_to(const fs::path& file, const std::string& digest, const
   const std::string name = file.filename().string();
   for (int n = 0; n < max_name_suffix; ++n) {
     const fs::path target = target_dir / with_suffix(name, n);
+    keep_private(file);
     const int rc = rename_noreplace(file, target);
     if (rc == EEXIST) continue;
     if (rc != 0) {
@@ -616,7 +622,6 @@ bool drop_folder::move_to(const fs::path& file, const std::string& digest, const
             {{"connector", instance_}, {"sha256", digest}, {"to", target_dir.string()}, {"error", errno_text(rc)}});
       return false;
     }
-    keep_private(target);
     sync_dir(target_dir);
     moved_to = target;
     return true;
@@ -636,9 +641,8 @@ int drop_folder::keep_redacted(const fs::path& file, const fs::path& target) {
   // does what is no regular file (a FIFO, a link): it is moved unread, never opened for reading.
   if (!settings_.redact || ec ||
       read_file(file, size, settings_.max_file_bytes, body, refusal, err) != read_status::ok) {
-    const int rc = rename_noreplace(file, target);
-    if (rc == 0) keep_private(target);
-    return rc;
+    keep_private(file);
+    return rename_noreplace(file, target);
   }
   if (fs::exists(target, ec)) return EEXIST;
   std::string error;

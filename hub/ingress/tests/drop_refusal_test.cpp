@@ -65,6 +65,8 @@ struct refused_entries {
   void make() {
     fs::create_directories(drop_dir);
     std::ofstream(outside) << "not for the hub\n";
+    fs::permissions(outside,
+                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
     ASSERT_EQ(::mkfifo((drop_dir / "pipe.csv").c_str(), 0600), 0);
     fs::create_symlink(outside, drop_dir / "link.csv");
     fs::create_hard_link(outside, drop_dir / "hard.csv");
@@ -77,8 +79,11 @@ struct refused_entries {
     EXPECT_NE(report_error(q, "pipe.csv").find("FIFO"), std::string::npos) << report_error(q, "pipe.csv");
     EXPECT_NE(report_error(q, "link.csv").find("symbolic link"), std::string::npos) << report_error(q, "link.csv");
     EXPECT_NE(report_error(q, "hard.csv").find("2 hard links"), std::string::npos) << report_error(q, "hard.csv");
-    // The file they stood for is untouched.
+    // The file they stood for is untouched, its mode too: making kept files private must not reach
+    // through a link.
     EXPECT_EQ(read_text(outside), "not for the hub\n");
+    EXPECT_EQ(fs::status(outside).permissions() & fs::perms::mask,
+              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
   }
 };
 
