@@ -51,6 +51,9 @@ privacy_commands::privacy_commands(CLI::App& app) {
   audit_verify_ =
       audit_->add_subcommand("verify", "Check the chain; names the first changed, removed or reordered record");
   audit_verify_->add_option("--config,-c", config_, "The hub's configuration file")->required();
+  audit_verify_->add_option("--checkpoints", checkpoints_,
+                            "Check against these checkpoint lines (e.g. what the audit witness received) instead of "
+                            "audit.checkpoint_file");
   audit_export_ = audit_->add_subcommand("export", "Write audit records as JSON lines");
   audit_export_->add_option("--config,-c", config_, "The hub's configuration file")->required();
   audit_export_->add_option("--from", from_, "First day (YYYY-MM-DD, UTC), inclusive");
@@ -114,7 +117,9 @@ int privacy_commands::run_audit() {
   if (audit_verify_->parsed()) {
     const auto files = privacy::audit_files_of(cfg);
     audit::verify_keys keys{
-        .chain_key_file = files.chain_key, .public_key = files.public_key, .checkpoints = files.checkpoints};
+        .chain_key_file = files.chain_key,
+        .public_key = files.public_key,
+        .checkpoints = checkpoints_.empty() ? files.checkpoints : std::filesystem::path(checkpoints_)};
     try {
       keys.chain_key = privacy::audit_chain_key(cfg, false);
     } catch (const std::exception& e) {

@@ -46,6 +46,7 @@ class privacy_commands {
   CLI::App* consent_ = nullptr;
   CLI::App* consent_list_ = nullptr;
   std::string config_;
+  std::string checkpoints_;  ///< audit verify --checkpoints: another copy of the checkpoint lines
   std::string from_, to_;
   std::string report_config_;
   bool csv_ = false;

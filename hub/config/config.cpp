@@ -672,16 +672,30 @@ std::optional<webhook_host> webhook_target(const std::string& url) {
   return out;
 }
 
-std::string webhook_url_path(std::size_t subscription) {
-  return schema::join_path(schema::join_path("subscriptions", subscription), "delivery.webhook.url");
+/** Every webhook the hub posts to: each subscription's, and the audit witness's. */
+struct webhook_use {
+  std::string path;   ///< of its url, e.g. "subscriptions[0].delivery.webhook.url"
+  std::string who;    ///< "subscription \"jgz\"" or "the audit witness"
+  std::string allow;  ///< where its allowlist goes
+  const webhook_delivery* hook = nullptr;
+};
+
+std::vector<webhook_use> webhook_uses(const hub_config& cfg) {
+  std::vector<webhook_use> out;
+  for (std::size_t i = 0; i < cfg.subscriptions.size(); ++i)
+    out.push_back({schema::join_path(schema::join_path("subscriptions", i), "delivery.webhook.url"),
+                   "subscription \"" + cfg.subscriptions[i].name + "\"", "delivery.webhook.allow_destinations",
+                   &cfg.subscriptions[i].delivery});
+  if (cfg.audit.witness)
+    out.push_back({"audit.witness.url", "the audit witness", "audit.witness.allow_destinations", &*cfg.audit.witness});
+  return out;
 }
 
-std::string destination_refused_message(const std::string& subscription, const std::string& address, net::refusal why) {
-  std::string out =
-      "subscription \"" + subscription + "\" delivers to " + address + ", " + std::string(net::describe(why));
+std::string destination_refused_message(const webhook_use& use, const std::string& address, net::refusal why) {
+  std::string out = use.who + " delivers to " + address + ", " + std::string(net::describe(why));
   if (why == net::refusal::own_listener) return out + "; the hub never delivers to itself, whatever is allowlisted";
-  return out + " (" + std::string(net::name(why)) +
-         "); refused unless delivery.webhook.allow_destinations lists a block that contains it";
+  return out + " (" + std::string(net::name(why)) + "); refused unless " + use.allow +
+         " lists a block that contains it";
 }
 
 /** Standard base64 (padding optional); false on any other character. */
@@ -824,6 +838,7 @@ class semantic_checker {
           a->value("checkpoint_interval_seconds", cfg.audit.checkpoint_interval_seconds);
       cfg.audit.checkpoint_file = a->value("checkpoint_file", std::string());
       cfg.audit.node = a->value("node", std::string());
+      if (const auto* w = find(*a, "witness")) build_webhook(*w, "audit.witness", cfg.audit.witness.emplace());
     }
     cfg.plugin_dir = doc_.value("plugin_dir", std::string());
     if (const auto* token = find(doc_, "admin_token")) {
@@ -1364,21 +1379,18 @@ class semantic_checker {
    */
   void check_literal_destinations(const hub_config& cfg) {
     const auto listeners = listen_endpoints(cfg.listen);
-    for (std::size_t i = 0; i < cfg.subscriptions.size(); ++i) {
-      const auto& sub = cfg.subscriptions[i];
-      const auto target = webhook_target(sub.delivery.url);
-      if (!target || !target->judged) continue;  // build_delivery reported the URL already
+    for (const auto& use : webhook_uses(cfg)) {
+      const auto target = webhook_target(use.hook->url);
+      if (!target || !target->judged) continue;  // build_webhook reported the URL already
       const auto address = net::parse_ip(target->host);
       if (!address) continue;
-      const auto why = net::check_destination(*address, target->port, destination_policy_of(sub.delivery, listeners));
-      if (why != net::refusal::none)
-        errors_.add(webhook_url_path(i), destination_refused_message(sub.name, target->host, why));
+      const auto why = net::check_destination(*address, target->port, destination_policy_of(*use.hook, listeners));
+      if (why != net::refusal::none) errors_.add(use.path, destination_refused_message(use, target->host, why));
     }
   }
 
-  void build_delivery(const json& d, const std::string& at, webhook_delivery& out) {
-    const json& hook = d.at("webhook");
-    const std::string hat = schema::join_path(at, "webhook");
+  /** A partner's webhook: delivery.webhook of a subscription, or audit.witness. */
+  void build_webhook(const json& hook, const std::string& hat, webhook_delivery& out) {
     out.url = hook.at("url").get<std::string>();
     out.secret = hook.at("secret").get<std::string>();
     out.ca_file = hook.value("ca_file", std::string());
@@ -1418,7 +1430,10 @@ class semantic_checker {
         }
       }
     }
+  }
 
+  void build_delivery(const json& d, const std::string& at, webhook_delivery& out) {
+    build_webhook(d.at("webhook"), schema::join_path(at, "webhook"), out);
     if (const auto* batch = find(d, "batch")) {
       out.batched = true;
       out.batch_max_events = batch->value("max_events", out.batch_max_events);
@@ -1613,24 +1628,22 @@ net::destination_policy destination_policy_of(const webhook_delivery& delivery,
 destination_report check_destination_names(const hub_config& cfg) {
   destination_report report;
   const auto listeners = listen_endpoints(cfg.listen);
-  for (std::size_t i = 0; i < cfg.subscriptions.size(); ++i) {
-    const auto& sub = cfg.subscriptions[i];
-    const auto target = webhook_target(sub.delivery.url);
+  for (const auto& use : webhook_uses(cfg)) {
+    const auto target = webhook_target(use.hook->url);
     if (!target || !target->judged || net::parse_ip(target->host)) continue;  // literals were judged at load
     std::string error;
     const auto addresses = net::resolve_host(target->host, &error);
     if (addresses.empty()) {
-      report.warnings.push_back(webhook_url_path(i) + ": subscription \"" + sub.name + "\": host " + target->host +
-                                " does not resolve here (" + error + "); its addresses are checked at each delivery");
+      report.warnings.push_back(use.path + ": " + use.who + ": host " + target->host + " does not resolve here (" +
+                                error + "); its addresses are checked at each delivery");
       continue;
     }
-    const auto policy = destination_policy_of(sub.delivery, listeners);
+    const auto policy = destination_policy_of(*use.hook, listeners);
     for (const auto& a : addresses) {
       const auto why = net::check_destination(a, target->port, policy);
       if (why != net::refusal::none)
-        report.errors.push_back(
-            webhook_url_path(i) + ": " +
-            destination_refused_message(sub.name, target->host + " (" + net::to_string(a) + ")", why));
+        report.errors.push_back(use.path + ": " +
+                                destination_refused_message(use, target->host + " (" + net::to_string(a) + ")", why));
     }
   }
   return report;

@@ -215,6 +215,9 @@ struct audit_settings {
   std::int64_t checkpoint_interval_seconds = 300;
   std::string checkpoint_file;  ///< empty = <keys_dir>/audit-checkpoints.log
   std::string node;             ///< empty = the host name
+  /// A partner that receives every signed checkpoint (only url, secret, TLS and allow_destinations
+  /// apply; the timeout is request_timeout's default).
+  std::optional<webhook_delivery> witness;
 };
 
 struct hub_config {

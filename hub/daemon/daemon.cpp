@@ -54,6 +54,7 @@
 #include "daemon/subscriptions_api.hpp"
 #include "daemon/trends_api.hpp"
 #include "delivery/delivery_service.hpp"
+#include "delivery/witness.hpp"
 #include "http/server.hpp"
 #include "ingress/drop_folder.hpp"
 #include "metrics/metrics.hpp"
@@ -323,6 +324,7 @@ class hub {
     delivery_ = std::make_unique<delivery::delivery_service>(ioc_.get_executor(), *store_, *gate_, cfg_.subscriptions,
                                                              metrics_);
     subscriptions_api_ = std::make_unique<subscriptions_api>(cfg_.subscriptions, *store_, *delivery_);
+    open_witness();
     open_processors(plugin_dir, services);
     if (cfg_.trends) {
       trends_ = std::make_unique<trends::releaser>(
@@ -387,6 +389,16 @@ class hub {
     }
     stop_purge();
     write_checkpoint();  // everything that appends has stopped: this one covers the final head
+    if (witness_) {
+      // The final head goes to the witness too, unless it is failing or does not answer soon: a
+      // witness that is away gets it from the checkpoint file at the next start.
+      const auto witness_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (!witness_->caught_up() && !witness_->failing() && std::chrono::steady_clock::now() < witness_deadline) {
+        t.expires_after(std::chrono::milliseconds(5));
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+      witness_->stop();
+    }
     store_->close();
     log::info("hub.stopped");
   }
@@ -855,13 +867,15 @@ class hub {
    * reported but does not stop the hub: restoring a backup after a disaster is legitimate, and `schakel audit verify`
    * keeps naming the records it lost.
    */
+  std::string node_name() const {
+    if (!cfg_.audit.node.empty()) return cfg_.audit.node;
+    std::array<char, 256> host{};
+    return ::gethostname(host.data(), host.size() - 1) == 0 ? std::string(host.data()) : "schakel";
+  }
+
   void open_checkpoints() {
     const auto files = privacy::audit_files_of(cfg_);
-    std::string node = cfg_.audit.node;
-    if (node.empty()) {
-      std::array<char, 256> host{};
-      node = ::gethostname(host.data(), host.size() - 1) == 0 ? std::string(host.data()) : "schakel";
-    }
+    const std::string node = node_name();
     checkpoints_ = std::make_unique<audit::checkpoint_writer>(
         audit::checkpoint_signer::load_or_create(files.signing_key, files.public_key), files.checkpoints, node);
     const auto head = store_->read_audit_head();
@@ -873,15 +887,32 @@ class hub {
     write_checkpoint();
   }
 
+  /**
+   * The audit witness (audit.witness): every checkpoint also goes to a partner, through the same
+   * destination guard and TLS as the subscriptions' webhooks. The last one in the file is offered at
+   * once, so a witness that was away while the hub was down catches up.
+   */
+  void open_witness() {
+    if (!cfg_.audit.witness || !checkpoints_) return;
+    std::string error;
+    witness_ = delivery::checkpoint_witness::create(
+        ioc_.get_executor(), *cfg_.audit.witness,
+        delivery_->destination_check_for(cfg_.audit.witness->allow_destinations), node_name(), metrics_, &error);
+    if (!witness_) throw std::runtime_error("audit.witness." + error);
+    if (const auto& last = checkpoints_->last()) witness_->offer(last->seq, audit::to_line(*last));
+  }
+
   void write_checkpoint() {
     if (!checkpoints_ || !store_) return;
     try {
       const auto head = store_->read_audit_head();
       if (!head) return;
-      if (const auto c = checkpoints_->write_if_moved(head->seq, head->hash, head->keyed_from, now_ms()))
-        // Also a line in the journal when the hub runs under systemd: a second copy elsewhere.
+      if (const auto c = checkpoints_->write_if_moved(head->seq, head->hash, head->keyed_from, now_ms())) {
+        // A line in the journal when the hub runs under systemd, and the witness: copies elsewhere.
         log::info("audit.checkpoint_written",
                   {{"seq", c->seq}, {"head", c->head}, {"keyed_from", c->keyed_from}, {"signature", c->signature}});
+        if (witness_) witness_->offer(c->seq, audit::to_line(*c));
+      }
     } catch (const std::exception& e) {
       log::error("audit.checkpoint_failed", {{"error", e.what()}});
     }
@@ -1230,6 +1261,7 @@ class hub {
   metrics::registry metrics_;
   std::unique_ptr<storage::store> store_;
   std::unique_ptr<audit::checkpoint_writer> checkpoints_;
+  std::unique_ptr<delivery::checkpoint_witness> witness_;
   std::map<std::string, std::unique_ptr<instance_slot>> instances_;
   std::unique_ptr<delivery::delivery_service> delivery_;
   std::unique_ptr<subscriptions_api> subscriptions_api_;

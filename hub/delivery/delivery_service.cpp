@@ -22,6 +22,7 @@
 #include "common/signal.hpp"
 #include "delivery/https_client.hpp"
 #include "delivery/standard_webhooks.hpp"
+#include "delivery/witness.hpp"
 
 namespace schakel::delivery {
 
@@ -524,21 +525,7 @@ delivery_service::delivery_service(asio::any_io_executor ex, storage::store& sto
     s->batch.max_events = d.batch_max_events;
     s->batch.linger_ms = d.batch_linger.count();
 
-    client_options copts;
-    copts.ca_file = d.ca_file;
-    copts.client_certificate_file = d.client_certificate_file;
-    copts.client_key_file = d.client_key_file;
-    copts.destination = [own = impl_->own, allow = d.allow_destinations](const net::ip_address& a, std::uint16_t port) {
-      net::destination_policy policy;
-      policy.allow = allow;
-      {
-        std::lock_guard lock(own->mutex);
-        policy.own_listeners = own->listeners;
-        policy.local_addresses = own->local_addresses;
-      }
-      return net::check_destination(a, port, policy);
-    };
-    copts.timeout = d.request_timeout;
+    const client_options copts = client_options_of(d, destination_check_for(d.allow_destinations));
     const std::uint32_t lanes = std::max<std::uint32_t>(d.lanes, 1);
     for (std::uint32_t i = 0; i < lanes; ++i) {
       auto lane = std::make_unique<lane_state>(i, asio::make_strand(impl_->ex));
@@ -580,6 +567,19 @@ delivery_service::~delivery_service() {
   if (!impl_->stopping.exchange(true)) {
     for (auto& s : impl_->subs) impl_->wake_lanes(*s);
   }
+}
+
+destination_check delivery_service::destination_check_for(std::vector<net::cidr> allow) const {
+  return [own = impl_->own, allow = std::move(allow)](const net::ip_address& a, std::uint16_t port) {
+    net::destination_policy policy;
+    policy.allow = allow;
+    {
+      std::lock_guard lock(own->mutex);
+      policy.own_listeners = own->listeners;
+      policy.local_addresses = own->local_addresses;
+    }
+    return net::check_destination(a, port, policy);
+  };
 }
 
 void delivery_service::set_own_listeners(std::vector<net::listen_endpoint> listeners) {

@@ -57,6 +57,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "config/config.hpp"
+#include "delivery/https_client.hpp"
 #include "metrics/metrics.hpp"
 #include "privacy/gate.hpp"
 #include "storage/store.hpp"
@@ -81,6 +82,12 @@ class delivery_service {
    * it allowlists. Any thread; later connection attempts use the new list.
    */
   void set_own_listeners(std::vector<net::listen_endpoint> listeners);
+
+  /**
+   * The destination check of a webhook with allowlist `allow`, kept current with the listeners set
+   * above: for another sender (the audit witness) that must obey the same rules as the lanes.
+   */
+  destination_check destination_check_for(std::vector<net::cidr> allow) const;
 
   /** Starts one coroutine per (subscription, lane); subscriptions disabled in the store are skipped. */
   void start();

@@ -113,5 +113,43 @@ TEST(webhook_destinations, check_config_resolves_names_and_warns_when_it_cannot)
       << report.warnings[0];
 }
 
+/** A config whose subscription is fine and whose audit.witness is `witness` (flow YAML). */
+std::string with_witness(const std::string& witness) {
+  return config_yaml("https://partner.example/") + "audit:\n  witness: " + witness + "\n";
+}
+
+TEST(audit_witness, takes_the_same_webhook_settings_as_a_subscription) {
+  const auto c = load_config_text(with_witness("{ url: \"http://127.0.0.1:9100/checkpoints\", secret: \"" + secret +
+                                               "\", allow_destinations: [127.0.0.1/32] }"),
+                                  "t.yaml");
+  ASSERT_TRUE(c.audit.witness.has_value());
+  EXPECT_EQ(c.audit.witness->url, "http://127.0.0.1:9100/checkpoints");
+  EXPECT_EQ(c.audit.witness->secret, secret);
+  ASSERT_EQ(c.audit.witness->allow_destinations.size(), 1u);
+  EXPECT_FALSE(load_config_text(config_yaml("https://partner.example/"), "t.yaml").audit.witness.has_value());
+}
+
+TEST(audit_witness, is_held_to_the_destination_guard_and_names_its_own_setting) {
+  EXPECT_EQ(error_of(with_witness("{ url: \"http://127.0.0.1:9100/\", secret: \"" + secret + "\" }")),
+            "test.yaml: audit.witness.url: the audit witness delivers to 127.0.0.1, a loopback address (loopback); "
+            "refused unless audit.witness.allow_destinations lists a block that contains it");
+  EXPECT_NE(error_of(with_witness("{ url: \"https://127.0.0.1:8443/\", secret: \"" + secret +
+                                  "\", allow_destinations: [127.0.0.0/8] }"))
+                .find("the hub never delivers to itself"),
+            std::string::npos);
+  EXPECT_EQ(error_of(with_witness("{ url: \"http://witness.example/\", secret: \"" + secret + "\" }")),
+            "test.yaml: audit.witness.url: plain http is allowed only to a loopback host; use https");
+  EXPECT_EQ(error_of(with_witness("{ url: \"https://witness.example/\", secret: short }")),
+            "test.yaml: audit.witness.secret: must be at least 24 bytes, or \"whsec_\" followed by the base64 of at "
+            "least 24 bytes");
+
+  auto cfg =
+      load_config_text(with_witness("{ url: \"http://localhost:9100/\", secret: \"" + secret + "\" }"), "t.yaml");
+  const auto report = check_destination_names(cfg);
+  ASSERT_FALSE(report.errors.empty());
+  EXPECT_EQ(report.errors.back().rfind("audit.witness.url: the audit witness delivers to localhost (", 0), 0u)
+      << report.errors.back();
+}
+
 }  // namespace
 }  // namespace schakel::config
