@@ -37,7 +37,7 @@ struct walk {
   std::map<std::int64_t, std::string> hashes;  ///< record hash at each checkpoint's seq
 };
 
-walk verify_once(storage::store& s, const storage::audit_anchor& anchor, const std::string& key,
+walk verify_once(storage::audit_trail& s, const storage::audit_anchor& anchor, const std::string& key,
                  const std::set<std::int64_t>& checkpoint_seqs) {
   walk w;
   verifier v(anchor.prev_hash, anchor.next_seq, {anchor.keyed_from, key});

@@ -18,7 +18,7 @@ struct stored_consent {
 };
 
 /** Awaits append_consent's commit and the record's id (`row` and `audit` are moved from). */
-asio::awaitable<stored_consent> await_consent(storage::store& store, storage::consent_row& row,
+asio::awaitable<stored_consent> await_consent(storage::registry& store, storage::consent_row& row,
                                               std::vector<audit::entry>& audit) {
   return await_completion<stored_consent>([&store, &row, &audit](auto complete) {
     store.append_consent(std::move(row), std::move(audit), [complete](std::error_code ec, std::int64_t id) {
@@ -29,7 +29,7 @@ asio::awaitable<stored_consent> await_consent(storage::store& store, storage::co
 
 }  // namespace
 
-asio::awaitable<std::error_code> await_audit(storage::store& store, std::vector<audit::entry>& entries) {
+asio::awaitable<std::error_code> await_audit(storage::audit_trail& store, std::vector<audit::entry>& entries) {
   return await_completion<std::error_code>(
       [&store, &entries](auto complete) { store.append_audit(std::move(entries), std::move(complete)); });
 }

@@ -24,7 +24,7 @@
 namespace schakel::daemon {
 
 /** Appends audit records and awaits their commit on the caller's executor (entries are moved from). */
-boost::asio::awaitable<std::error_code> await_audit(storage::store& store, std::vector<audit::entry>& entries);
+boost::asio::awaitable<std::error_code> await_audit(storage::audit_trail& store, std::vector<audit::entry>& entries);
 
 class consent_api {
  public:

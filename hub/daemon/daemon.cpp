@@ -78,7 +78,7 @@ namespace fs = std::filesystem;
 namespace {
 
 /** Appends a batch (with the processor state and parked reports it carries) and awaits its commit. */
-asio::awaitable<std::error_code> await_append(storage::store& store, std::vector<storage::signal_row> rows,
+asio::awaitable<std::error_code> await_append(storage::signal_log& store, std::vector<storage::signal_row> rows,
                                               std::vector<storage::outbox_item> items,
                                               std::vector<storage::state_write> state = {},
                                               std::vector<storage::parked_signal> parked = {}) {
@@ -104,7 +104,7 @@ using record_lookup = std::pair<std::error_code, pipeline::stored_records>;
  * them; `complete` gets them by record id, or the store's error.
  */
 template <class Complete>
-void find_deleted_records(storage::store& store, const std::string& instance, std::vector<std::string> ids,
+void find_deleted_records(storage::signal_log& store, const std::string& instance, std::vector<std::string> ids,
                           std::string staged_unit, Complete complete) {
   auto asked = std::make_shared<std::vector<std::string>>(ids);
   store.find_records(

@@ -21,7 +21,7 @@ struct link_stored {
 };
 
 /** Awaits the link's commit and the parked reports now waiting for it (`link`, `audit` moved from). */
-asio::awaitable<link_stored> await_link(storage::store& store, storage::student_link& link,
+asio::awaitable<link_stored> await_link(storage::registry& store, storage::student_link& link,
                                         std::vector<audit::entry>& audit) {
   return await_completion<link_stored>([&store, &link, &audit](auto complete) {
     store.record_link(std::move(link), std::move(audit),
@@ -31,7 +31,7 @@ asio::awaitable<link_stored> await_link(storage::store& store, storage::student_
   });
 }
 
-asio::awaitable<std::error_code> await_unpark(storage::store& store, std::vector<std::string>& ids,
+asio::awaitable<std::error_code> await_unpark(storage::registry& store, std::vector<std::string>& ids,
                                               pipeline::batch& b) {
   return await_completion<std::error_code>([&store, &ids, &b](auto complete) {
     store.unpark(std::move(ids), std::move(b.rows), std::move(b.items), std::move(complete));
@@ -96,7 +96,7 @@ json link_reply(std::size_t unparked, std::size_t refused) {
 
 }  // namespace
 
-link_api::link_api(storage::store& store, const privacy::gate& gate, const pipeline::ingest_pipeline& pipeline,
+link_api::link_api(storage::registry& store, const privacy::gate& gate, const pipeline::ingest_pipeline& pipeline,
                    privacy::link_registry& links, std::function<void(const std::vector<std::string>&)> on_unparked)
     : store_(store), gate_(gate), pipeline_(pipeline), links_(links), on_unparked_(std::move(on_unparked)) {}
 

@@ -18,14 +18,14 @@
 #include "pipeline/ingest_pipeline.hpp"
 #include "privacy/gate.hpp"
 #include "privacy/links.hpp"
-#include "storage/store.hpp"
+#include "storage/registry.hpp"
 
 namespace schakel::daemon {
 
 class link_api {
  public:
   /** `on_unparked(subscriptions)` runs after parked reports entered the log (the daemon wakes delivery). */
-  link_api(storage::store& store, const privacy::gate& gate, const pipeline::ingest_pipeline& pipeline,
+  link_api(storage::registry& store, const privacy::gate& gate, const pipeline::ingest_pipeline& pipeline,
            privacy::link_registry& links, std::function<void(const std::vector<std::string>&)> on_unparked);
 
   boost::asio::awaitable<http::response> handle(http::request& req, grant actor);
@@ -34,7 +34,7 @@ class link_api {
   boost::asio::awaitable<http::response> record(http::request& req, grant actor);
   http::response parked(const http::request& req) const;
 
-  storage::store& store_;
+  storage::registry& store_;
   const privacy::gate& gate_;
   const pipeline::ingest_pipeline& pipeline_;
   privacy::link_registry& links_;

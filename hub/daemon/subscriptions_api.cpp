@@ -80,7 +80,7 @@ asio::awaitable<std::error_code> await_enable(delivery::delivery_service& delive
 
 }  // namespace
 
-subscriptions_api::subscriptions_api(const std::vector<config::subscription>& subscriptions, storage::store& store,
+subscriptions_api::subscriptions_api(const std::vector<config::subscription>& subscriptions, storage::outbox& store,
                                      delivery::delivery_service& delivery)
     : subscriptions_(subscriptions), store_(store), delivery_(delivery) {}
 

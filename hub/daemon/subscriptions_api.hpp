@@ -18,13 +18,13 @@
 #include "daemon/access.hpp"
 #include "delivery/delivery_service.hpp"
 #include "http/server.hpp"
-#include "storage/store.hpp"
+#include "storage/outbox.hpp"
 
 namespace schakel::daemon {
 
 class subscriptions_api {
  public:
-  subscriptions_api(const std::vector<config::subscription>& subscriptions, storage::store& store,
+  subscriptions_api(const std::vector<config::subscription>& subscriptions, storage::outbox& store,
                     delivery::delivery_service& delivery);
 
   static bool owns(const std::string& path);
@@ -35,7 +35,7 @@ class subscriptions_api {
   boost::asio::awaitable<http::response> enable(http::request& req, std::string name, grant actor);
 
   const std::vector<config::subscription>& subscriptions_;
-  storage::store& store_;
+  storage::outbox& store_;
   delivery::delivery_service& delivery_;
 };
 

@@ -88,7 +88,7 @@ asio::awaitable<http::response> on_releaser(trends::releaser& releaser, std::fun
 
 }  // namespace
 
-trends_api::trends_api(storage::store& store, trends::releaser* releaser) : store_(store), releaser_(releaser) {}
+trends_api::trends_api(storage::audit_trail& store, trends::releaser* releaser) : store_(store), releaser_(releaser) {}
 
 bool trends_api::owns(const std::string& path) {
   return path == "/v1/enrolment" || path == "/v1/trends" || path == "/v1/trends/plot" || path == "/v1/trends/release";

@@ -17,14 +17,14 @@
 
 #include "daemon/access.hpp"
 #include "http/server.hpp"
-#include "storage/store.hpp"
+#include "storage/audit_trail.hpp"
 #include "trend_release/release.hpp"
 
 namespace schakel::daemon {
 
 class trends_api {
  public:
-  trends_api(storage::store& store, trends::releaser* releaser);
+  trends_api(storage::audit_trail& store, trends::releaser* releaser);
 
   /** Whether `path` is one of this API's. */
   static bool owns(const std::string& path);
@@ -43,7 +43,7 @@ class trends_api {
   http::response read(const http::request& req, const std::string& subscription, std::string& what,
                       std::size_t& releases);
 
-  storage::store& store_;
+  storage::audit_trail& store_;
   trends::releaser* releaser_;  // null when the configuration has no trends section
 };
 

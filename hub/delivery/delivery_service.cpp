@@ -120,11 +120,11 @@ struct own_listeners {
 constexpr std::int64_t retry_summary_interval_ms = 60'000;
 
 struct delivery_service::impl : std::enable_shared_from_this<delivery_service::impl> {
-  impl(asio::any_io_executor e, storage::store& s, const privacy::gate& g, metrics::registry& m)
+  impl(asio::any_io_executor e, storage::outbox& s, const privacy::gate& g, metrics::registry& m)
       : ex(std::move(e)), store(s), gate(g), metrics(m) {}
 
   asio::any_io_executor ex;
-  storage::store& store;
+  storage::outbox& store;
   const privacy::gate& gate;
   metrics::registry& metrics;
   std::vector<std::unique_ptr<sub_state>> subs;
@@ -510,7 +510,7 @@ struct delivery_service::impl : std::enable_shared_from_this<delivery_service::i
   }
 };
 
-delivery_service::delivery_service(asio::any_io_executor ex, storage::store& store, const privacy::gate& gate,
+delivery_service::delivery_service(asio::any_io_executor ex, storage::outbox& store, const privacy::gate& gate,
                                    std::vector<config::subscription> subs, metrics::registry& metrics)
     : impl_(std::make_shared<impl>(std::move(ex), store, gate, metrics)) {
   for (auto& cfg : subs) {

@@ -60,7 +60,7 @@
 #include "delivery/https_client.hpp"
 #include "metrics/metrics.hpp"
 #include "privacy/gate.hpp"
-#include "storage/store.hpp"
+#include "storage/outbox.hpp"
 
 namespace schakel::delivery {
 
@@ -71,7 +71,7 @@ class delivery_service {
    * subscription and the problem when one is unusable (configuration validation should have caught
    * it earlier; this is start-up, not the data path).
    */
-  delivery_service(boost::asio::any_io_executor ex, storage::store& store, const privacy::gate& gate,
+  delivery_service(boost::asio::any_io_executor ex, storage::outbox& store, const privacy::gate& gate,
                    std::vector<config::subscription> subs, metrics::registry& metrics);
   ~delivery_service();
   delivery_service(const delivery_service&) = delete;

@@ -42,7 +42,7 @@ std::string clipped(const char* p, std::size_t n) {
 struct schakel_host_ctx {
   std::string instance;
   std::string plugin;
-  schakel::storage::store* state = nullptr;
+  schakel::storage::plugin_state* state = nullptr;
   schakel::plugin_host::school_day_fn school_day;
   schakel::plugin_host::batch_state* batch = nullptr;  // set by a processor runner during a batch
 };

@@ -102,7 +102,7 @@ using school_day_fn =
 
 /** Host services plugins may call (state API, calendars). Any may be null/empty in check-config. */
 struct host_services {
-  storage::store* state = nullptr;
+  storage::plugin_state* state = nullptr;  // the state API needs this role only
   school_day_fn school_day;
 };
 

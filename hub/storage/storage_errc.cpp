@@ -1,4 +1,4 @@
-#include "storage/store.hpp"
+#include "storage/types.hpp"
 
 namespace schakel::storage {
 namespace {
