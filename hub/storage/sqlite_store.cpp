@@ -2268,4 +2268,12 @@ std::unique_ptr<store> open_sqlite_store(const sqlite_options& options) {
   return std::make_unique<sqlite_store>(options);
 }
 
+int detail::schema_version() noexcept {
+  return current_schema;
+}
+
+const char* detail::migration_sql(int from) noexcept {
+  return from >= 0 && from < current_schema ? migrations[from] : nullptr;
+}
+
 }  // namespace schakel::storage
