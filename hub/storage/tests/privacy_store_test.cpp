@@ -7,10 +7,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include "audit/audit.hpp"
-#include "common/signal.hpp"
 #include "storage/tests/store_fixture.hpp"
 
 namespace schakel::storage {

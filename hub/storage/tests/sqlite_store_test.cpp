@@ -19,13 +19,13 @@
 #include <sqlite3.h>
 
 #include "common/signal.hpp"
+#include "storage/sqlite_db.hpp"
 #include "storage/tests/store_fixture.hpp"
 
 namespace schakel::storage {
 namespace {
 
 using namespace std::chrono_literals;
-using test_support::next_result;
 using test_support::sqlite_store_test;
 using test_support::timeout;
 
@@ -55,6 +55,28 @@ TEST_F(sqlite_store_test, opens_in_wal_mode_with_versioned_schema) {
   EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(pragma("PRAGMA user_version"), "7");
   sqlite3_close(db);
+}
+
+// Processors keep their position as a number: schema 2 made the implicit rowid an explicit seq, and
+// the migration must keep the old rowids, gaps and all, not renumber them.
+TEST_F(sqlite_store_test, migrating_from_schema_1_keeps_the_old_rowids_as_log_positions) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, detail::migration_sql(0), nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "INSERT INTO signals (rowid, id, type, instance, stored_ms, json) VALUES"
+                         " (5, 'Z', 't.a.b', 'i', 1, '{}'), (9, 'Y', 't.a.b', 'i', 2, '{}');"
+                         "PRAGMA user_version = 1;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto s = open();
+  const auto all = s->read_signals_after(0, 10);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].id, "Z");
+  EXPECT_EQ(all[0].seq, 5);
+  EXPECT_EQ(all[1].id, "Y");
+  EXPECT_EQ(all[1].seq, 9);
 }
 
 // A completion blocks the store thread; everything queued meanwhile must then share one commit.
