@@ -288,6 +288,42 @@ TEST_P(store_delivery, dead_letter_and_replay) {
   EXPECT_EQ(after->body, R"({"ce":"D4"})") << "the lane goes on in order after the replayed unit";
 }
 
+// A dead batch is replayed as it was formed: the partner gets the same bytes under the same webhook id.
+TEST_P(store_delivery, a_dead_batch_replays_whole_with_its_members) {
+  auto s = open();
+  for (const char* id : {"B1", "B2", "B3"}) ASSERT_FALSE(append_one(*s, id, {"a"}));
+  const batching b{.enabled = true, .max_events = 2, .linger_ms = 0};
+  const auto now = schakel::now_ms();
+  auto [u, d0] = next(*s, "a", 0, now, b);
+  ASSERT_TRUE(u);
+  ASSERT_EQ(u->event_count, 2u);
+  ASSERT_FALSE(call([&](done_fn d) { s->move_to_dead_letters(u->unit_id, "http 422", {}, std::move(d)); }));
+  EXPECT_EQ(s->outbox_depth("a"), 1);
+  const auto dead = s->list_dead_letters("a");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].event_count, 2u);
+  EXPECT_EQ(dead[0].webhook_id, u->webhook_id);
+
+  EXPECT_EQ(s->replay_dead_letter(u->unit_id), std::optional<std::string>("a"));
+  EXPECT_EQ(s->outbox_depth("a"), 3) << "a batch of 2 counts 2";
+  s->close();
+  auto r = open();
+  auto [again, d1] = next(*r, "a", 0, now, b);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->unit_id, u->unit_id);
+  EXPECT_EQ(again->webhook_id, u->webhook_id);
+  EXPECT_EQ(again->body, u->body);
+  EXPECT_EQ(again->content_type, "application/cloudevents-batch+json");
+  ASSERT_EQ(again->members.size(), 2u);
+  EXPECT_EQ(again->members[0].seq, u->members[0].seq);
+  EXPECT_EQ(again->members[1].signal_id, "B2");
+  ASSERT_FALSE(deliver(*r, again->unit_id));
+  EXPECT_EQ(r->outbox_depth("a"), 1);
+  auto [rest, d2] = next(*r, "a", 0, now);
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->body, R"({"ce":"B3"})");
+}
+
 TEST_P(store_delivery, depth_counters_follow_every_transition) {
   auto s = open();
   for (const char* id : {"P1", "P2", "P3"}) ASSERT_FALSE(append_one(*s, id, {"a"}));

@@ -162,6 +162,11 @@ TEST_P(store_log, close_drains_the_queue_and_later_calls_fail_with_closed) {
   EXPECT_EQ(due, 0) << "a closed store offers no next time";
   EXPECT_FALSE(s->replay_dead_letter(1).has_value());
   EXPECT_FALSE(s->get_signal("Q1"));
+  // A processor must tell "could not read" from "no state", or it would start a student afresh.
+  std::error_code read_error;
+  EXPECT_EQ(s->state_get_checked("p", "k", read_error), std::nullopt);
+  EXPECT_TRUE(read_error) << "a read from a closed store is a failed read";
+  EXPECT_FALSE(s->read_audit_head()) << "no head is vouched for by a closed store";
   s->close();  // idempotent
 
   auto r = open();

@@ -225,6 +225,37 @@ TEST_P(store_privacy, purge_removes_old_signals_per_type_but_never_waiting_ones)
   EXPECT_EQ(open()->signal_count(), 1);
 }
 
+// A formed batch still waits for its members' signals, in flight or not; a dead batch's members go
+// with their signals.
+TEST_P(store_privacy, purge_keeps_what_a_live_batch_waits_for_and_takes_a_dead_batch_along) {
+  auto s = open();
+  for (const char* id : {"L1", "L2"}) ASSERT_FALSE(append_one(*s, id, {"live"}));
+  for (const char* id : {"X1", "X2"}) ASSERT_FALSE(append_one(*s, id, {"dead"}));
+  const batching b{.enabled = true, .max_events = 2, .linger_ms = 0};
+  const auto now = schakel::now_ms();
+  auto [live, d0] = next(*s, "live", 0, now, b);
+  ASSERT_TRUE(live);
+  ASSERT_FALSE(call([&](done_fn d) { s->reschedule(live->unit_id, now + 1000, "http 503", std::move(d)); }));
+  auto [dead, d1] = next(*s, "dead", 0, now, b);
+  ASSERT_TRUE(dead);
+  ASSERT_FALSE(call([&](done_fn d) { s->move_to_dead_letters(dead->unit_id, "http 400", {}, std::move(d)); }));
+
+  retention_plan plan;
+  plan.default_days = 1;
+  EXPECT_EQ(s->purge(plan, now + 2 * day_ms).signals, 2) << "X1 and X2";
+  EXPECT_TRUE(s->get_signal("L1"));
+  EXPECT_TRUE(s->get_signal("L2"));
+  EXPECT_FALSE(s->get_signal("X1"));
+  EXPECT_TRUE(s->list_dead_letters("dead").empty()) << "the dead batch went with its members' signals";
+  EXPECT_EQ(s->outbox_depth("live"), 2);
+  auto [retry, d2] = next(*s, "live", 0, now + 1000, b);
+  ASSERT_TRUE(retry);
+  EXPECT_EQ(retry->body, live->body) << "the batch is intact";
+  ASSERT_FALSE(deliver(*s, retry->unit_id));
+  EXPECT_EQ(s->purge(plan, now + 2 * day_ms).signals, 2) << "delivered: now they go";
+  EXPECT_EQ(s->signal_count(), 0);
+}
+
 // ---- the audit trail ----
 
 TEST_P(store_audit, outcomes_append_their_audit_records_in_the_same_job) {
