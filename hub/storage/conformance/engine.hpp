@@ -52,12 +52,13 @@ class database {
 struct engine {
   std::string name;  ///< ends every case's name: letters, digits and '_' only
   std::function<std::unique_ptr<database>()> fresh;
-  std::vector<int> earlier_schema_versions;  ///< every version a database of this engine may still be at
+  /// Every version a database of this engine may still be at (empty: the migration case is skipped).
+  std::vector<int> earlier_schema_versions;
 };
 
 /**
  * What write_at_schema() stores, in terms every schema version can hold: two signals in log order; for
- * subscription `subscription`, lane 0, the first pending and the second dead-lettered (with
+ * subscription "a", lane 0, the first's event pending and the second's dead-lettered (with
  * `dead_reason`); one plugin-state value; one disabled subscription. Signals and items were stored at
  * `stored_ms`.
  */

@@ -36,7 +36,8 @@ void expect_legacy_content(store& s) {
 
 TEST_P(store_migration, every_earlier_schema_version_migrates_keeping_its_data) {
   const auto& old = legacy_content();
-  ASSERT_FALSE(GetParam().earlier_schema_versions.empty()) << "an engine lists the versions it migrates from";
+  // A new engine's first release has nothing to migrate from yet: shown as skipped, not passed.
+  if (GetParam().earlier_schema_versions.empty()) GTEST_SKIP() << GetParam().name << " has no earlier schema version";
   for (const int version : GetParam().earlier_schema_versions) {
     SCOPED_TRACE("from schema version " + std::to_string(version));
     auto db = GetParam().fresh();
