@@ -21,6 +21,15 @@ namespace schakel::storage::detail {
 /** storage_errc for a SQLite primary or extended result code (SQLITE_OK maps to success). */
 std::error_code from_sqlite(int rc) noexcept;
 
+/** The schema version this build writes (PRAGMA user_version). */
+int schema_version() noexcept;
+
+/**
+ * The SQL that brings schema `from` to `from + 1` (nullptr outside 0 .. schema_version() - 1): the
+ * migrations themselves, so a test can build a file exactly as an earlier release left it.
+ */
+const char* migration_sql(int from) noexcept;
+
 /**
  * A prepared statement borrowed from the cache. Binding is by 1-based index; the statement is reset
  * and its bindings cleared when the borrow ends, so the next user starts clean.

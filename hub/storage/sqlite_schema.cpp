@@ -348,4 +348,12 @@ void sqlite_store::key_audit_chain() {
   log::info("audit.chain_keyed", {{"marker_seq", marker_seq}, {"keyed_from", keyed_from}});
 }
 
+int schema_version() noexcept {
+  return current_schema;
+}
+
+const char* migration_sql(int from) noexcept {
+  return from >= 0 && from < current_schema ? migrations[from] : nullptr;
+}
+
 }  // namespace schakel::storage::detail
