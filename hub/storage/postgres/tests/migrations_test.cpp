@@ -1,7 +1,10 @@
 #include "storage/postgres/migrations.hpp"
 
+#include <filesystem>
+#include <fstream>
 #include <latch>
 #include <mutex>
+#include <regex>
 #include <thread>
 #include <vector>
 
@@ -142,6 +145,15 @@ TEST(pg_migrations, a_failing_migration_leaves_the_version_before_it) {
   pg_rows rows;
   ASSERT_FALSE(c.exec("signals", "SELECT to_regclass('signals') IS NULL", {}, &rows));
   EXPECT_EQ(rows.text(0, 0), "t") << "the failed migration's earlier statements were rolled back";
+}
+
+TEST(pg_migrations, docs_storage_md_names_the_schema_version_this_build_writes) {
+  std::ifstream in(std::filesystem::path(SCHAKEL_SOURCE_DIR) / "docs/storage.md");
+  const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(page, m, std::regex(R"(### The PostgreSQL schema \(version (\d+)\))")))
+      << "docs/storage.md";
+  EXPECT_EQ(std::stoi(m[1]), known_schema_version()) << "docs/storage.md: the PostgreSQL schema heading";
 }
 
 }  // namespace

@@ -22,6 +22,14 @@ int backend_of(connection& c) {
   return static_cast<int>(rows.int64(0, 0).value_or(0));
 }
 
+/** One connection and a wait of `wait` for it. */
+connection_settings one_connection(const pg_test_database& db, std::chrono::milliseconds wait) {
+  auto settings = db.settings();
+  settings.pool_size = 1;
+  settings.acquire_timeout = wait;
+  return settings;
+}
+
 TEST(pg_pool, opens_connections_when_needed_and_reuses_them) {
   pg_test_database db;
   pool p(db.settings());
@@ -78,10 +86,7 @@ TEST(pg_pool, never_opens_more_than_pool_size_and_serves_parallel_callers) {
 
 TEST(pg_pool, waits_a_bounded_time_when_every_connection_is_taken) {
   pg_test_database db;
-  auto settings = db.settings();
-  settings.pool_size = 1;
-  settings.acquire_timeout = 300ms;
-  pool p(settings);
+  pool p(one_connection(db, 300ms));
   pool::lease held;
   ASSERT_FALSE(p.acquire(held));
   const auto start = std::chrono::steady_clock::now();
@@ -101,10 +106,7 @@ TEST(pg_pool, waits_a_bounded_time_when_every_connection_is_taken) {
 
 TEST(pg_pool, a_waiter_gets_the_connection_another_caller_gives_back) {
   pg_test_database db;
-  auto settings = db.settings();
-  settings.pool_size = 1;
-  settings.acquire_timeout = 10s;
-  pool p(settings);
+  pool p(one_connection(db, 10s));
   pool::lease held;
   ASSERT_FALSE(p.acquire(held));
   std::atomic<bool> released{false};
@@ -122,9 +124,7 @@ TEST(pg_pool, a_waiter_gets_the_connection_another_caller_gives_back) {
 
 TEST(pg_pool, a_broken_connection_fails_its_statement_then_is_reopened) {
   pg_test_database db;
-  auto settings = db.settings();
-  settings.pool_size = 1;
-  pool p(settings);
+  pool p(one_connection(db, 2s));
   int victim = 0;
   {
     pool::lease l;
