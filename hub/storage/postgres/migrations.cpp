@@ -33,18 +33,23 @@ class migration_lock {
     const std::string timeout = std::to_string(std::max<std::int64_t>(1, wait.count())) + "ms";
     if (auto e = db_.exec("setting lock_timeout", "SELECT set_config('lock_timeout', $1, false)", {timeout}))
       fail(e, where, "migrating");
-    if (auto e = db_.exec("waiting for the migration lock", "SELECT pg_advisory_lock($1)", {migration_lock_key}))
+    if (auto e = db_.exec("waiting for the migration lock", "SELECT pg_advisory_lock($1)", {migration_lock_key})) {
+      reset_lock_timeout();  // the session may serve other work after this failure
       fail(e, where, "migrating");
+    }
   }
   ~migration_lock() {
     // When the connection broke the server already dropped the lock with the session.
     (void)db_.exec("releasing the migration lock", "SELECT pg_advisory_unlock($1)", {migration_lock_key});
-    (void)db_.exec("resetting lock_timeout", "SELECT set_config('lock_timeout', '0', false)");
+    reset_lock_timeout();
   }
   migration_lock(const migration_lock&) = delete;
   migration_lock& operator=(const migration_lock&) = delete;
 
  private:
+  void reset_lock_timeout() {
+    (void)db_.exec("resetting lock_timeout", "SELECT set_config('lock_timeout', '0', false)");
+  }
   connection& db_;
 };
 

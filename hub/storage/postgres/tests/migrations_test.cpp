@@ -1,5 +1,6 @@
 #include "storage/postgres/migrations.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <latch>
@@ -101,6 +102,29 @@ TEST(pg_migrations, concurrent_migrators_end_at_the_same_version_and_each_migrat
                   "'advisory' AND d.datname = current_database()"),
             0)
       << "the lock was released";
+}
+
+TEST(pg_migrations, a_migrator_waits_a_bounded_time_for_another_ones_lock) {
+  pg_test_database db;
+  auto holder = db.connect();
+  // Another node in the middle of its migrations: it holds the same session lock.
+  ASSERT_FALSE(holder.exec("hold", "SELECT pg_advisory_lock(x'7363686b6c'::bigint)"));
+  auto c = db.connect();
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    (void)migrate(c, db.name(), std::chrono::milliseconds(300));
+    FAIL() << "migrate ran while another migrator held the lock";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), pg_errc::lock_timeout) << e.what();
+    EXPECT_NE(std::string(e.what()).find("waiting for the migration lock"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(schema_version(c, db.name()), 0) << "nothing was applied without the lock";
+  pg_rows timeout;
+  ASSERT_FALSE(c.exec("lock_timeout", "SHOW lock_timeout", {}, &timeout));
+  EXPECT_EQ(timeout.text(0, 0), "0") << "the session's lock_timeout is restored after the failure";
+  ASSERT_FALSE(holder.exec("release", "SELECT pg_advisory_unlock(x'7363686b6c'::bigint)"));
+  EXPECT_EQ(migrate(c, db.name()).to, known_schema_version()) << "the same connection migrates once the lock is free";
 }
 
 TEST(pg_migrations, a_database_newer_than_this_build_is_refused_before_anything_is_written) {
