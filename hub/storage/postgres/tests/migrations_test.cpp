@@ -26,6 +26,13 @@ std::int64_t count(connection& c, const std::string& sql) {
   return rows.int64(0, 0).value_or(-1);
 }
 
+/** Advisory locks held in this test's database (other tests share the cluster, not the database). */
+std::int64_t advisory_locks(connection& c) {
+  return count(c,
+               "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+               "WHERE l.locktype = 'advisory' AND d.datname = current_database()");
+}
+
 TEST(pg_migrations, a_fresh_database_gets_every_table_and_one_version_row_per_migration) {
   pg_test_database db;
   auto c = db.connect();
@@ -97,11 +104,7 @@ TEST(pg_migrations, concurrent_migrators_end_at_the_same_version_and_each_migrat
   auto c = db.connect();
   EXPECT_EQ(count(c, "SELECT count(*) FROM schakel_schema"), known_schema_version());
   EXPECT_EQ(count(c, "SELECT count(*) FROM audit_anchor"), 1);
-  EXPECT_EQ(count(c,
-                  "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = "
-                  "'advisory' AND d.datname = current_database()"),
-            0)
-      << "the lock was released";
+  EXPECT_EQ(advisory_locks(c), 0) << "the lock was released";
 }
 
 TEST(pg_migrations, a_migrator_waits_a_bounded_time_for_another_ones_lock) {
@@ -145,11 +148,7 @@ TEST(pg_migrations, a_database_newer_than_this_build_is_refused_before_anything_
                                          ": the database was written by a newer version of Schakel");
   }
   EXPECT_EQ(count(c, "SELECT max(version) FROM schakel_schema"), newer);
-  EXPECT_EQ(count(c,
-                  "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = "
-                  "'advisory' AND d.datname = current_database()"),
-            0)
-      << "the lock is released on the refusal too";
+  EXPECT_EQ(advisory_locks(c), 0) << "the lock is released on the refusal too";
 }
 
 TEST(pg_migrations, a_failing_migration_leaves_the_version_before_it) {
