@@ -11,6 +11,7 @@ packages=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   curl procps jq librsvg2-bin libpng-dev
+  postgresql-15 libpq-dev  # libpq for the PostgreSQL engine; the server for its tests' throw-away clusters
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,5 @@
 // The `schakel` command: serve, check-config, version, subscriptions, deadletters, alerts, calendar, audit, privacy,
-// consent, links, parked, enrolment, trends.
+// consent, links, parked, enrolment, trends, storage.
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -14,6 +14,7 @@
 #include "cli/admin_client.hpp"
 #include "cli/link_commands.hpp"
 #include "cli/privacy_commands.hpp"
+#include "cli/storage_commands.hpp"
 #include "cli/trend_commands.hpp"
 #include "common/school_id.hpp"
 #include "config/config.hpp"
@@ -26,6 +27,11 @@
 namespace {
 
 using namespace schakel;
+
+// The PostgreSQL engine behind the store interface is not built yet: say so rather than pretend.
+constexpr const char* postgres_not_served =
+    "postgres is used by `schakel storage migrate` and `schakel storage status` only in this version; serve "
+    "needs engine sqlite (docs/storage.md, \"PostgreSQL\")";
 
 int fail(const std::string& message) {
   std::cerr << "schakel: " << message << "\n";
@@ -140,6 +146,7 @@ int main(int argc, char** argv) {
   cli::privacy_commands privacy_cmds(app);
   cli::link_commands link_cmds(app);
   cli::trend_commands trend_cmds(app);
+  cli::storage_commands storage_cmds(app);
 
   CLI11_PARSE(app, argc, argv);
   if (token_given->count() > 0)
@@ -152,12 +159,17 @@ int main(int argc, char** argv) {
     if (privacy_cmds.selected()) return privacy_cmds.run();
     if (link_cmds.selected()) return link_cmds.run();
     if (trend_cmds.selected()) return trend_cmds.run();
+    if (storage_cmds.selected()) return storage_cmds.run();
     if (*version) {
       std::cout << "schakel " << SCHAKEL_VERSION << " (signal schema v1, plugin ABI 1.1)\n";
       return 0;
     }
     if (*serve) {
       const auto cfg = config::load_config_file(config_file);
+      if (cfg.storage.engine == config::storage_engine::postgres) {
+        std::cerr << config_file << ": storage.engine: " << postgres_not_served << "\n";
+        return 1;
+      }
       if (!config_usable(config_file, cfg)) return 1;
       return daemon::serve(cfg);
     }
@@ -171,6 +183,8 @@ int main(int argc, char** argv) {
       usable = usable && destinations.errors.empty();
       if (!usable) return 1;
       if (!cfg.admin_token.empty()) std::cerr << check_file << ": warning: " << config::admin_token_hint << "\n";
+      if (cfg.storage.engine == config::storage_engine::postgres)
+        std::cerr << check_file << ": warning: storage.engine: " << postgres_not_served << "\n";
       for (const auto& w : config::access_warnings(cfg, std::chrono::system_clock::now()))
         std::cerr << check_file << ": warning: " << w << "\n";
       std::cout << check_file << ": ok (" << cfg.connectors.size() << " connector instance(s), "

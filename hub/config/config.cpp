@@ -166,6 +166,24 @@ bool read_small_file(const std::string& file, std::size_t limit, std::string& ou
   return true;
 }
 
+enum class secret_read { ok, unreadable, exposed };
+
+/**
+ * A secret held in a file (`${file:…}`, storage.password_file): small, regular, and private to the hub's
+ * user, as its key files are (exposure_of). Trailing line ends are stripped. On failure `why` says why:
+ * the reason it could not be read, or the exposure with the chmod that fixes it; never the content.
+ */
+secret_read read_secret_file(const std::string& file, std::string& value, std::string& why) {
+  if (!read_small_file(file, max_substituted_file_bytes, value, why)) return secret_read::unreadable;
+  if (auto exposed = exposure_of(file)) {
+    value.clear();
+    why = *std::move(exposed);
+    return secret_read::exposed;
+  }
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  return secret_read::ok;
+}
+
 bool readable_file(const std::string& file, std::string& why) {
   std::ifstream in;
   return open_regular_file(file, in, why);
@@ -504,17 +522,18 @@ class substituter {
         return false;
       }
       std::string why;
-      if (!read_small_file(file, max_substituted_file_bytes, value, why)) {
-        errors_.add(path, "cannot read file " + file + " named by ${file:…} (" + why + ")");
-        return false;
-      }
       // ${file:…} is how tokens and webhook secrets arrive: the same rule as the hub's key files.
-      if (auto exposed = exposure_of(file)) {
-        errors_.add(path, "secret file named by ${file:…}: " + *exposed);
-        return false;
+      switch (read_secret_file(file, value, why)) {
+        case secret_read::ok:
+          return true;
+        case secret_read::unreadable:
+          errors_.add(path, "cannot read file " + file + " named by ${file:…} (" + why + ")");
+          return false;
+        case secret_read::exposed:
+          errors_.add(path, "secret file named by ${file:…}: " + why);
+          return false;
       }
-      while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
-      return true;
+      return false;
     }
     const auto sep = reference.find(":-");
     const std::string name = reference.substr(0, sep);
@@ -647,6 +666,59 @@ bool parse_url(const std::string& url, parsed_url& out) {
     if (p < 1 || p > 65535) return false;
   }
   return true;
+}
+
+/** %XX decoded (libpq decodes URI parameter names); a malformed escape is kept as it is. */
+std::string percent_decoded(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned v = 0;
+    if (s[i] == '%' && i + 2 < s.size() &&
+        std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16).ptr == s.data() + i + 3) {
+      out.push_back(static_cast<char>(v));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+/**
+ * What is wrong with a PostgreSQL connection URL, in words that never quote it; nullopt when nothing.
+ * A password in it is refused wherever libpq would find one (user:password@, ?password=, and
+ * sslpassword, the client key's passphrase): URLs are logged and shown in process lists.
+ */
+std::optional<std::string> postgres_url_problem(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  const std::string scheme = scheme_end == std::string::npos ? std::string() : url.substr(0, scheme_end);
+  if (scheme != "postgresql" && scheme != "postgres")
+    return "must be a postgresql:// URL (e.g. postgresql://schakel@db.example:5432/schakel?sslmode=verify-full)";
+  const std::string_view rest = std::string_view(url).substr(scheme_end + 3);
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+  const std::string refusal =
+      " a password: URLs are logged, so give it in storage.password_file (or SCHAKEL_DATABASE_PASSWORD_FILE), "
+      "a private file";
+  if (const auto at = authority.rfind('@');
+      at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos)
+    return "carries" + refusal;
+  const auto query = rest.find('?');
+  if (query == std::string_view::npos) return std::nullopt;
+  std::string_view params = rest.substr(query + 1);
+  while (!params.empty()) {
+    const std::string_view param = params.substr(0, params.find('&'));
+    params.remove_prefix(std::min(params.size(), param.size() + 1));
+    const std::string key = percent_decoded(param.substr(0, param.find('=')));
+    const std::string value =
+        param.find('=') == std::string_view::npos ? std::string() : percent_decoded(param.substr(param.find('=') + 1));
+    if (key == "password" || key == "sslpassword") return "carries" + refusal + " (parameter " + key + ")";
+    if (key == "sslmode") {
+      static const std::set<std::string> modes{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+      if (modes.count(value) == 0)
+        return "sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full";
+    }
+  }
+  return std::nullopt;
 }
 
 /** A webhook URL's host (no brackets) and port (defaulted from the scheme), for the destination guard. */
@@ -905,6 +977,7 @@ class semantic_checker {
       }
     }
     if (const auto* privacy = find(doc_, "privacy")) build_privacy_settings(*privacy, cfg.privacy);
+    build_storage(find(doc_, "storage"), cfg.storage);
     if (const auto* subscriptions = find(doc_, "subscriptions")) {
       std::set<std::string> names;
       for (std::size_t i = 0; i < subscriptions->size(); ++i) {
@@ -1164,6 +1237,50 @@ class semantic_checker {
       if (!known_field(out.exempt[i]))
         errors_.add(schema::join_path(schema::join_path(at, "exempt"), i),
                     "unknown signal field " + in_quotes(out.exempt[i]));
+    }
+  }
+
+  /**
+   * The `storage` section (docs/storage.md, "PostgreSQL"). The URL is checked here, without libpq, so
+   * check-config refuses what would be refused at connect time; its value is never quoted back.
+   */
+  void build_storage(const json* st, storage_settings& out) {
+    const std::string engine = st != nullptr ? st->value("engine", std::string("sqlite")) : std::string("sqlite");
+    if (engine != "postgres") {
+      // An engine that takes no URL must not silently ignore one: the operator meant something by it.
+      if (st != nullptr)
+        for (const char* key : {"url", "password_file", "pool_size"})
+          if (find(*st, key) != nullptr)
+            errors_.add(schema::join_path("storage", key), "only used with engine postgres (engine is sqlite)");
+      return;
+    }
+    out.engine = storage_engine::postgres;
+    out.url = st->value("url", std::string());
+    out.pool_size = st->value("pool_size", out.pool_size);
+    if (out.url.empty()) {
+      errors_.add("storage.url", "required with engine postgres (e.g. postgresql://schakel@db.example/schakel)");
+    } else if (auto problem = postgres_url_problem(out.url)) {
+      errors_.add("storage.url", *problem);
+    }
+    std::string at = "storage.password_file";
+    if (const auto* file = find(*st, "password_file")) {
+      out.password_file = file->get<std::string>();
+    } else if (const char* env = std::getenv("SCHAKEL_DATABASE_PASSWORD_FILE"); env != nullptr && *env != '\0') {
+      out.password_file = env;
+      at += " (from SCHAKEL_DATABASE_PASSWORD_FILE)";
+    }
+    if (out.password_file.empty()) return;
+    std::string why;
+    switch (read_secret_file(out.password_file, out.password, why)) {
+      case secret_read::ok:
+        if (out.password.empty()) errors_.add(at, "the file " + out.password_file + " is empty");
+        break;
+      case secret_read::unreadable:
+        errors_.add(at, "cannot read file " + out.password_file + " (" + why + ")");
+        break;
+      case secret_read::exposed:
+        errors_.add(at, why);
+        break;
     }
   }
 

@@ -220,6 +220,24 @@ struct audit_settings {
   std::optional<webhook_delivery> witness;
 };
 
+/** Which engine keeps the signal log, outbox and state (docs/storage.md). */
+enum class storage_engine {
+  sqlite,    ///< the embedded default: one file in data_dir
+  postgres,  ///< PostgreSQL 15+; in this version only `schakel storage migrate|status` use it
+};
+
+/**
+ * The `storage` section. A URL never carries a password (URLs end up in logs and process lists):
+ * the password comes from a private file, read once when the configuration is loaded.
+ */
+struct storage_settings {
+  storage_engine engine = storage_engine::sqlite;
+  std::string url;            ///< postgres: postgresql://user@host:port/db?sslmode=verify-full&sslrootcert=…
+  std::string password_file;  ///< where `password` came from: storage.password_file or $SCHAKEL_DATABASE_PASSWORD_FILE
+  std::string password;       ///< a secret: never logged, never printed; empty = none (trust, peer, certificate)
+  std::size_t pool_size = 4;  ///< connections the hub keeps open at most
+};
+
 struct hub_config {
   std::string source_file;
   listener listen;
@@ -244,6 +262,7 @@ struct hub_config {
   nlohmann::json schools = nlohmann::json::array();
   std::string config_dir;                  ///< folder of the configuration file ("" for text without a file)
   std::optional<trends::settings> trends;  ///< the `trends` section, when present (docs/trends.md)
+  storage_settings storage;
 };
 
 /**

@@ -95,6 +95,7 @@ const std::map<std::string, std::string> base_of = {
     {"docs/privacy.md", "quickstart.yaml"},
     {"docs/privacy.md#2", "jgz.yaml"},
     {"docs/rules.md", "attendance.yaml"},
+    {"docs/storage.md", "quickstart.yaml"},
     {"docs/trends.md", "regional.yaml"},
     {"connectors/attendance/README.md", "attendance.yaml"},
     {"connectors/generic-json/README.md", "quickstart.yaml"},
