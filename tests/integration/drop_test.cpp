@@ -145,7 +145,9 @@ TEST_F(drop_fixture, a_long_import_logs_start_progress_and_end_by_digest_and_cou
   const std::string m = metrics();
   std::smatch when;
   ASSERT_TRUE(std::regex_search(
-      m, when, std::regex("schakel_drop_last_success_timestamp_seconds\\{connector=\"attendance\"\\} ([0-9.e+]+)")))
+      m, when,
+      std::regex(
+          "schakel_drop_last_success_timestamp_seconds\\{connector=\"attendance\",node=\"test-node\"\\} ([0-9.e+]+)")))
       << m;
   const double at = std::stod(when[1].str());
   const double now = static_cast<double>(
