@@ -208,6 +208,26 @@ TEST_F(cluster_node_test, the_node_flag_names_the_node_in_processors_and_checkpo
   }
 }
 
+TEST_F(cluster_node_test, the_deprecated_audit_node_still_names_checkpoints_and_warns) {
+  auto cfg = config();
+  cfg["audit"] = {{"node", "old checkpoint name"}};
+  hub.start(cfg);
+  ASSERT_EQ(hub.process().terminate(), 0) << hub.log();
+  const auto warned = log_events(hub.log(), "config.audit_node_deprecated");
+  ASSERT_EQ(warned.size(), 1u) << hub.log();
+  EXPECT_EQ(warned[0].value("level", ""), "warn");
+  EXPECT_EQ(warned[0].value("node", ""), test_node);
+  const auto cps = audit::read_checkpoints(keys_dir / "audit-checkpoints.log");
+  ASSERT_FALSE(cps.empty());
+  for (const auto& c : cps) {
+    ASSERT_TRUE(c.value);
+    EXPECT_EQ(c.value->node, "old checkpoint name");
+  }
+  // Metrics still carry the one node name.
+  hub.start(cfg);
+  EXPECT_NE(metrics_text(hub.port()).find("schakel_auth_failures_total{node=\"test-node\"}"), std::string::npos);
+}
+
 TEST_F(cluster_node_test, a_bad_node_name_is_refused_before_anything_starts) {
   std::ofstream(hub.config_file()) << config().dump();
   for (const std::string& bad : std::vector<std::string>{"has space", "slash/node", "ümlaut", std::string(65, 'n')}) {
