@@ -87,6 +87,9 @@ int main(int argc, char** argv) {
   std::string config_file;
   auto* serve = app.add_subcommand("serve", "Run the hub");
   serve->add_option("--config,-c", config_file, "Configuration file (YAML or JSON)")->required();
+  std::string node_name;
+  serve->add_option("--node", node_name,
+                    "This node's name in metrics, checkpoints and /v1/processors (default: node, else the host name)");
 
   std::string check_file;
   auto* check = app.add_subcommand("check-config", "Validate a configuration and load its plugins (dry run)");
@@ -165,7 +168,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*serve) {
-      const auto cfg = config::load_config_file(config_file);
+      auto cfg = config::load_config_file(config_file);
+      if (const auto why = config::settle_node_name(cfg, node_name); !why.empty()) return fail(why);
       if (cfg.storage.engine == config::storage_engine::postgres) {
         std::cerr << config_file << ": storage.engine: " << postgres_not_served << "\n";
         return 1;

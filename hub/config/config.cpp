@@ -904,6 +904,7 @@ class semantic_checker {
     cfg.source_file = errors_.origin();
     if (const auto* listen = find(doc_, "listen")) build_listener(*listen, cfg.listen);
     cfg.data_dir = doc_.at("data_dir").get<std::string>();
+    cfg.node = doc_.value("node", std::string());
     build_keys_dir(cfg);
     if (const auto* a = find(doc_, "audit")) {
       cfg.audit.checkpoint_interval_seconds =

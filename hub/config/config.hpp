@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -214,7 +215,8 @@ struct access_settings {
 struct audit_settings {
   std::int64_t checkpoint_interval_seconds = 300;
   std::string checkpoint_file;  ///< empty = <keys_dir>/audit-checkpoints.log
-  std::string node;             ///< empty = the host name
+  /// Deprecated: overrides the node name in checkpoints only (hub_config::node is the one node name).
+  std::string node;
   /// A partner that receives every signed checkpoint (only url, secret, TLS and allow_destinations
   /// apply; the timeout is request_timeout's default).
   std::optional<webhook_delivery> witness;
@@ -240,6 +242,9 @@ struct storage_settings {
 
 struct hub_config {
   std::string source_file;
+  /// This node's name (docs/cluster.md): `schakel serve --node`, else `node`, else the host name.
+  /// Empty after loading when not configured; settle_node_name fills it in before serving.
+  std::string node;
   listener listen;
   std::string data_dir;
   /// Where the hub's keys live (docs/privacy.md, "Keeping keys apart from data"): never empty after
@@ -280,6 +285,15 @@ std::string default_keys_dir(const std::string& data_dir);
  * taking in signals because one person's token ran out.
  */
 std::vector<std::string> access_warnings(const hub_config& cfg, std::chrono::system_clock::time_point now);
+
+/** Why `name` cannot name a node ("" when it can): 1 to 64 characters of [A-Za-z0-9._-]. */
+std::string node_name_problem(std::string_view name);
+
+/**
+ * Fills in cfg.node: `flag` (from --node) when given, else the configured `node`, else the host
+ * name. Returns "" when it is a valid name, else one line saying where it came from and why not.
+ */
+std::string settle_node_name(hub_config& cfg, const std::string& flag);
 
 /** How to move from the deprecated admin_token to access.tokens (logged as config.admin_token_deprecated). */
 extern const char* const admin_token_hint;

@@ -64,6 +64,7 @@
 #include "privacy/bsn.hpp"
 #include "privacy/consent.hpp"
 #include "privacy/gate.hpp"
+#include "privacy/key_fingerprint.hpp"
 #include "privacy/key_provider.hpp"
 #include "privacy/keys.hpp"
 #include "processing/processor_runner.hpp"
@@ -254,6 +255,7 @@ class hub {
     auto files = std::make_unique<privacy::file_key_provider>(cfg_.keys_dir);
     const fs::path hub_key_file = files->file_of("hub");
     keys_ = std::move(files);
+    hub_key_file_ = cfg_.privacy.hub_key_file.empty() ? hub_key_file.string() : cfg_.privacy.hub_key_file;
     if (!cfg_.privacy.hub_key_file.empty()) {
       const auto inside =
           fs::weakly_canonical(cfg_.privacy.hub_key_file).lexically_relative(fs::weakly_canonical(cfg_.data_dir));
@@ -283,8 +285,15 @@ class hub {
     // Every key comes from keys_dir through the key provider, out of the database administrator's
     // reach: the hub key first (it may have to be moved there), then the audit chain's key.
     const std::string hub_key = open_hub_key();
-    store_ = storage::open_sqlite_store({.path = db.string(), .audit_key = keys_->key("audit")});
+    const std::string audit_key = keys_->key("audit");
+    store_ = storage::open_sqlite_store({.path = db.string(), .audit_key = audit_key});
     for (const auto& f : database_files) require_private(f);  // what SQLite created just now
+    // Before anything is written with them (a checkpoint, a signal): a node holding other keys than
+    // the ones the database was made with would break the audit chain and every hash it makes.
+    const auto recorded = privacy::check_key_fingerprints(
+        privacy::fingerprint_book_of(*store_),
+        {{"hub", hub_key_file_, hub_key}, {"audit", privacy::audit_files_of(cfg_).chain_key.string(), audit_key}});
+    for (const auto& name : recorded) log::info("keys.fingerprint_recorded", {{"key", name}});
     open_checkpoints();
     gate_ = std::make_unique<privacy::gate>(cfg_, hub_key, consents_, &metrics_);
     // JGZ reports linked by BSN (docs/linking.md): the links recorded so far.
@@ -360,8 +369,9 @@ class hub {
     }
     access_.set_port(port);
     std::ofstream(fs::path(cfg_.data_dir) / "port") << port << "\n";
-    log::info("hub.listening",
-              {{"address", cfg_.listen.address}, {"port", port}, {"tls", cfg_.listen.tls.has_value()}});
+    log::info(
+        "hub.listening",
+        {{"node", cfg_.node}, {"address", cfg_.listen.address}, {"port", port}, {"tls", cfg_.listen.tls.has_value()}});
   }
 
   /** Graceful drain; `done` runs once everything is closed. */
@@ -867,15 +877,18 @@ class hub {
    * reported but does not stop the hub: restoring a backup after a disaster is legitimate, and `schakel audit verify`
    * keeps naming the records it lost.
    */
-  std::string node_name() const {
-    if (!cfg_.audit.node.empty()) return cfg_.audit.node;
-    std::array<char, 256> host{};
-    return ::gethostname(host.data(), host.size() - 1) == 0 ? std::string(host.data()) : "schakel";
+  /** The name checkpoints (and the witness's webhook ids) carry: the node's, unless the deprecated audit.node says
+   * otherwise. */
+  std::string checkpoint_node() const {
+    return cfg_.audit.node.empty() ? cfg_.node : cfg_.audit.node;
   }
 
   void open_checkpoints() {
     const auto files = privacy::audit_files_of(cfg_);
-    const std::string node = node_name();
+    const std::string node = checkpoint_node();
+    if (!cfg_.audit.node.empty())
+      log::warn("config.audit_node_deprecated",
+                {{"audit_node", node}, {"node", cfg_.node}, {"fix", "drop audit.node; set node or --node instead"}});
     checkpoints_ = std::make_unique<audit::checkpoint_writer>(
         audit::checkpoint_signer::load_or_create(files.signing_key, files.public_key), files.checkpoints, node);
     const auto head = store_->read_audit_head();
@@ -897,7 +910,7 @@ class hub {
     std::string error;
     witness_ = delivery::checkpoint_witness::create(
         ioc_.get_executor(), *cfg_.audit.witness,
-        delivery_->destination_check_for(cfg_.audit.witness->allow_destinations), node_name(), metrics_, &error);
+        delivery_->destination_check_for(cfg_.audit.witness->allow_destinations), checkpoint_node(), metrics_, &error);
     if (!witness_) throw std::runtime_error("audit.witness." + error);
     if (const auto& last = checkpoints_->last()) witness_->offer(last->seq, audit::to_line(*last));
   }
@@ -1100,14 +1113,17 @@ class hub {
     for (const auto& r : runners_) {
       const auto st = r->status();
       list.push_back({{"name", st.name},
+                      {"node", cfg_.node},
                       {"position", st.position},
                       {"caught_up", st.caught_up},
                       {"processed", st.processed},
                       {"derived", st.derived},
                       {"errors", st.errors}});
     }
-    for (const auto& name : processors_not_loaded_) list.push_back({{"name", name}, {"loaded", false}});
-    return json_response(200, {{"processors", list}});
+    for (const auto& name : processors_not_loaded_)
+      list.push_back({{"name", name}, {"node", cfg_.node}, {"loaded", false}});
+    // Each node runs its own processors today; the node says which one answered and ran them.
+    return json_response(200, {{"node", cfg_.node}, {"processors", list}});
   }
 
   /**
@@ -1252,13 +1268,15 @@ class hub {
   privacy::consent_registry consents_;
   privacy::link_registry links_;
   std::unique_ptr<privacy::key_provider> keys_;  ///< every key the hub holds, apart from its data
+  std::string hub_key_file_;                     ///< where the hub key was read, for messages
   std::unique_ptr<privacy::gate> gate_;
   std::unique_ptr<pipeline::ingest_pipeline> pipeline_;
   std::unique_ptr<consent_api> consent_api_;
   std::unique_ptr<link_api> link_api_;
   std::unique_ptr<trends::releaser> trends_;  // null without a trends section
   std::unique_ptr<trends_api> trends_api_;
-  metrics::registry metrics_;
+  /// Every series carries this node's name: several nodes scrape into one Prometheus (docs/cluster.md).
+  metrics::registry metrics_{metrics::labels{{"node", cfg_.node}}};
   std::unique_ptr<storage::store> store_;
   std::unique_ptr<audit::checkpoint_writer> checkpoints_;
   std::unique_ptr<delivery::checkpoint_witness> witness_;
@@ -1314,9 +1332,15 @@ void raise_descriptor_limit() {
 
 }  // namespace
 
-int serve(const config::hub_config& config) {
+int serve(const config::hub_config& given) {
   log::level lvl = log::level::info;
-  if (log::parse_level(config.log_level, lvl)) log::set_level(lvl);
+  if (log::parse_level(given.log_level, lvl)) log::set_level(lvl);
+  // `schakel serve` settled the name already (with --node); a caller that did not gets the default.
+  config::hub_config config = given;
+  if (const auto why = config::settle_node_name(config, {}); !why.empty()) {
+    log::error("hub.start_failed", {{"error", why}});
+    return 1;
+  }
   asio::io_context ioc;
   hub h(config, ioc);
   // Before start() writes the port file that tells a supervisor the hub is up: a SIGTERM from then

@@ -105,12 +105,34 @@ histogram::snapshot histogram::take() const {
   return s;
 }
 
+registry::registry(labels constant) : constant_(std::move(constant)) {
+  const std::string rendered = render_labels(constant_);
+  if (!rendered.empty()) constant_text_ = rendered.substr(1, rendered.size() - 2);
+  for (const auto& [key, value] : constant_)
+    if (!snake_word(key) || key == "instance" || key == "job")
+      throw std::invalid_argument("constant metric label " + key + " is not snake_case or is Prometheus's own");
+}
+
+void registry::check_own_labels(const std::string& name, const labels& l) const {
+  for (const auto& [key, value] : l)
+    for (const auto& [ck, cv] : constant_)
+      if (key == ck)
+        throw std::invalid_argument("metric " + name + ": label " + key + " is set on every series already");
+}
+
+std::string registry::full_labels(const std::string& own) const {
+  if (constant_text_.empty()) return own;
+  if (own.empty()) return "{" + constant_text_ + "}";
+  return own.substr(0, own.size() - 1) + "," + constant_text_ + "}";
+}
+
 std::vector<double> registry::default_latency_bounds() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
 
 counter& registry::get_counter(const std::string& name, const std::string& help, const labels& l) {
   check_naming("counter", name, l);
+  check_own_labels(name, l);
   const std::string key = render_labels(l);
   {
     std::shared_lock lock(mutex_);
@@ -132,6 +154,7 @@ counter& registry::get_counter(const std::string& name, const std::string& help,
 histogram& registry::get_histogram(const std::string& name, const std::string& help, const labels& l,
                                    std::vector<double> bounds) {
   check_naming("histogram", name, l);
+  check_own_labels(name, l);
   const std::string key = render_labels(l);
   {
     std::shared_lock lock(mutex_);
@@ -153,6 +176,7 @@ histogram& registry::get_histogram(const std::string& name, const std::string& h
 void registry::add_gauge(const std::string& name, const std::string& help, const labels& l,
                          std::function<double()> read) {
   check_naming("gauge", name, l);
+  check_own_labels(name, l);
   std::unique_lock lock(mutex_);
   auto& fam = families_[name];
   fam.help = help;
@@ -165,18 +189,19 @@ std::string registry::render() const {
   std::string out;
   for (const auto& [name, fam] : families_) {
     out += "# HELP " + name + " " + fam.help + "\n# TYPE " + name + " " + fam.type + "\n";
-    for (const auto& [key, c] : fam.counters) out += name + key + " " + std::to_string(c->value()) + "\n";
-    for (const auto& [key, g] : fam.gauges) out += name + key + " " + format_number(g()) + "\n";
+    for (const auto& [key, c] : fam.counters) out += name + full_labels(key) + " " + std::to_string(c->value()) + "\n";
+    for (const auto& [key, g] : fam.gauges) out += name + full_labels(key) + " " + format_number(g()) + "\n";
     for (const auto& [key, h] : fam.histograms) {
       auto s = h->take();
+      const std::string all = full_labels(key);
       // Re-open the label set to append `le`.
-      std::string base = key.empty() ? "{" : key.substr(0, key.size() - 1) + ",";
+      std::string base = all.empty() ? "{" : all.substr(0, all.size() - 1) + ",";
       for (std::size_t i = 0; i < s.bounds.size(); ++i)
         out += name + "_bucket" + base + "le=\"" + format_number(s.bounds[i]) + "\"} " +
                std::to_string(s.cumulative[i]) + "\n";
       out += name + "_bucket" + base + "le=\"+Inf\"} " + std::to_string(s.count) + "\n";
-      out += name + "_sum" + key + " " + format_number(s.sum) + "\n";
-      out += name + "_count" + key + " " + std::to_string(s.count) + "\n";
+      out += name + "_sum" + all + " " + format_number(s.sum) + "\n";
+      out += name + "_count" + all + " " + std::to_string(s.count) + "\n";
     }
   }
   return out;

@@ -57,6 +57,15 @@ void check_naming(std::string_view type, const std::string& name, const labels& 
 
 class registry {
  public:
+  registry() = default;
+  /**
+   * Every series this registry renders also carries `constant` (e.g. {{"node", "hub-a"}}), after its
+   * own labels: set once here rather than by each caller, so no metric can be born without them.
+   * Throws std::invalid_argument for a label check_naming refuses; a series that names one of these
+   * labels itself is refused when it is created.
+   */
+  explicit registry(labels constant);
+
   /**
    * Returns the counter for (name, labels), creating it and its HELP text on first use. Each call
    * below throws std::invalid_argument for a name or label that check_naming refuses.
@@ -79,6 +88,12 @@ class registry {
     std::map<std::string, std::unique_ptr<histogram>> histograms;
     std::map<std::string, std::function<double()>> gauges;
   };
+  /** The series' labels followed by the constant ones, rendered: "{connector=\"x\",node=\"a\"}". */
+  std::string full_labels(const std::string& own) const;
+  void check_own_labels(const std::string& name, const labels& l) const;
+
+  labels constant_;
+  std::string constant_text_;  ///< constant_ rendered without braces
   mutable std::shared_mutex mutex_;
   std::map<std::string, family> families_;
 };

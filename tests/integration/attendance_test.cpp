@@ -148,7 +148,9 @@ TEST_F(attendance_fixture, bad_lines_are_quarantined_with_their_line_numbers_and
   EXPECT_EQ(report.dump().find("1001"), std::string::npos);
   EXPECT_EQ(hub.log().find("1001"), std::string::npos);
   const auto metrics = metrics_text(hub.port(), {}, admin_token);
-  EXPECT_NE(metrics.find("schakel_signals_stored_total{connector=\"attendance\"} 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("schakel_signals_stored_total{connector=\"attendance\",node=\"test-node\"} 2"),
+            std::string::npos)
+      << metrics;
 }
 
 TEST_F(attendance_fixture, a_file_committed_just_before_a_crash_is_not_ingested_twice_after_restart) {
@@ -165,7 +167,9 @@ TEST_F(attendance_fixture, a_file_committed_just_before_a_crash_is_not_ingested_
   EXPECT_NE(hub.log().find("drop.already_ingested"), std::string::npos);
   ASSERT_TRUE(wait_until([&] { return processors_caught_up(); }));
   const auto metrics = metrics_text(hub.port(), {}, admin_token);
-  EXPECT_NE(metrics.find("schakel_signals_stored_total{connector=\"attendance\"} 0\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("schakel_signals_stored_total{connector=\"attendance\",node=\"test-node\"} 0\n"),
+            std::string::npos)
+      << metrics;
   EXPECT_EQ(coordinator.distinct_events(), 2u);
 }
 

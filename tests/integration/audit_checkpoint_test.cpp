@@ -141,7 +141,7 @@ double series_value(const std::string& metrics, const std::string& name, const s
 struct audit_witness_test : audit_checkpoint_test {
   nlohmann::json config_with_witness(const std::string& url, std::int64_t interval_seconds = 3600) {
     auto cfg = config(interval_seconds);
-    cfg["audit"]["node"] = "node-a";
+    cfg["node"] = "node-a";
     cfg["audit"]["witness"] = loopback_webhook(url);
     return cfg;
   }

@@ -108,7 +108,7 @@ TEST_F(bounded_test, an_unknown_connector_answers_like_a_wrong_token_and_refusal
   const std::string metrics = exchange_from(hub.port(), "127.0.0.1",
                                             "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                                                 role_token("metrics") + "\r\nConnection: close\r\n\r\n");
-  EXPECT_NE(metrics.find("schakel_auth_failures_total 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("schakel_auth_failures_total{node=\"test-node\"} 2"), std::string::npos) << metrics;
   // Logged once for the two refusals within a second, and never with the token.
   ASSERT_TRUE(wait_until([&] { return hub.log().find("http.auth_failed") != std::string::npos; }, 5s)) << hub.log();
   EXPECT_EQ(count(hub.log(), "http.auth_failed"), 1u) << hub.log();

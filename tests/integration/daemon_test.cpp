@@ -149,7 +149,8 @@ TEST_F(daemon_test, bad_input_gets_specific_problem_answers) {
   ASSERT_EQ(replies.size(), 3u);
   EXPECT_EQ(replies[0].status, 200u);
   EXPECT_EQ(replies[1].status, 200u);
-  EXPECT_NE(replies[2].body.find("schakel_records_rejected_total{connector=\"src\"}"), std::string::npos);
+  EXPECT_NE(replies[2].body.find("schakel_records_rejected_total{connector=\"src\",node=\"test-node\"}"),
+            std::string::npos);
   // No student key, record value or token in the log.
   const auto log = hub.log();
   EXPECT_EQ(log.find("S-1"), std::string::npos);
@@ -170,9 +171,11 @@ TEST_F(daemon_test, a_500_then_200_is_retried_with_the_same_webhook_id_and_body)
   std::string metrics;
   EXPECT_TRUE(wait_until([&] {
     metrics = metrics_text(hub.port());
-    return metrics.find("schakel_deliveries_total{subscription=\"partner\",outcome=\"ok\"} 1") != std::string::npos;
+    return metrics.find("schakel_deliveries_total{subscription=\"partner\",outcome=\"ok\",node=\"test-node\"} 1") !=
+           std::string::npos;
   })) << metrics;
-  EXPECT_NE(metrics.find("schakel_deliveries_total{subscription=\"partner\",outcome=\"retried\"} 1"), std::string::npos)
+  EXPECT_NE(metrics.find("schakel_deliveries_total{subscription=\"partner\",outcome=\"retried\",node=\"test-node\"} 1"),
+            std::string::npos)
       << metrics;
 }
 

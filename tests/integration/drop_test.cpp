@@ -101,7 +101,7 @@ TEST_F(drop_fixture, a_long_import_logs_start_progress_and_end_by_digest_and_cou
 
   // The counters move just after the move: wait for the last file's.
   ASSERT_TRUE(wait_until([&] {
-    return has_metric("schakel_drop_files_total{connector=\"attendance\",outcome=\"duplicate\"} 1");
+    return has_metric("schakel_drop_files_total{connector=\"attendance\",outcome=\"duplicate\",node=\"test-node\"} 1");
   })) << metrics();
   const std::string log = hub.log();
   const auto watching = log_events(log, "drop.watching");
@@ -131,15 +131,23 @@ TEST_F(drop_fixture, a_long_import_logs_start_progress_and_end_by_digest_and_cou
   for (const char* part : {"Jansen", "Pieter", "Vries", "Anna", ".csv"})
     EXPECT_EQ(log.find(part), std::string::npos) << part << " in the log:\n" << log;
 
-  EXPECT_TRUE(has_metric("schakel_drop_files_total{connector=\"attendance\",outcome=\"ingested\"} 1")) << metrics();
-  EXPECT_TRUE(has_metric("schakel_drop_files_total{connector=\"attendance\",outcome=\"quarantined\"} 1"));
-  EXPECT_TRUE(has_metric("schakel_drop_files_total{connector=\"attendance\",outcome=\"duplicate\"} 1"));
-  EXPECT_TRUE(has_metric("schakel_drop_rows_total{connector=\"attendance\",outcome=\"accepted\"} 5003"));
-  EXPECT_TRUE(has_metric("schakel_drop_rows_total{connector=\"attendance\",outcome=\"quarantined\"} 1"));
+  EXPECT_TRUE(
+      has_metric("schakel_drop_files_total{connector=\"attendance\",outcome=\"ingested\",node=\"test-node\"} 1"))
+      << metrics();
+  EXPECT_TRUE(
+      has_metric("schakel_drop_files_total{connector=\"attendance\",outcome=\"quarantined\",node=\"test-node\"} 1"));
+  EXPECT_TRUE(
+      has_metric("schakel_drop_files_total{connector=\"attendance\",outcome=\"duplicate\",node=\"test-node\"} 1"));
+  EXPECT_TRUE(
+      has_metric("schakel_drop_rows_total{connector=\"attendance\",outcome=\"accepted\",node=\"test-node\"} 5003"));
+  EXPECT_TRUE(
+      has_metric("schakel_drop_rows_total{connector=\"attendance\",outcome=\"quarantined\",node=\"test-node\"} 1"));
   const std::string m = metrics();
   std::smatch when;
   ASSERT_TRUE(std::regex_search(
-      m, when, std::regex("schakel_drop_last_success_timestamp_seconds\\{connector=\"attendance\"\\} ([0-9.e+]+)")))
+      m, when,
+      std::regex(
+          "schakel_drop_last_success_timestamp_seconds\\{connector=\"attendance\",node=\"test-node\"\\} ([0-9.e+]+)")))
       << m;
   const double at = std::stod(when[1].str());
   const double now = static_cast<double>(
@@ -170,7 +178,9 @@ TEST_F(drop_fixture, a_crash_while_a_file_is_staged_leaves_nothing_visible_and_t
   EXPECT_EQ(count(db(), "SELECT count(DISTINCT json_extract(json, '$.source.record_id')) FROM signals"), 5000);
   EXPECT_EQ(count(db(), "SELECT count(*) FROM outbox WHERE subscription = 'officer'"), 5000);
   EXPECT_EQ(count(db(), "SELECT count(*) FROM state WHERE ns = 'schakel.drop:attendance'"), 1);
-  EXPECT_TRUE(has_metric("schakel_drop_rows_total{connector=\"attendance\",outcome=\"accepted\"} 5000")) << metrics();
+  EXPECT_TRUE(
+      has_metric("schakel_drop_rows_total{connector=\"attendance\",outcome=\"accepted\",node=\"test-node\"} 5000"))
+      << metrics();
 }
 
 }  // namespace

@@ -38,7 +38,8 @@ TEST_F(heal_test, a_partner_answering_200_with_a_large_body_gets_each_event_once
   // Each of the five arrives once, and the hub counts five successes, no retry.
   ASSERT_TRUE(wait_until(
       [&] {
-        return metrics_text(hub.port()).find("schakel_deliveries_total{subscription=\"partner\",outcome=\"ok\"} 5\n") !=
+        return metrics_text(hub.port())
+                   .find("schakel_deliveries_total{subscription=\"partner\",outcome=\"ok\",node=\"test-node\"} 5\n") !=
                std::string::npos;
       },
       10s))

@@ -119,8 +119,10 @@ void hub_process::start(const nlohmann::json& config, const std::vector<std::pai
   std::ofstream(config_file()) << config.dump(2);
   if (config["listen"].contains("tls"))
     ca_file_ = fs::path(config["listen"]["tls"]["cert_file"].get<std::string>()).parent_path() / "hub-ca.pem";
-  proc_.emplace(
-      child_process::spawn({SCHAKEL_BIN, "serve", "--config", config_file().string()}, env, dir_ / "hub.log"));
+  std::vector<std::string> argv{SCHAKEL_BIN, "serve", "--config", config_file().string()};
+  // A fixed name, so tests can match metric lines whatever this machine's host name is.
+  if (!config.contains("node")) argv.insert(argv.end(), {"--node", test_node});
+  proc_.emplace(child_process::spawn(argv, env, dir_ / "hub.log"));
   auto port = read_port_file(data_dir() / "port", std::chrono::seconds(20));
   if (!port) throw std::runtime_error("the hub did not start; log:\n" + log());
   port_ = *port;

@@ -17,6 +17,8 @@
 
 namespace schakel::test {
 
+/** The node name hub_process gives `schakel serve --node` unless the config sets `node`: in every metric. */
+inline const std::string test_node = "test-node";
 inline const std::string ingest_token = "test-ingest-token-0123456789abcdefghijklmnop";
 inline const std::string webhook_secret = "whsec_uw2N4WfZfUU3NJ96ocX0s5q69eg/nZQKzcechTyyp7U=";
 /** delivery.webhook.allow_destinations for a receiver on this host: loopback is refused otherwise. */
@@ -82,7 +84,10 @@ nlohmann::json attendance_drop_connector(const std::string& name, const std::fil
 class hub_process {
  public:
   explicit hub_process(const std::filesystem::path& dir) : dir_(dir) {}
-  /** Writes the config and starts `schakel serve` (with `env` added); waits for its port. */
+  /**
+   * Writes the config and starts `schakel serve` (with `env` added; with --node test_node unless the
+   * config sets `node`); waits for its port.
+   */
   void start(const nlohmann::json& config, const std::vector<std::pair<std::string, std::string>>& env = {});
   std::uint16_t port() const { return port_; }
   child_process& process() { return *proc_; }

@@ -30,7 +30,7 @@ struct outbound_guard_test : ::testing::Test {
 
   static bool refused_at_least(std::uint16_t port, int n) {
     const std::string m = metrics(port);
-    const std::string key = "schakel_delivery_refused_destination_total{subscription=\"partner\"} ";
+    const std::string key = "schakel_delivery_refused_destination_total{subscription=\"partner\",node=\"test-node\"} ";
     const auto at = m.find(key);
     return at != std::string::npos && std::stoi(m.substr(at + key.size())) >= n;
   }
@@ -153,7 +153,8 @@ TEST_F(outbound_guard_test, the_hub_never_delivers_to_its_own_listen_port_even_w
   ASSERT_FALSE(refused.empty()) << hub.log();
   EXPECT_EQ(refused[0].value("refusal", ""), "own_listener") << refused[0].dump();
   // Nothing reached the ingest endpoint but the one batch the test posted.
-  EXPECT_NE(metrics(hub.port()).find("schakel_records_received_total{connector=\"src\"} 1\n"), std::string::npos)
+  EXPECT_NE(metrics(hub.port()).find("schakel_records_received_total{connector=\"src\",node=\"test-node\"} 1\n"),
+            std::string::npos)
       << metrics(hub.port());
 }
 

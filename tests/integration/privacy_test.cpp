@@ -176,7 +176,8 @@ TEST_F(privacy_fixture, consent_pseudonyms_matches_audit_and_no_personal_data_in
   ASSERT_TRUE(wait_until(
       [&] {
         metrics = metrics_text(hub.port());
-        return metrics.find("schakel_deliveries_total{subscription=\"zat\",outcome=\"dropped\"} 2") !=
+        return metrics.find(
+                   "schakel_deliveries_total{subscription=\"zat\",outcome=\"dropped\",node=\"test-node\"} 2") !=
                std::string::npos;
       },
       20s))

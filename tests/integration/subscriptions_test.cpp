@@ -31,8 +31,8 @@ bool disabled_and_recorded(std::uint16_t port) {
 
 bool gauge_is(std::uint16_t port, int value) {
   const auto metrics = metrics_text(port);
-  return metrics.find("schakel_subscription_disabled{subscription=\"partner\"} " + std::to_string(value)) !=
-         std::string::npos;
+  return metrics.find("schakel_subscription_disabled{subscription=\"partner\",node=\"test-node\"} " +
+                      std::to_string(value)) != std::string::npos;
 }
 
 std::size_t count_of(const std::string& text, const std::string& what) {
