@@ -3,6 +3,7 @@
 // request's coroutine and resumed on that coroutine's own executor.
 
 #include <memory>
+#include <system_error>
 #include <utility>
 
 #include <boost/asio/associated_executor.hpp>
@@ -36,6 +37,18 @@ boost::asio::awaitable<Result> await_completion(Start start) {
     });
   };
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result)>(initiation, asio::use_awaitable);
+}
+
+/**
+ * A store read or write that answers with a value (the completion forms of the async_ roles):
+ * `start(answer)` starts it with `answer(std::error_code, T)`; resumes on the awaiting coroutine's
+ * executor with both.
+ */
+template <class T, class Start>
+boost::asio::awaitable<std::pair<std::error_code, T>> await_answer(Start start) {
+  return await_completion<std::pair<std::error_code, T>>([start = std::move(start)](auto complete) mutable {
+    start([complete](std::error_code ec, T value) { complete(std::pair<std::error_code, T>(ec, std::move(value))); });
+  });
 }
 
 }  // namespace schakel::daemon

@@ -18,7 +18,7 @@ struct stored_consent {
 };
 
 /** Awaits append_consent's commit and the record's id (`row` and `audit` are moved from). */
-asio::awaitable<stored_consent> await_consent(storage::registry& store, storage::consent_row& row,
+asio::awaitable<stored_consent> await_consent(storage::async_registry& store, storage::consent_row& row,
                                               std::vector<audit::entry>& audit) {
   return await_completion<stored_consent>([&store, &row, &audit](auto complete) {
     store.append_consent(std::move(row), std::move(audit), [complete](std::error_code ec, std::int64_t id) {
@@ -29,7 +29,7 @@ asio::awaitable<stored_consent> await_consent(storage::registry& store, storage:
 
 }  // namespace
 
-asio::awaitable<std::error_code> await_audit(storage::audit_trail& store, std::vector<audit::entry>& entries) {
+asio::awaitable<std::error_code> await_audit(storage::async_audit_trail& store, std::vector<audit::entry>& entries) {
   return await_completion<std::error_code>(
       [&store, &entries](auto complete) { store.append_audit(std::move(entries), std::move(complete)); });
 }
@@ -90,13 +90,13 @@ json record_json(const privacy::consent_record& r) {
 
 }  // namespace
 
-consent_api::consent_api(storage::store& store, const privacy::gate& gate, privacy::consent_registry& registry,
-                         std::function<void()> on_change)
-    : store_(store), gate_(gate), registry_(registry), on_change_(std::move(on_change)) {}
+consent_api::consent_api(storage::async_registry& store, storage::async_audit_trail& trail, const privacy::gate& gate,
+                         privacy::consent_registry& registry, std::function<void()> on_change)
+    : store_(store), trail_(trail), gate_(gate), registry_(registry), on_change_(std::move(on_change)) {}
 
-void consent_api::load() {
+void consent_api::load(storage::registry& store) {
   std::size_t bad = 0;
-  for (const auto& row : store_.load_consents()) {
+  for (const auto& row : store.load_consents()) {
     auto rec = privacy::consent_from_json(json::parse(row.json, nullptr, false));
     if (!rec) {
       ++bad;
@@ -170,7 +170,7 @@ asio::awaitable<http::response> consent_api::lookup(http::request& req, grant ac
   for (const auto& r : registry_.records(subject)) list.push_back(record_json(r));
   std::vector<audit::entry> audit;
   audit.push_back(consent_audit("consent.viewed", actor, subject, std::to_string(list.size()) + " records"));
-  const std::error_code ec = co_await await_audit(store_, audit);
+  const std::error_code ec = co_await await_audit(trail_, audit);
   if (ec) {
     // No audit record, no disclosure.
     co_return http::problem(503, "store-unavailable", "Not available", "the access could not be audited; retry",

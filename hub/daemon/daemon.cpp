@@ -49,7 +49,9 @@
 #include "daemon/access.hpp"
 #include "daemon/completion.hpp"
 #include "daemon/consent_api.hpp"
+#include "daemon/dead_letters_api.hpp"
 #include "daemon/link_api.hpp"
+#include "daemon/referral_api.hpp"
 #include "daemon/responses.hpp"
 #include "daemon/subscriptions_api.hpp"
 #include "daemon/trends_api.hpp"
@@ -143,9 +145,6 @@ nlohmann::json rejections_json(const std::vector<plugin_host::rejection>& reject
   return out;
 }
 
-/** The instance name the core itself uses as the source of the signals it makes (referrals). */
-constexpr const char* core_alerts_instance = "schakel-alerts";
-constexpr const char* referral_type = "nl.schakel.alert.referral.recorded";
 // What a recorded referral carries (check-config holds field lists against it).
 constexpr std::array<const char*, 4> referral_content{"domain", "indicator", "severity", "evidence"};
 constexpr std::array<const char*, 4> referral_evidence{"alert", "alert_type", "parents_informed_on", "informed_by"};
@@ -163,20 +162,6 @@ std::vector<config::producer> hub_producers(const config::hub_config& config) {
 }
 /** State namespaces of the core's own marks. */
 constexpr const char* drop_namespace_prefix = "schakel.drop:";
-constexpr const char* referral_namespace = "schakel.referrals";
-
-std::string date_problem(std::string_view s) {
-  // YYYY-MM-DD with a real calendar date; "" when fine, else why.
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return "must be a date YYYY-MM-DD";
-  for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u})
-    if (s[i] < '0' || s[i] > '9') return "must be a date YYYY-MM-DD";
-  const std::chrono::year_month_day ymd{
-      std::chrono::year{std::stoi(std::string(s.substr(0, 4)))},
-      std::chrono::month{static_cast<unsigned>(std::stoi(std::string(s.substr(5, 2))))},
-      std::chrono::day{static_cast<unsigned>(std::stoi(std::string(s.substr(8, 2))))}};
-  if (!ymd.ok()) return "is not a calendar date";
-  return {};
-}
 
 struct instance_slot {
   config::connector_instance config;
@@ -299,10 +284,10 @@ class hub {
     // JGZ reports linked by BSN (docs/linking.md): the links recorded so far.
     for (auto& l : store_->load_links()) links_.put(l.link_hash, {l.brin, l.vestiging, l.student_key});
     pipeline_ = std::make_unique<pipeline::ingest_pipeline>(validator_, *gate_, &links_);
-    consent_api_ = std::make_unique<consent_api>(*store_, *gate_, consents_, [this] {
+    consent_api_ = std::make_unique<consent_api>(*store_, *store_, *gate_, consents_, [this] {
       for (const auto& s : cfg_.subscriptions) delivery_->notify(s.name);
     });
-    consent_api_->load();
+    consent_api_->load(*store_);
     link_api_ = std::make_unique<link_api>(*store_, *gate_, *pipeline_, links_,
                                            [this](const std::vector<std::string>& subscriptions) {
                                              for (const auto& s : subscriptions) delivery_->notify(s);
@@ -333,6 +318,13 @@ class hub {
     delivery_ = std::make_unique<delivery::delivery_service>(ioc_.get_executor(), *store_, *gate_, cfg_.subscriptions,
                                                              metrics_);
     subscriptions_api_ = std::make_unique<subscriptions_api>(cfg_.subscriptions, *store_, *delivery_);
+    dead_letters_api_ =
+        std::make_unique<dead_letters_api>(*store_, *store_, [this](const std::string& s) { delivery_->notify(s); });
+    referral_api_ = std::make_unique<referral_api>(*store_, *store_, *pipeline_,
+                                                   [this](const std::vector<std::string>& subscriptions) {
+                                                     for (const auto& s : subscriptions) delivery_->notify(s);
+                                                     wake_processors();
+                                                   });
     open_witness();
     open_processors(plugin_dir, services);
     if (cfg_.trends) {
@@ -743,15 +735,7 @@ class hub {
     // Every other body is JSON for the admin API: refused before parsing when nested too deeply.
     if (!req.body.empty())
       if (auto refused = json_body_refusal(req)) co_return std::move(*refused);
-    if (p == "/v1/deadletters" || p.starts_with("/v1/deadletters/")) {
-      auto r = dead_letters(req);
-      if (r.status >= 300) co_return r;
-      // Who looked at or replayed which dead letters is audited; no audit record, no answer.
-      auto audit = dead_letter_audit(req, who, r);
-      if (co_await await_audit(*store_, audit))
-        co_return http::problem(503, "store-unavailable", "Not available", "the access could not be audited; retry", p);
-      co_return r;
-    }
+    if (dead_letters_api::owns(p)) co_return co_await dead_letters_api_->handle(req, who);
     if (p == "/v1/links" || p == "/v1/parked") {
       co_return co_await link_api_->handle(req, who);
     }
@@ -767,14 +751,7 @@ class hub {
       if (req.method != "GET") co_return method_not_allowed(p, "GET");
       co_return processors_status();
     }
-    constexpr std::string_view alerts_prefix = "/v1/alerts/";
-    constexpr std::string_view referral_suffix = "/referral";
-    if (p.starts_with(alerts_prefix) && p.ends_with(referral_suffix) &&
-        p.size() > alerts_prefix.size() + referral_suffix.size()) {
-      if (req.method != "POST") co_return method_not_allowed(p, "POST");
-      co_return co_await record_referral(
-          req, p.substr(alerts_prefix.size(), p.size() - alerts_prefix.size() - referral_suffix.size()));
-    }
+    if (referral_api::owns(p)) co_return co_await referral_api_->handle(req);
     co_return http::problem(404, "not-found", "Not found", "no such endpoint", p);
   }
 
@@ -950,33 +927,6 @@ class hub {
     return {who, who.name};
   }
 
-  std::vector<audit::entry> dead_letter_audit(const http::request& req, const grant& who,
-                                              const http::response& r) const {
-    std::vector<audit::entry> out;
-    const auto body = nlohmann::json::parse(r.body, nullptr, false);
-    audit::entry e;
-    e.time_ms = now_ms();
-    e.outcome = "success";
-    e.actor = who.name;
-    e.actor_role = who.role;
-    e.purpose = "delivery operations";
-    e.object_type = "dead_letter";
-    e.access_point = "api";
-    if (req.method == "GET") {
-      e.action = "deadletter.viewed";
-      const auto n = body.is_object() && body.contains("dead_letters") ? body["dead_letters"].size() : 0;
-      e.detail = std::to_string(n) + " dead letters listed (metadata only)";
-    } else {
-      e.action = "deadletter.replayed";
-      if (body.is_object()) {
-        e.object_id = std::to_string(body.value("replayed", std::int64_t{0}));
-        e.detail = "subscription " + body.value("subscription", std::string());
-      }
-    }
-    out.push_back(std::move(e));
-    return out;
-  }
-
   static http::response method_not_allowed(const std::string& path, const std::string& allow) {
     auto r = http::problem(405, "method-not-allowed", "Method not allowed", "use " + allow, path);
     r.headers.emplace_back("Allow", allow);
@@ -1126,141 +1076,6 @@ class hub {
     return json_response(200, {{"node", cfg_.node}, {"processors", list}});
   }
 
-  /**
-   * POST /v1/alerts/{id}/referral: the school records that the parents were informed, so the rules
-   * may refer the alert outside the school (M@ZL to the JGZ doctor). The core stores the fact as a
-   * signal the processors read; it never decides itself what the referral means.
-   */
-  asio::awaitable<http::response> record_referral(http::request& req, std::string alert_id) {
-    // The checks and the signal are built outside the coroutine body: g++ 12 miscompiles braced
-    // initialiser lists that live in a coroutine frame ("array used as initializer").
-    pipeline::batch b;
-    std::string referral_id;
-    if (auto refused = prepare_referral(req, alert_id, b, referral_id)) co_return std::move(*refused);
-    auto state = referral_mark(alert_id, referral_id);
-    auto ec = co_await await_append(*store_, std::move(b.rows), std::move(b.items), std::move(state));
-    co_return referral_outcome(ec, req.path, alert_id, referral_id, b.touched_subscriptions);
-  }
-
-  std::vector<storage::state_write> referral_mark(const std::string& alert_id, const std::string& referral_id) const {
-    std::vector<storage::state_write> out;
-    out.push_back({referral_namespace, alert_id, referral_id, false});
-    return out;
-  }
-
-  http::response referral_outcome(std::error_code ec, const std::string& path, const std::string& alert_id,
-                                  const std::string& referral_id, const std::vector<std::string>& touched) {
-    if (ec) {
-      log::error("referral.store_failed", {{"error", ec.message()}});
-      auto r = http::problem(503, "store-unavailable", "Not stored", "the referral could not be stored; retry", path);
-      r.headers.emplace_back("Retry-After", "1");
-      return r;
-    }
-    for (const auto& s : touched) delivery_->notify(s);
-    wake_processors();
-    log::info("referral.recorded", {{"alert", alert_id}, {"referral", referral_id}});
-    return json_response(202, {{"referral", referral_id}, {"alert", alert_id}, {"status", "recorded"}});
-  }
-
-  /** Validates a referral request and forms its signal into `b`; a problem response when refused. */
-  std::optional<http::response> prepare_referral(const http::request& req, const std::string& alert_id,
-                                                 pipeline::batch& b, std::string& referral_id) {
-    const std::string& p = req.path;
-    const auto body = nlohmann::json::parse(req.body, nullptr, false);
-    if (!body.is_object())
-      return http::problem(400, "invalid-body", "Invalid body",
-                           "send a JSON object with parents_informed_on and informed_by", p);
-    const auto field_problem = [&](const char* field, const std::string& why) {
-      return http::problem(
-          422, "invalid-referral", "Invalid referral", std::string(field) + " " + why, p,
-          {{"errors", nlohmann::json::array({{{"field", std::string("/") + field}, {"reason", why}}})}});
-    };
-    if (!body.contains("parents_informed_on") || !body["parents_informed_on"].is_string())
-      return field_problem("parents_informed_on", "is required: the date the parents were informed (YYYY-MM-DD)");
-    const std::string informed_on = body["parents_informed_on"].get<std::string>();
-    if (auto why = date_problem(informed_on); !why.empty()) return field_problem("parents_informed_on", why);
-    if (informed_on > format_rfc3339(now_ms()).substr(0, 10))
-      return field_problem("parents_informed_on", "lies in the future");
-    if (!body.contains("informed_by") || !body["informed_by"].is_string())
-      return field_problem("informed_by", "is required: the role of who informed the parents (e.g. mentor)");
-    const std::string informed_by = body["informed_by"].get<std::string>();
-    if (informed_by.empty() || informed_by.size() > 64 ||
-        std::any_of(informed_by.begin(), informed_by.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
-      return field_problem("informed_by", "must be 1 to 64 printable characters (a role, not a name)");
-
-    const auto stored = store_->get_signal(alert_id);
-    if (!stored) return http::problem(404, "unknown-alert", "Unknown alert", "no signal with that id", p);
-    const auto alert = nlohmann::json::parse(*stored, nullptr, false);
-    const nlohmann::json::json_pointer referral_ptr("/content/evidence/referral");
-    if (!alert.is_object() || !alert.contains(referral_ptr) || alert.at(referral_ptr) != "pending")
-      return http::problem(409, "no-referral-pending", "No referral pending",
-                           "this signal is not an alert that waits for a referral", p);
-    if (store_->state_get(referral_namespace, alert_id))
-      return http::problem(409, "referral-exists", "Referral already recorded",
-                           "a referral for this alert was recorded before", p);
-
-    nlohmann::json referral = {
-        {"type", referral_type},
-        {"observed_at", format_rfc3339(now_ms())},
-        {"subject", alert.at("subject")},
-        {"content",
-         {{"domain", alert.at("content").value("domain", "attendance")},
-          {"indicator", "referral"},
-          {"severity", "info"},
-          {"evidence",
-           {{"alert", alert_id},
-            {"alert_type", alert.value("type", "")},
-            {"parents_informed_on", informed_on},
-            {"informed_by", informed_by}}}}},
-        {"governance", {{"data_category", alert.at("governance").value("data_category", "ordinary")}}},
-        {"derived_from", nlohmann::json::array({alert_id})}};
-    std::string error;
-    referral_id = pipeline_->derive(referral.dump(), core_alerts_instance, "schakel", now_ms(), b, error);
-    if (referral_id.empty()) {
-      log::error("referral.invalid", {{"reason", error}});
-      return http::problem(500, "referral-failed", "Referral not recorded", "the referral could not be formed", p);
-    }
-    return std::nullopt;
-  }
-
-  http::response dead_letters(const http::request& req) {
-    const std::string& p = req.path;
-    if (p == "/v1/deadletters") {
-      if (req.method != "GET") return method_not_allowed(p, "GET");
-      std::string subscription;
-      if (req.query.starts_with("subscription=")) subscription = req.query.substr(13);
-      nlohmann::json list = nlohmann::json::array();
-      for (const auto& d : store_->list_dead_letters(subscription))
-        list.push_back({{"id", d.unit_id},
-                        {"subscription", d.subscription},
-                        {"webhook_id", d.webhook_id},
-                        {"events", d.event_count},
-                        {"attempts", d.attempts},
-                        {"created_at", format_rfc3339(d.created_ms)},
-                        {"dead_at", format_rfc3339(d.dead_at_ms)},
-                        {"reason", d.reason}});
-      return json_response(200, {{"dead_letters", list}});
-    }
-    constexpr std::string_view replay_suffix = "/replay";
-    if (!p.ends_with(replay_suffix)) return http::problem(404, "not-found", "Not found", "no such endpoint", p);
-    if (req.method != "POST") return method_not_allowed(p, "POST");
-    const std::string id_text = p.substr(16, p.size() - 16 - replay_suffix.size());
-    std::int64_t id = 0;
-    try {
-      std::size_t used = 0;
-      id = std::stoll(id_text, &used);
-      if (used != id_text.size()) throw std::invalid_argument("trailing");
-    } catch (const std::exception&) {
-      return http::problem(400, "bad-id", "Bad dead-letter id", "the id must be an integer", p);
-    }
-    const auto subscription = store_->replay_dead_letter(id);
-    if (!subscription)
-      return http::problem(404, "unknown-dead-letter", "Unknown dead letter", "no dead letter with that id", p);
-    log::info("deadletter.replayed", {{"id", id}, {"subscription", *subscription}});
-    delivery_->notify(*subscription);
-    return json_response(200, {{"replayed", id}, {"subscription", *subscription}});
-  }
-
   const config::hub_config& cfg_;
   asio::io_context& ioc_;
   access_policy access_{cfg_};
@@ -1273,6 +1088,8 @@ class hub {
   std::unique_ptr<pipeline::ingest_pipeline> pipeline_;
   std::unique_ptr<consent_api> consent_api_;
   std::unique_ptr<link_api> link_api_;
+  std::unique_ptr<referral_api> referral_api_;
+  std::unique_ptr<dead_letters_api> dead_letters_api_;
   std::unique_ptr<trends::releaser> trends_;  // null without a trends section
   std::unique_ptr<trends_api> trends_api_;
   /// Every series carries this node's name: several nodes scrape into one Prometheus (docs/cluster.md).

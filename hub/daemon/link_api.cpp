@@ -21,7 +21,7 @@ struct link_stored {
 };
 
 /** Awaits the link's commit and the parked reports now waiting for it (`link`, `audit` moved from). */
-asio::awaitable<link_stored> await_link(storage::registry& store, storage::student_link& link,
+asio::awaitable<link_stored> await_link(storage::async_registry& store, storage::student_link& link,
                                         std::vector<audit::entry>& audit) {
   return await_completion<link_stored>([&store, &link, &audit](auto complete) {
     store.record_link(std::move(link), std::move(audit),
@@ -31,7 +31,7 @@ asio::awaitable<link_stored> await_link(storage::registry& store, storage::stude
   });
 }
 
-asio::awaitable<std::error_code> await_unpark(storage::registry& store, std::vector<std::string>& ids,
+asio::awaitable<std::error_code> await_unpark(storage::async_registry& store, std::vector<std::string>& ids,
                                               pipeline::batch& b) {
   return await_completion<std::error_code>([&store, &ids, &b](auto complete) {
     store.unpark(std::move(ids), std::move(b.rows), std::move(b.items), std::move(complete));
@@ -96,13 +96,13 @@ json link_reply(std::size_t unparked, std::size_t refused) {
 
 }  // namespace
 
-link_api::link_api(storage::registry& store, const privacy::gate& gate, const pipeline::ingest_pipeline& pipeline,
+link_api::link_api(storage::async_registry& store, const privacy::gate& gate, const pipeline::ingest_pipeline& pipeline,
                    privacy::link_registry& links, std::function<void(const std::vector<std::string>&)> on_unparked)
     : store_(store), gate_(gate), pipeline_(pipeline), links_(links), on_unparked_(std::move(on_unparked)) {}
 
 asio::awaitable<http::response> link_api::handle(http::request& req, grant actor) {
   if (req.path == "/v1/links" && req.method == "POST") co_return co_await record(req, std::move(actor));
-  if (req.path == "/v1/parked" && req.method == "GET") co_return parked(req);
+  if (req.path == "/v1/parked" && req.method == "GET") co_return co_await parked(req);
   auto r = http::problem(405, "method-not-allowed", "Method not allowed",
                          req.path == "/v1/links" ? "use POST" : "use GET", req.path);
   r.headers.emplace_back("Allow", req.path == "/v1/links" ? "POST" : "GET");
@@ -156,16 +156,23 @@ asio::awaitable<http::response> link_api::record(http::request& req, grant actor
   co_return json_response(201, link_reply(unparked, refused));
 }
 
-http::response link_api::parked(const http::request&) const {
+asio::awaitable<http::response> link_api::parked(const http::request& req) {
+  auto [ec, parked] = co_await await_answer<std::vector<storage::parked_signal>>(
+      [this](auto answer) { store_.list_parked(std::move(answer)); });
+  if (ec) {
+    log::error("link.parked_read_failed", {{"error", ec.message()}});
+    co_return http::problem(503, "store-unavailable", "Not available", "the parked reports could not be read; retry",
+                            req.path);
+  }
   json list = json::array();
-  for (const auto& p : store_.list_parked()) {
+  for (const auto& p : parked) {
     json one = {
         {"id", p.id}, {"instance", p.instance}, {"type", p.type}, {"received_at", format_rfc3339(p.received_ms)}};
     list.push_back(std::move(one));
   }
   json body = json::object();
   body["parked"] = std::move(list);
-  return json_response(200, body);
+  co_return json_response(200, body);
 }
 
 }  // namespace schakel::daemon

@@ -25,16 +25,16 @@ namespace schakel::daemon {
 class link_api {
  public:
   /** `on_unparked(subscriptions)` runs after parked reports entered the log (the daemon wakes delivery). */
-  link_api(storage::registry& store, const privacy::gate& gate, const pipeline::ingest_pipeline& pipeline,
+  link_api(storage::async_registry& store, const privacy::gate& gate, const pipeline::ingest_pipeline& pipeline,
            privacy::link_registry& links, std::function<void(const std::vector<std::string>&)> on_unparked);
 
   boost::asio::awaitable<http::response> handle(http::request& req, grant actor);
 
  private:
   boost::asio::awaitable<http::response> record(http::request& req, grant actor);
-  http::response parked(const http::request& req) const;
+  boost::asio::awaitable<http::response> parked(const http::request& req);
 
-  storage::registry& store_;
+  storage::async_registry& store_;  // no blocking method: a handler must not wait on a network thread
   const privacy::gate& gate_;
   const pipeline::ingest_pipeline& pipeline_;
   privacy::link_registry& links_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "audit/audit.hpp"
+#include "common/log.hpp"
 #include "common/signal.hpp"
 #include "daemon/completion.hpp"
 #include "daemon/responses.hpp"
@@ -78,10 +79,24 @@ asio::awaitable<std::error_code> await_enable(delivery::delivery_service& delive
   });
 }
 
+/** One subscription's status, read on the store's reader; `name` must outlive the await. */
+asio::awaitable<std::pair<std::error_code, storage::subscription_status>> await_status(storage::async_outbox& store,
+                                                                                       const std::string& name) {
+  return await_answer<storage::subscription_status>(
+      [&store, &name](auto answer) { store.read_subscription_status(name, std::move(answer)); });
+}
+
+http::response status_unavailable(std::error_code ec, const std::string& path) {
+  log::error("subscription.status_read_failed", {{"error", ec.message()}});
+  auto r = http::problem(503, "store-unavailable", "Not available", "the status could not be read; retry", path);
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 }  // namespace
 
-subscriptions_api::subscriptions_api(const std::vector<config::subscription>& subscriptions, storage::outbox& store,
-                                     delivery::delivery_service& delivery)
+subscriptions_api::subscriptions_api(const std::vector<config::subscription>& subscriptions,
+                                     storage::async_outbox& store, delivery::delivery_service& delivery)
     : subscriptions_(subscriptions), store_(store), delivery_(delivery) {}
 
 bool subscriptions_api::owns(const std::string& path) {
@@ -92,7 +107,7 @@ asio::awaitable<http::response> subscriptions_api::handle(http::request& req, gr
   const std::string& p = req.path;
   if (p == prefix) {
     if (req.method != "GET") co_return method_not_allowed(p, "GET");
-    co_return list(req);
+    co_return co_await list(req);
   }
   if (!p.ends_with(enable_suffix) || p.size() <= prefix.size() + 1 + enable_suffix.size())
     co_return http::problem(404, "not-found", "Not found", "no such endpoint", p);
@@ -102,17 +117,21 @@ asio::awaitable<http::response> subscriptions_api::handle(http::request& req, gr
   co_return co_await enable(req, std::move(name), std::move(actor));
 }
 
-http::response subscriptions_api::list(const http::request&) const {
+asio::awaitable<http::response> subscriptions_api::list(const http::request& req) {
   json out = json::array();
   const std::int64_t now = now_ms();
-  for (const auto& sub : subscriptions_)
-    out.push_back(status_json(sub, store_.read_subscription_status(sub.name), now));
-  return json_response(200, {{"subscriptions", out}});
+  for (const auto& sub : subscriptions_) {
+    auto [ec, status] = co_await await_status(store_, sub.name);
+    if (ec) co_return status_unavailable(ec, req.path);
+    out.push_back(status_json(sub, status, now));
+  }
+  co_return json_response(200, {{"subscriptions", out}});
 }
 
 asio::awaitable<http::response> subscriptions_api::enable(http::request& req, std::string name, grant actor) {
-  const std::string was = store_.read_subscription_status(name).disabled_reason;
-  auto audit = enabled_audit(name, actor, was);
+  auto [read_ec, status] = co_await await_status(store_, name);
+  if (read_ec) co_return status_unavailable(read_ec, req.path);
+  auto audit = enabled_audit(name, actor, status.disabled_reason);
   delivery::delivery_service::enable_outcome outcome = delivery::delivery_service::enable_outcome::unknown;
   const std::error_code ec = co_await await_enable(delivery_, name, audit, outcome);
   if (outcome == delivery::delivery_service::enable_outcome::unknown)

@@ -24,18 +24,18 @@ namespace schakel::daemon {
 
 class subscriptions_api {
  public:
-  subscriptions_api(const std::vector<config::subscription>& subscriptions, storage::outbox& store,
+  subscriptions_api(const std::vector<config::subscription>& subscriptions, storage::async_outbox& store,
                     delivery::delivery_service& delivery);
 
   static bool owns(const std::string& path);
   boost::asio::awaitable<http::response> handle(http::request& req, grant actor);
 
  private:
-  http::response list(const http::request& req) const;
+  boost::asio::awaitable<http::response> list(const http::request& req);
   boost::asio::awaitable<http::response> enable(http::request& req, std::string name, grant actor);
 
   const std::vector<config::subscription>& subscriptions_;
-  storage::outbox& store_;
+  storage::async_outbox& store_;  // no blocking method: a handler must not wait on a network thread
   delivery::delivery_service& delivery_;
 };
 

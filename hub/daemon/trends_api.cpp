@@ -81,14 +81,17 @@ audit::entry viewed(const grant& actor, const std::string& subscription, const s
  * Runs `work` on the releaser's own thread and resumes the caller on its executor with the result: a
  * release or a read of many releases can take a while and must not hold a network thread.
  */
-asio::awaitable<http::response> on_releaser(trends::releaser& releaser, std::function<http::response()>& work) {
-  return await_completion<http::response>(
-      [&releaser, &work](auto complete) { releaser.submit([complete, job = std::move(work)]() { complete(job()); }); });
+asio::awaitable<http::response> on_releaser(trends::release_queue& releaser,
+                                            std::function<http::response(trends::releaser&)>& work) {
+  return await_completion<http::response>([&releaser, &work](auto complete) {
+    releaser.submit([complete, job = std::move(work)](trends::releaser& r) { complete(job(r)); });
+  });
 }
 
 }  // namespace
 
-trends_api::trends_api(storage::audit_trail& store, trends::releaser* releaser) : store_(store), releaser_(releaser) {}
+trends_api::trends_api(storage::async_audit_trail& store, trends::release_queue* releaser)
+    : store_(store), releaser_(releaser) {}
 
 bool trends_api::owns(const std::string& path) {
   return path == "/v1/enrolment" || path == "/v1/trends" || path == "/v1/trends/plot" || path == "/v1/trends/release";
@@ -101,19 +104,19 @@ asio::awaitable<http::response> trends_api::handle(http::request& req, grant act
     co_return http::problem(403, "forbidden", "Forbidden", "a pull token reads released trends only", p);
   if (p == "/v1/enrolment") {
     if (req.method != "POST") co_return http::problem(405, "method-not-allowed", "Method not allowed", "use POST", p);
-    std::function<http::response()> work = [this, &req] { return enrolment(req); };
+    std::function<http::response(trends::releaser&)> work = [&req](trends::releaser& r) { return enrolment(r, req); };
     co_return co_await on_releaser(*releaser_, work);
   }
   if (p == "/v1/trends/release") {
     if (req.method != "POST") co_return http::problem(405, "method-not-allowed", "Method not allowed", "use POST", p);
-    std::function<http::response()> work = [this, &req] { return release_now(req); };
+    std::function<http::response(trends::releaser&)> work = [&req](trends::releaser& r) { return release_now(r, req); };
     co_return co_await on_releaser(*releaser_, work);
   }
   if (req.method != "GET") co_return http::problem(405, "method-not-allowed", "Method not allowed", "use GET", p);
   std::string what;
   std::size_t releases = 0;
-  std::function<http::response()> work = [this, &req, &subscription, &what, &releases] {
-    return read(req, subscription, what, releases);
+  std::function<http::response(trends::releaser&)> work = [&req, &subscription, &what, &releases](trends::releaser& r) {
+    return read(r, req, subscription, what, releases);
   };
   auto r = co_await on_releaser(*releaser_, work);
   if (r.status != 200) co_return r;
@@ -124,8 +127,8 @@ asio::awaitable<http::response> trends_api::handle(http::request& req, grant act
   co_return r;
 }
 
-http::response trends_api::read(const http::request& req, const std::string& subscription, std::string& what,
-                                std::size_t& releases) {
+http::response trends_api::read(trends::releaser& releaser, const http::request& req, const std::string& subscription,
+                                std::string& what, std::size_t& releases) {
   const std::string& p = req.path;
   auto params = query_params(req.query);
   trends::trend_query q;
@@ -147,7 +150,7 @@ http::response trends_api::read(const http::request& req, const std::string& sub
   }
   json doc;
   try {
-    doc = releaser_->released(q);
+    doc = releaser.released(q);
   } catch (const std::exception& e) {
     log::error("trends.read_failed", {{"error", e.what()}});
     return http::problem(503, "store-unavailable", "Not available", "the releases could not be read; retry", p);
@@ -183,7 +186,7 @@ http::response trends_api::read(const http::request& req, const std::string& sub
   return r;
 }
 
-http::response trends_api::enrolment(const http::request& req) {
+http::response trends_api::enrolment(trends::releaser& releaser, const http::request& req) {
   const json body = json::parse(req.body, nullptr, false);
   if (!body.is_object())
     return http::problem(400, "invalid-body", "Invalid body", "send a JSON object (see docs/trends.md)", req.path);
@@ -197,7 +200,7 @@ http::response trends_api::enrolment(const http::request& req) {
   }
   const std::string today = format_rfc3339(now_ms()).substr(0, 10);
   std::vector<trends::class_enrolment> rows;
-  const auto& schools = releaser_->config().schools;
+  const auto& schools = releaser.config().schools;
   for (const auto& r : parsed.rows) {
     trends::class_enrolment e;
     // The school as the trends section names it: BRIN + vestiging, or the BRIN alone.
@@ -210,7 +213,7 @@ http::response trends_api::enrolment(const http::request& req) {
     rows.push_back(std::move(e));
   }
   try {
-    releaser_->record_enrolment(rows);
+    releaser.record_enrolment(rows);
   } catch (const std::exception& e) {
     log::error("trends.enrolment_failed", {{"error", e.what()}});
     return http::problem(503, "store-unavailable", "Not stored", "the enrolment could not be stored; retry", req.path);
@@ -219,7 +222,7 @@ http::response trends_api::enrolment(const http::request& req) {
   return json_response(200, {{"recorded", rows.size()}});
 }
 
-http::response trends_api::release_now(const http::request& req) {
+http::response trends_api::release_now(trends::releaser& releaser, const http::request& req) {
   std::optional<trends::days> until;
   if (!req.body.empty()) {
     const json body = json::parse(req.body, nullptr, false);
@@ -231,7 +234,7 @@ http::response trends_api::release_now(const http::request& req) {
     if (body.contains("until")) until = d;
   }
   try {
-    const auto r = releaser_->run_once(now_ms(), until);
+    const auto r = releaser.run_once(now_ms(), until);
     return json_response(200, {{"signals_read", r.signals_read},
                                {"late_signals", r.late_signals},
                                {"releases", r.releases},

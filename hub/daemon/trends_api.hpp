@@ -24,7 +24,11 @@ namespace schakel::daemon {
 
 class trends_api {
  public:
-  trends_api(storage::audit_trail& store, trends::releaser* releaser);
+  /**
+   * Both are handler views: the audit trail's appends, and a queue onto the releaser's thread, where
+   * the blocking release and reads run (the releaser is reachable only inside a job there).
+   */
+  trends_api(storage::async_audit_trail& store, trends::release_queue* releaser);
 
   /** Whether `path` is one of this API's. */
   static bool owns(const std::string& path);
@@ -37,14 +41,14 @@ class trends_api {
   boost::asio::awaitable<http::response> handle(http::request& req, grant actor, std::string subscription);
 
  private:
-  http::response enrolment(const http::request& req);
-  http::response release_now(const http::request& req);
+  static http::response enrolment(trends::releaser& releaser, const http::request& req);
+  static http::response release_now(trends::releaser& releaser, const http::request& req);
   /** A GET: the released document, its CSV or its plot; `what` and `releases` for the audit record. */
-  http::response read(const http::request& req, const std::string& subscription, std::string& what,
-                      std::size_t& releases);
+  static http::response read(trends::releaser& releaser, const http::request& req, const std::string& subscription,
+                             std::string& what, std::size_t& releases);
 
-  storage::audit_trail& store_;
-  trends::releaser* releaser_;  // null when the configuration has no trends section
+  storage::async_audit_trail& store_;
+  trends::release_queue* releaser_;  // null when the configuration has no trends section
 };
 
 }  // namespace schakel::daemon

@@ -4,6 +4,9 @@
  * same transaction as the change they describe (a delivery outcome, a consent, a link); this is the
  * trail on its own: records that describe no stored change, and the reads that verify the chain.
  * Threading: as store.hpp. Transactions per operation: docs/storage.md, "Roles".
+ *
+ * Two types: async_audit_trail (appending) is what a request handler gets; audit_trail adds the
+ * blocking reads that verify the chain (docs/storage.md, "Who may block").
  */
 #include <cstdint>
 #include <functional>
@@ -15,12 +18,16 @@
 
 namespace schakel::storage {
 
-class audit_trail {
+class async_audit_trail {
  public:
-  virtual ~audit_trail() = default;
+  virtual ~async_audit_trail() = default;
 
   /** Appends audit records on their own (consent changes, admin reads, replays). */
   virtual void append_audit(std::vector<audit::entry> audit, done_fn done) = 0;
+};
+
+class audit_trail : public async_audit_trail {
+ public:
   /**
    * Calls `fn` for each audit record with from_ms <= time_ms < to_ms, in seq order; the whole trail
    * with (INT64_MIN, INT64_MAX). Blocking (reads a snapshot); returns false when `fn` stopped early.

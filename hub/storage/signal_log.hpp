@@ -4,6 +4,10 @@
  * processor's or drop file's state, and reports parked for a link) in the same transaction. Ingest,
  * processors and the trend releaser write it; processors and record lookups read it.
  * Threading: as store.hpp. Transactions per operation: docs/storage.md, "Roles".
+ *
+ * Two types: async_signal_log is what a request handler gets (every operation completes later, or
+ * reads a counter held in memory); signal_log adds the blocking reads, for the threads that may wait
+ * (docs/storage.md, "Who may block").
  */
 #include <cstddef>
 #include <cstdint>
@@ -17,9 +21,9 @@
 
 namespace schakel::storage {
 
-class signal_log {
+class async_signal_log {
  public:
-  virtual ~signal_log() = default;
+  virtual ~async_signal_log() = default;
 
   /**
    * Appends signals and their outbox items in one transaction. `done` runs after the transaction is
@@ -43,12 +47,6 @@ class signal_log {
                                   std::vector<state_write> state, std::vector<parked_signal> parked, done_fn done) = 0;
 
   /**
-   * Up to `limit` signals stored after position `after_seq`, in log order (seq ascending). Blocking;
-   * for processors, which follow the log from a committed position.
-   */
-  virtual std::vector<logged_signal> read_signals_after(std::int64_t after_seq, std::size_t limit) = 0;
-
-  /**
    * The stored record of each (instance, record id) in `record_ids`: one answer per id, in order,
    * through `done` on the store's thread (the caller re-posts). Sees everything committed before and,
    * when `staged_unit` is not empty, the parts staged under that key (stage_part), newest first.
@@ -64,8 +62,9 @@ class signal_log {
     if (done) done(std::make_error_code(std::errc::function_not_supported), {});
   }
 
-  /** A stored signal's JSON, or nullopt. Blocking; not for network threads. */
-  virtual std::optional<std::string> get_signal(const std::string& id) = 0;
+  /** A stored signal's JSON, or nullopt when there is none, through `done` on an engine thread. */
+  virtual void get_signal(const std::string& id, result_fn<std::optional<std::string>> done) = 0;
+  /** Signals in the log: a counter kept in memory, so it never waits for the engine (any engine). */
   virtual std::int64_t signal_count() = 0;
 
   // ---- a large unit staged in parts (a drop-folder file; docs/drop-folder.md) ----
@@ -95,6 +94,26 @@ class signal_log {
   virtual void discard_staged(const std::string& key, done_fn done) {
     (void)key;
     if (done) done({});
+  }
+};
+
+/** The signal log with its blocking reads: for processors, the trend releaser and start-up. */
+class signal_log : public async_signal_log {
+ public:
+  using async_signal_log::get_signal;
+
+  /**
+   * Up to `limit` signals stored after position `after_seq`, in log order (seq ascending). Blocking;
+   * for processors, which follow the log from a committed position on their own thread.
+   */
+  virtual std::vector<logged_signal> read_signals_after(std::int64_t after_seq, std::size_t limit) = 0;
+
+  /** A stored signal's JSON, or nullopt. Blocking; not for network threads. */
+  virtual std::optional<std::string> get_signal(const std::string& id) = 0;
+
+  /** For an engine whose reads never wait (a fake in memory): answers at once, on the caller's thread. */
+  void get_signal(const std::string& id, result_fn<std::optional<std::string>> done) override {
+    done({}, get_signal(id));
   }
 };
 

@@ -1,6 +1,7 @@
 // The embedded engine's core: one SQLite file in WAL mode, one store thread owning the write connection
 // and folding every queued job into one transaction (group commit), a mutex-guarded read connection for
-// the blocking reads. Each role's operations are in sqlite_<role>.cpp. Design and durability promise:
+// the blocking reads, and one reader thread that runs the completion forms of the reads on that connection.
+// Each role's operations are in sqlite_<role>.cpp. Design and durability promise:
 // docs/storage.md.
 
 #include <algorithm>
@@ -15,6 +16,7 @@ sqlite_store::sqlite_store(sqlite_options options) : options_(std::move(options)
   if (options_.max_batch_jobs == 0) options_.max_batch_jobs = 1;
   open_or_throw();
   thread_ = std::thread([this] { loop(); });
+  reader_thread_ = std::thread([this] { reader_loop(); });
 }
 
 sqlite_store::~sqlite_store() {
@@ -31,6 +33,7 @@ void sqlite_store::close() {
   if (std::this_thread::get_id() == store_thread_id_.load()) return;
   std::lock_guard lock(join_mu_);
   if (thread_.joinable()) thread_.join();
+  stop_reader();
   {
     std::lock_guard rl(reader_mu_);
     reader_.close();
@@ -86,6 +89,54 @@ std::error_code sqlite_store::run_sync(job j) {
   j.finish = [&done](std::error_code ec) { done.set_value(ec); };
   enqueue(std::move(j));
   return fut.get();
+}
+
+void sqlite_store::read_later(const char* kind, std::function<void()> read) {
+  {
+    std::lock_guard lock(reads_mu_);
+    if (!reads_closing_) {
+      reads_.emplace_back(kind, std::move(read));
+      reads_cv_.notify_one();
+      return;
+    }
+  }
+  read();
+}
+
+/**
+ * The reader thread. Reads are not jobs of the store thread: they would sit inside the group's write
+ * transaction (delaying its commit by the time a large list takes, and seeing work not yet committed),
+ * and the store thread is the one writer. WAL lets this connection read beside the writer.
+ */
+void sqlite_store::reader_loop() {
+  reader_thread_id_ = std::this_thread::get_id();
+  for (;;) {
+    std::pair<const char*, std::function<void()>> next;
+    {
+      std::unique_lock lock(reads_mu_);
+      reads_cv_.wait(lock, [this] { return !reads_.empty() || reads_closing_; });
+      if (reads_.empty()) return;  // closing and drained
+      next = std::move(reads_.front());
+      reads_.pop_front();
+    }
+    try {
+      next.second();
+    } catch (const std::exception& e) {
+      log::error("storage.completion_threw", {{"op", next.first}, {"what", e.what()}});
+    } catch (...) {
+      log::error("storage.completion_threw", {{"op", next.first}});
+    }
+  }
+}
+
+/** Runs the reads already asked for, then stops the reader thread (not from the reader thread itself). */
+void sqlite_store::stop_reader() {
+  {
+    std::lock_guard lock(reads_mu_);
+    reads_closing_ = true;
+  }
+  reads_cv_.notify_all();
+  if (std::this_thread::get_id() != reader_thread_id_.load() && reader_thread_.joinable()) reader_thread_.join();
 }
 
 void sqlite_store::loop() {

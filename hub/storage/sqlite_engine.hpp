@@ -83,6 +83,7 @@ class sqlite_store final : public store {
   void find_records(std::string instance, std::vector<std::string> record_ids, std::string staged_unit,
                     std::function<void(std::error_code, std::vector<stored_record>)> done) override;
   std::optional<std::string> get_signal(const std::string& id) override;
+  void get_signal(const std::string& id, result_fn<std::optional<std::string>> done) override;
   std::int64_t signal_count() override;
   // ---- outbox (sqlite_outbox.cpp) ----
   void next_unit(const std::string& subscription, std::uint32_t lane, std::int64_t now_ms, const batching& batch,
@@ -97,14 +98,19 @@ class sqlite_store final : public store {
   void change_subscription(const std::string& subscription, bool disabled, std::string reason,
                            std::vector<audit::entry> audit, done_fn done) override;
   std::optional<std::string> replay_dead_letter(std::int64_t unit_id) override;
+  void replay_dead_letter(std::int64_t unit_id, result_fn<std::optional<std::string>> done) override;
   bool subscription_disabled(const std::string& subscription) override;
   subscription_status read_subscription_status(const std::string& subscription) override;
+  void read_subscription_status(const std::string& subscription, result_fn<subscription_status> done) override;
   std::vector<dead_letter> list_dead_letters(const std::string& subscription_or_empty) override;
+  void list_dead_letters(const std::string& subscription_or_empty, result_fn<std::vector<dead_letter>> done) override;
   std::int64_t outbox_depth(const std::string& subscription) override;
   std::int64_t outbox_depth_total() override;
   // ---- plugin_state (sqlite_plugin_state.cpp) ----
   void state_put(const std::string& ns, const std::string& key, const std::string& value) override;
+  void state_put(const std::string& ns, const std::string& key, const std::string& value, done_fn done) override;
   std::optional<std::string> state_get(const std::string& ns, const std::string& key) override;
+  void state_get(const std::string& ns, const std::string& key, result_fn<std::optional<std::string>> done) override;
   std::optional<std::string> state_get_checked(const std::string& ns, const std::string& key,
                                                std::error_code& error) override;
   // ---- registry (sqlite_registry.cpp) ----
@@ -117,6 +123,7 @@ class sqlite_store final : public store {
   void unpark(std::vector<std::string> parked_ids, std::vector<signal_row> signals, std::vector<outbox_item> items,
               done_fn done) override;
   std::vector<parked_signal> list_parked() override;
+  void list_parked(result_fn<std::vector<parked_signal>> done) override;
   // ---- audit_trail (sqlite_audit_trail.cpp) ----
   void append_audit(std::vector<audit::entry> audit, done_fn done) override;
   bool read_audit(std::int64_t from_ms, std::int64_t to_ms,
@@ -163,6 +170,14 @@ class sqlite_store final : public store {
   void enqueue(job j);
   std::error_code run_sync(job j);
   void loop();
+  /**
+   * Runs `read` on the reader thread, in order: the completion forms of the reads, so a caller never
+   * waits for the reader connection's lock nor for SQLite. After close it runs on the caller's thread
+   * (the reader connection is closed then, so the read fails with storage_errc::closed).
+   */
+  void read_later(const char* kind, std::function<void()> read);
+  void reader_loop();
+  void stop_reader();
   void run_group(std::vector<job>& group);
   void add_depth(const std::string& subscription, std::int64_t delta);
   std::error_code step_done(detail::statement& st);
@@ -178,6 +193,7 @@ class sqlite_store final : public store {
   void key_audit_chain();
 
   // ---- signal_log (sqlite_signal_log.cpp) ----
+  std::error_code read_signal(const std::string& id, std::optional<std::string>& json);
   std::error_code do_find_records(const std::string& instance, const std::vector<std::string>& record_ids,
                                   const std::string& staged_unit, std::vector<stored_record>& out);
   std::error_code do_append(const std::vector<signal_row>& signals, const std::vector<outbox_item>& items, effects& fx);
@@ -211,13 +227,18 @@ class sqlite_store final : public store {
   std::error_code do_set_disabled(const std::string& subscription, bool disabled, const std::string& reason,
                                   effects& fx);
 
+  std::error_code read_status(const std::string& subscription, subscription_status& out);
+  std::error_code read_dead_letters(const std::string& subscription_or_empty, std::vector<dead_letter>& out);
+
   // ---- plugin_state (sqlite_plugin_state.cpp) ----
+  job state_put_job(std::string ns, std::string key, std::string value);
   std::error_code do_state_writes(const std::vector<state_write>& writes, effects& fx);
 
   // ---- registry (sqlite_registry.cpp) ----
   template <class Statement>
   static parked_signal parked_from(Statement& st);
   std::error_code do_park(const std::vector<parked_signal>& parked, effects& fx);
+  std::error_code read_parked(std::vector<parked_signal>& out);
   std::error_code do_record_link(const student_link& link, effects& fx);
   std::error_code do_parked_for(const std::string& link_hash, std::vector<parked_signal>& out, effects& fx);
   std::error_code do_unpark_rows(const std::vector<std::string>& ids, effects& fx);
@@ -244,6 +265,14 @@ class sqlite_store final : public store {
   std::mutex join_mu_;
   std::thread thread_;
   std::atomic<std::thread::id> store_thread_id_{};
+
+  // The reader thread: the completion forms of the reads, one at a time on reader_ (docs/storage.md).
+  std::mutex reads_mu_;
+  std::condition_variable reads_cv_;
+  std::deque<std::pair<const char*, std::function<void()>>> reads_;
+  bool reads_closing_ = false;
+  std::thread reader_thread_;
+  std::atomic<std::thread::id> reader_thread_id_{};
 
   // Store thread only.
   std::int64_t next_id_ = 1;  // unit ids and lane positions; never reused (AUTOINCREMENT on disk)

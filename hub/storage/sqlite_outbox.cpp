@@ -175,6 +175,18 @@ std::optional<std::string> sqlite_store::replay_dead_letter(std::int64_t unit_id
   return subscription;
 }
 
+void sqlite_store::replay_dead_letter(std::int64_t unit_id, result_fn<std::optional<std::string>> done) {
+  auto subscription = std::make_shared<std::string>();
+  enqueue({"replay_dead_letter",
+           [this, unit_id, subscription](effects& fx) { return do_replay(unit_id, *subscription, fx); },
+           [subscription, done = std::move(done)](std::error_code ec) {
+             // An unknown id is an answer (nullopt), not a failure of the engine.
+             if (ec == storage_errc::not_found) return done({}, std::nullopt);
+             if (ec) return done(ec, std::nullopt);
+             done({}, std::move(*subscription));
+           }});
+}
+
 bool sqlite_store::subscription_disabled(const std::string& subscription) {
   std::lock_guard lock(disabled_mu_);
   return disabled_.contains(subscription);
@@ -182,8 +194,21 @@ bool sqlite_store::subscription_disabled(const std::string& subscription) {
 
 subscription_status sqlite_store::read_subscription_status(const std::string& subscription) {
   subscription_status out;
+  read_status(subscription, out);
+  return out;
+}
+
+void sqlite_store::read_subscription_status(const std::string& subscription, result_fn<subscription_status> done) {
+  read_later("read_subscription_status", [this, subscription, done = std::move(done)] {
+    subscription_status out;
+    const auto ec = read_status(subscription, out);
+    done(ec, std::move(out));
+  });
+}
+
+std::error_code sqlite_store::read_status(const std::string& subscription, subscription_status& out) {
   out.depth = outbox_depth(subscription);
-  read_rows(
+  return read_rows(
       "read_subscription_status",
       "SELECT (SELECT since_ms FROM disabled_subscriptions WHERE subscription = ?1), "
       "(SELECT reason FROM disabled_subscriptions WHERE subscription = ?1), "
@@ -202,12 +227,26 @@ subscription_status sqlite_store::read_subscription_status(const std::string& su
         out.last_error = st.text(5);
         return false;
       });
-  return out;
 }
 
 std::vector<dead_letter> sqlite_store::list_dead_letters(const std::string& subscription_or_empty) {
   std::vector<dead_letter> out;
-  read_rows(
+  read_dead_letters(subscription_or_empty, out);
+  return out;
+}
+
+void sqlite_store::list_dead_letters(const std::string& subscription_or_empty,
+                                     result_fn<std::vector<dead_letter>> done) {
+  read_later("list_dead_letters", [this, subscription_or_empty, done = std::move(done)] {
+    std::vector<dead_letter> out;
+    const auto ec = read_dead_letters(subscription_or_empty, out);
+    done(ec, std::move(out));
+  });
+}
+
+std::error_code sqlite_store::read_dead_letters(const std::string& subscription_or_empty,
+                                                std::vector<dead_letter>& out) {
+  return read_rows(
       "list_dead_letters",
       "SELECT unit_id, subscription, webhook_id, event_count, attempts, created_ms, dead_at_ms, dead_reason "
       "FROM outbox WHERE dead_at_ms IS NOT NULL AND batch_id IS NULL AND (?1 = '' OR subscription = ?1) "
@@ -225,7 +264,6 @@ std::vector<dead_letter> sqlite_store::list_dead_letters(const std::string& subs
         d.reason = st.text(7);
         return true;
       });
-  return out;
 }
 
 std::int64_t sqlite_store::outbox_depth(const std::string& subscription) {

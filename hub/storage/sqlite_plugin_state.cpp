@@ -5,22 +5,41 @@
 
 namespace schakel::storage::detail {
 
+job sqlite_store::state_put_job(std::string ns, std::string key, std::string value) {
+  return {"state_put",
+          [this, ns = std::move(ns), key = std::move(key), value = std::move(value)](effects&) -> std::error_code {
+            int rc = SQLITE_OK;
+            auto st = writer_.prepare(
+                "INSERT INTO state (ns, key, value, updated_ms) VALUES (?1, ?2, ?3, ?4) "
+                "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, "
+                "updated_ms = excluded.updated_ms",
+                rc);
+            if (!st) return from_sqlite(rc);
+            rc = st->bind(1, ns).bind(2, key).bind_blob(3, value).bind(4, schakel::now_ms()).step();
+            return rc == SQLITE_DONE ? std::error_code{} : from_sqlite(rc);
+          },
+          {}};
+}
+
 void sqlite_store::state_put(const std::string& ns, const std::string& key, const std::string& value) {
-  const auto ec = run_sync({"state_put",
-                            [this, &ns, &key, &value](effects&) -> std::error_code {
-                              int rc = SQLITE_OK;
-                              auto st = writer_.prepare(
-                                  "INSERT INTO state (ns, key, value, updated_ms) VALUES (?1, ?2, ?3, ?4) "
-                                  "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, "
-                                  "updated_ms = excluded.updated_ms",
-                                  rc);
-                              if (!st) return from_sqlite(rc);
-                              rc = st->bind(1, ns).bind(2, key).bind_blob(3, value).bind(4, schakel::now_ms()).step();
-                              return rc == SQLITE_DONE ? std::error_code{} : from_sqlite(rc);
-                            },
-                            {}});
+  const auto ec = run_sync(state_put_job(ns, key, value));
   // The contract gives state_put no error channel; the failure is logged (without the value).
   if (ec) log::error("storage.state_put_failed", {{"ns", ns}, {"error", ec.message()}});
+}
+
+void sqlite_store::state_put(const std::string& ns, const std::string& key, const std::string& value, done_fn done) {
+  auto j = state_put_job(ns, key, value);
+  j.finish = wrap(std::move(done));
+  enqueue(std::move(j));
+}
+
+void sqlite_store::state_get(const std::string& ns, const std::string& key,
+                             result_fn<std::optional<std::string>> done) {
+  read_later("state_get", [this, ns, key, done = std::move(done)] {
+    std::error_code error;
+    auto value = state_get_checked(ns, key, error);
+    done(error, std::move(value));
+  });
 }
 
 std::optional<std::string> sqlite_store::state_get(const std::string& ns, const std::string& key) {

@@ -85,13 +85,25 @@ void sqlite_store::unpark(std::vector<std::string> parked_ids, std::vector<signa
 
 std::vector<parked_signal> sqlite_store::list_parked() {
   std::vector<parked_signal> out;
-  read_rows("list_parked",
-            "SELECT id, type, instance, plugin, link_hash, received_ms, json FROM parked_signals ORDER BY seq",
-            no_parameters, [&](statement& st) {
-              out.push_back(parked_from(st));
-              return true;
-            });
+  read_parked(out);
   return out;
+}
+
+void sqlite_store::list_parked(result_fn<std::vector<parked_signal>> done) {
+  read_later("list_parked", [this, done = std::move(done)] {
+    std::vector<parked_signal> out;
+    const auto ec = read_parked(out);
+    done(ec, std::move(out));
+  });
+}
+
+std::error_code sqlite_store::read_parked(std::vector<parked_signal>& out) {
+  return read_rows("list_parked",
+                   "SELECT id, type, instance, plugin, link_hash, received_ms, json FROM parked_signals ORDER BY seq",
+                   no_parameters, [&](statement& st) {
+                     out.push_back(parked_from(st));
+                     return true;
+                   });
 }
 
 template <class Statement>

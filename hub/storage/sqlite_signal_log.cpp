@@ -142,13 +142,25 @@ void sqlite_store::find_records(std::string instance, std::vector<std::string> r
 
 std::optional<std::string> sqlite_store::get_signal(const std::string& id) {
   std::optional<std::string> json;
-  read_rows(
+  read_signal(id, json);
+  return json;
+}
+
+void sqlite_store::get_signal(const std::string& id, result_fn<std::optional<std::string>> done) {
+  read_later("get_signal", [this, id, done = std::move(done)] {
+    std::optional<std::string> json;
+    const auto ec = read_signal(id, json);
+    done(ec, std::move(json));
+  });
+}
+
+std::error_code sqlite_store::read_signal(const std::string& id, std::optional<std::string>& json) {
+  return read_rows(
       "get_signal", "SELECT json FROM signals WHERE id = ?1", [&](statement& st) { st.bind(1, id); },
       [&](statement& st) {
         json = st.text(0);
         return false;
       });
-  return json;
 }
 
 std::int64_t sqlite_store::signal_count() {

@@ -9,8 +9,11 @@
  * tell it which operations must commit together (docs/storage.md, "Roles").
  *
  * Threading contract: every method may be called from any thread. Methods taking a completion run
- * it on the store's own thread once the work is durable (or failed); the caller re-posts to its own
- * executor. The methods marked "Blocking" wait for the engine: not for network threads.
+ * it on one of the engine's own threads once the work is durable or read (or failed); the caller
+ * re-posts to its own executor. The methods marked "Blocking" wait for the engine: not for network
+ * threads. They live only in the role types (signal_log, outbox, ...); a request handler gets a role's
+ * async_ base (async_signal_log, async_outbox, ...), which has none, so it cannot call one
+ * (docs/storage.md, "Who may block").
  */
 #include <cstdint>
 #include <memory>

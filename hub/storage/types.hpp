@@ -228,6 +228,9 @@ struct batching {
 };
 
 using done_fn = std::function<void(std::error_code)>;
+/** A completion with an answer: the engine's error, or none and the value (threading: store.hpp). */
+template <class T>
+using result_fn = std::function<void(std::error_code, T)>;
 
 }  // namespace schakel::storage
 

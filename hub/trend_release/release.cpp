@@ -756,16 +756,16 @@ void releaser::wake() {
   cv_.notify_all();
 }
 
-void releaser::submit(std::function<void()> job) {
+void releaser::submit(std::function<void(releaser&)> job) {
   {
     std::lock_guard lock(loop_mu_);
     if (running_ && !stopping_) {
-      jobs_.push_back(std::move(job));
+      jobs_.push_back([this, job = std::move(job)] { job(*this); });
       cv_.notify_all();
       return;
     }
   }
-  job();
+  job(*this);
 }
 
 void releaser::loop() {

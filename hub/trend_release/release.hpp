@@ -68,7 +68,24 @@ struct run_result {
   std::size_t cells = 0;
 };
 
-class releaser {
+class releaser;
+
+/**
+ * What a request handler gets of the releaser: a queue onto its own thread. Releasing, reading the
+ * releases and recording enrolment wait for the store, so they are reachable only through the
+ * releaser handed to a job here, never from a network thread (docs/storage.md, "Who may block").
+ */
+class release_queue {
+ public:
+  virtual ~release_queue() = default;
+  /**
+   * Runs `job` with the releaser on the releaser's own thread, after the jobs before it (any thread).
+   * Before start() or after stop() the job runs at once on the caller's thread.
+   */
+  virtual void submit(std::function<void(releaser&)> job) = 0;
+};
+
+class releaser final : public release_queue {
  public:
   using subject_ref_fn = std::function<std::string(const std::string& brin, const std::string& student_key)>;
   using committed_fn = std::function<void(const std::vector<std::string>& subscriptions)>;
@@ -79,7 +96,7 @@ class releaser {
    */
   releaser(settings s, storage::store& store, const pipeline::ingest_pipeline& pipeline, subject_ref_fn subject_ref,
            committed_fn committed, metrics::registry* metrics);
-  ~releaser();
+  ~releaser() override;
   releaser(const releaser&) = delete;
   releaser& operator=(const releaser&) = delete;
 
@@ -87,12 +104,8 @@ class releaser {
   /** Runs the jobs already submitted, then stops the thread. */
   void stop();
   void wake();
-  /**
-   * Runs `job` on the releaser's own thread, after the jobs before it (any thread). The API hands
-   * its releases and reads here, so a long release never holds a network thread. Before start() or
-   * after stop() the job runs at once on the caller's thread.
-   */
-  void submit(std::function<void()> job);
+  /** The API hands its releases and reads here, so a long release never holds a network thread. */
+  void submit(std::function<void(releaser&)> job) override;
 
   /**
    * Reads the log up to its end and releases every week closed at `now_ms` (any thread; serialised),
