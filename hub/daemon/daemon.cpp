@@ -371,12 +371,8 @@ class hub {
     draining_ = true;
     log::info("hub.draining", {{"requests_in_flight", server_->requests_in_flight()}});
     server_->stop();
-    asio::steady_timer t(ioc_);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (server_->requests_in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
-      t.expires_after(std::chrono::milliseconds(5));
-      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
+    const auto drained = [this] { return server_->requests_in_flight() == 0; };
+    co_await poll_until(drained, std::chrono::steady_clock::now() + std::chrono::seconds(30));
     // Drop folders and processors finish the unit in hand (each commits or leaves it for the next
     // start); they block only on the store, never on this executor.
     for (auto& [name, slot] : instances_)
@@ -385,20 +381,15 @@ class hub {
     if (trends_) trends_->stop();
     auto stopped = std::make_shared<std::atomic<bool>>(false);
     delivery_->stop([stopped] { *stopped = true; });
-    while (!*stopped) {
-      t.expires_after(std::chrono::milliseconds(5));
-      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
+    const auto delivery_stopped = [&stopped] { return stopped->load(); };
+    co_await poll_until(delivery_stopped, std::chrono::steady_clock::time_point::max());
     stop_purge();
     write_checkpoint();  // everything that appends has stopped: this one covers the final head
     if (witness_) {
       // The final head goes to the witness too, unless it is failing or does not answer soon: a
       // witness that is away gets it from the checkpoint file at the next start.
-      const auto witness_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (!witness_->caught_up() && !witness_->failing() && std::chrono::steady_clock::now() < witness_deadline) {
-        t.expires_after(std::chrono::milliseconds(5));
-        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-      }
+      const auto witnessed = [this] { return witness_->caught_up() || witness_->failing(); };
+      co_await poll_until(witnessed, std::chrono::steady_clock::now() + std::chrono::seconds(5));
       witness_->stop();
     }
     store_->close();
@@ -406,6 +397,20 @@ class hub {
   }
 
  private:
+  /**
+   * Yields to the executor every 5 ms until `done()` holds or `deadline` has passed: shutdown waits
+   * this way on parts whose progress other threads report through flags and counters. `done` is the
+   * caller's named object, so it lives in the caller's frame while this one suspends.
+   */
+  template <class Done>
+  asio::awaitable<void> poll_until(const Done& done, std::chrono::steady_clock::time_point deadline) {
+    asio::steady_timer t(ioc_);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      t.expires_after(std::chrono::milliseconds(5));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+
   static plugin_host::school_day_fn school_day_lookup(std::shared_ptr<const calendar::calendar_registry> calendars) {
     return [calendars](std::string_view brin, std::string_view vestiging,
                        std::int32_t day) -> std::optional<std::uint32_t> {

@@ -64,7 +64,7 @@ struct checkpoint_witness::impl : std::enable_shared_from_this<impl> {
   metrics::counter& ok;
   metrics::counter& failed;
   std::shared_ptr<std::atomic<std::int64_t>> accepted_seq = std::make_shared<std::atomic<std::int64_t>>(0);
-  std::shared_ptr<std::atomic<bool>> in_failure = std::make_shared<std::atomic<bool>>(false);
+  std::atomic<bool> in_failure{false};  // the last attempt failed
 
   mutable std::mutex mutex;
   std::optional<pending_checkpoint> pending;  // guarded by mutex: the newest not yet accepted
@@ -98,7 +98,6 @@ struct checkpoint_witness::impl : std::enable_shared_from_this<impl> {
 
   asio::awaitable<void> run() {
     auto backoff = first_backoff;
-    bool failing = false;
     auto last_failure_log = std::chrono::steady_clock::time_point{};
     for (;;) {
       pending_checkpoint next;
@@ -121,9 +120,7 @@ struct checkpoint_witness::impl : std::enable_shared_from_this<impl> {
       if (r.transport_ok() && r.status >= 200 && r.status < 300) {
         ok.add();
         accepted_seq->store(std::max(accepted_seq->load(), next.seq));
-        if (failing) log::info("audit.witness_recovered", {{"seq", next.seq}});
-        failing = false;
-        in_failure->store(false);
+        if (in_failure.exchange(false)) log::info("audit.witness_recovered", {{"seq", next.seq}});
         backoff = first_backoff;
         std::lock_guard lock(mutex);
         if (pending && pending->seq <= next.seq) pending.reset();
@@ -131,15 +128,14 @@ struct checkpoint_witness::impl : std::enable_shared_from_this<impl> {
       }
       failed.add();
       const auto now = std::chrono::steady_clock::now();
-      if (!failing || now - last_failure_log >= failure_log_interval) {
+      if (!in_failure.load() || now - last_failure_log >= failure_log_interval) {
         nlohmann::json f{{"seq", next.seq}, {"retry_in_ms", backoff.count()}};
         if (r.status != 0) f["status"] = r.status;
         if (!r.error.empty()) f["error"] = r.error;
         log::warn("audit.witness_failed", f);
         last_failure_log = now;
       }
-      failing = true;
-      in_failure->store(true);
+      in_failure.store(true);
       {
         std::lock_guard lock(mutex);
         // A newer checkpoint arrived during the attempt: send that one without waiting.
@@ -194,7 +190,7 @@ bool checkpoint_witness::caught_up() const {
 }
 
 bool checkpoint_witness::failing() const {
-  return impl_->in_failure->load();
+  return impl_->in_failure.load();
 }
 
 void checkpoint_witness::stop() {
